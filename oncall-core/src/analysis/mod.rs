@@ -1,0 +1,130 @@
+//! Analyses: the stored record of one alert's investigation and its life cycle
+//! (SPEC §5: `pending → collecting → analyzing → completed | failed`).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+
+/// Where an analysis is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AnalysisStatus {
+    /// Accepted, waiting for a worker.
+    Pending,
+    /// Pulling logs and metrics from the data sources.
+    Collecting,
+    /// Reducing evidence and naming the root cause.
+    Analyzing,
+    /// Done, with a result.
+    Completed,
+    /// Ended without a result; `error` says why.
+    Failed,
+}
+
+impl AnalysisStatus {
+    /// Every status, in life order.
+    pub const ALL: [AnalysisStatus; 5] = [
+        AnalysisStatus::Pending,
+        AnalysisStatus::Collecting,
+        AnalysisStatus::Analyzing,
+        AnalysisStatus::Completed,
+        AnalysisStatus::Failed,
+    ];
+
+    /// The stored and serialized name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AnalysisStatus::Pending => "pending",
+            AnalysisStatus::Collecting => "collecting",
+            AnalysisStatus::Analyzing => "analyzing",
+            AnalysisStatus::Completed => "completed",
+            AnalysisStatus::Failed => "failed",
+        }
+    }
+
+    /// True for `completed` and `failed`.
+    pub fn is_final(self) -> bool {
+        matches!(self, AnalysisStatus::Completed | AnalysisStatus::Failed)
+    }
+}
+
+impl std::str::FromStr for AnalysisStatus {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        AnalysisStatus::ALL.into_iter().find(|v| v.as_str() == s).ok_or_else(|| {
+            Error::invalid(
+                "status",
+                format!("`{s}` is not an analysis status (pending, collecting, analyzing, completed, failed)"),
+            )
+        })
+    }
+}
+
+/// One analysis as stored. The structured parts (parsed alert, window, per-source
+/// collection results, evidence, result, usage) are JSON documents whose shapes are
+/// owned by the pipeline stages that write them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Analysis {
+    /// Generated in the application (UUID v7).
+    pub id: Uuid,
+    /// Life-cycle state.
+    pub status: AnalysisStatus,
+    /// A one-line description for lists and search (alert name or first line).
+    pub title: String,
+    /// The alert exactly as submitted.
+    pub raw_alert: String,
+    /// Submission options (`llm`, `language`, window sizes).
+    pub options: Value,
+    /// The parsed alert.
+    pub alert: Value,
+    /// The time window looked at.
+    pub window: Value,
+    /// Per data source: query sent, rows seen, time taken, error.
+    pub sources: Value,
+    /// Log templates, metric shifts and suspects.
+    pub evidence: Value,
+    /// The root-cause result (SPEC §5 shape), once there is one.
+    pub result: Option<Value>,
+    /// Why it failed, or what went wrong on the way (partial results).
+    pub error: Option<String>,
+    /// `statistical` or the LLM model name.
+    pub analyzer: Option<String>,
+    /// Token counts and timings.
+    pub usage: Option<Value>,
+    /// Email of the submitter (or `webhook:<name>`).
+    pub created_by: String,
+    /// When it was accepted (UTC).
+    pub created_at: DateTime<Utc>,
+    /// When a worker started it.
+    pub started_at: Option<DateTime<Utc>>,
+    /// When it reached a final state.
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+impl Analysis {
+    /// A new `pending` analysis of `raw_alert`, with empty evidence.
+    pub fn pending(title: String, raw_alert: String, options: Value, created_by: String) -> Self {
+        Analysis {
+            id: Uuid::now_v7(),
+            status: AnalysisStatus::Pending,
+            title,
+            raw_alert,
+            options,
+            alert: Value::Null,
+            window: Value::Null,
+            sources: Value::Array(vec![]),
+            evidence: Value::Null,
+            result: None,
+            error: None,
+            analyzer: None,
+            usage: None,
+            created_by,
+            created_at: Utc::now(),
+            started_at: None,
+            completed_at: None,
+        }
+    }
+}

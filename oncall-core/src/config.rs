@@ -1,0 +1,317 @@
+//! [`Settings`]: built-in defaults, then a `.env` file, then the process
+//! environment (SPEC §7). Every front end loads settings the same way.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use crate::error::{Error, Result};
+
+/// The database used when `DATABASE_URL` is unset.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://./data/oncall.db";
+/// The account created in an empty database when `ONCALL_ADMIN_EMAIL` is unset.
+pub const DEFAULT_ADMIN_EMAIL: &str = "admin@oncall.example.com";
+/// The password of that account when `ONCALL_ADMIN_PASSWORD` is unset.
+pub const DEFAULT_ADMIN_PASSWORD: &str = "admin123";
+
+/// Which LLM backs the agent analyzer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LlmProvider {
+    /// Any OpenAI-compatible chat-completions endpoint.
+    OpenAi,
+    /// No LLM: the statistical analyzer only.
+    None,
+}
+
+/// Everything the engine and its front ends can be configured with.
+///
+/// Secrets are redacted from the `Debug` output.
+#[derive(Clone)]
+pub struct Settings {
+    /// `DATABASE_URL`: `sqlite://…` or `mysql://…`.
+    pub database_url: String,
+    /// `JWT_SECRET_KEY`: signing key for access tokens.
+    pub jwt_secret_key: Option<String>,
+    /// `JWT_EXPIRE_HOURS`: access token lifetime.
+    pub jwt_expire_hours: u32,
+    /// `LLM_PROVIDER`: `openai` or `none`; defaults to `openai` when a key is set.
+    pub llm_provider: LlmProvider,
+    /// `OPENAI_API_KEY`.
+    pub openai_api_key: Option<String>,
+    /// `OPENAI_MODEL`.
+    pub openai_model: String,
+    /// `OPENAI_BASE_URL`.
+    pub openai_base_url: String,
+    /// `ONCALL_ADDR`: where the server listens.
+    pub addr: String,
+    /// `ONCALL_DEV=1`: development mode (random secrets, said in the log).
+    pub dev: bool,
+    /// `ONCALL_ENCRYPTION_KEY`: base64 of 32 bytes, for credentials at rest.
+    pub encryption_key: Option<String>,
+    /// `ONCALL_ADMIN_EMAIL`: the account created in an empty database.
+    pub admin_email: String,
+    /// `ONCALL_ADMIN_PASSWORD`: that account's first password.
+    pub admin_password: String,
+    /// `ONCALL_WEB_DIR`: the built web UI served at `/`.
+    pub web_dir: PathBuf,
+    /// `ONCALL_ANALYSIS_WORKERS`: analyses run at once per process.
+    pub analysis_workers: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            database_url: DEFAULT_DATABASE_URL.to_owned(),
+            jwt_secret_key: None,
+            jwt_expire_hours: 24,
+            llm_provider: LlmProvider::None,
+            openai_api_key: None,
+            openai_model: "gpt-4".to_owned(),
+            openai_base_url: "https://api.openai.com/v1".to_owned(),
+            addr: "0.0.0.0:8000".to_owned(),
+            dev: false,
+            encryption_key: None,
+            admin_email: DEFAULT_ADMIN_EMAIL.to_owned(),
+            admin_password: DEFAULT_ADMIN_PASSWORD.to_owned(),
+            web_dir: PathBuf::from("frontend/dist"),
+            analysis_workers: 4,
+        }
+    }
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let redact = |s: &Option<String>| s.as_ref().map(|_| "<redacted>");
+        f.debug_struct("Settings")
+            .field("database_url", &redact_url_password(&self.database_url))
+            .field("jwt_secret_key", &redact(&self.jwt_secret_key))
+            .field("jwt_expire_hours", &self.jwt_expire_hours)
+            .field("llm_provider", &self.llm_provider)
+            .field("openai_api_key", &redact(&self.openai_api_key))
+            .field("openai_model", &self.openai_model)
+            .field("openai_base_url", &self.openai_base_url)
+            .field("addr", &self.addr)
+            .field("dev", &self.dev)
+            .field("encryption_key", &redact(&self.encryption_key))
+            .field("admin_email", &self.admin_email)
+            .field("web_dir", &self.web_dir)
+            .field("analysis_workers", &self.analysis_workers)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `mysql://user:secret@host/db` → `mysql://user:***@host/db`, for logs and errors.
+pub fn redact_url_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, path) = rest
+        .split_once('/')
+        .map_or((rest, None), |(a, p)| (a, Some(p)));
+    let Some((userinfo, host)) = authority.rsplit_once('@') else {
+        return url.to_owned();
+    };
+    let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
+    let masked = if userinfo.contains(':') {
+        format!("{user}:***")
+    } else {
+        user.to_owned()
+    };
+    match path {
+        Some(p) => format!("{scheme}://{masked}@{host}/{p}"),
+        None => format!("{scheme}://{masked}@{host}"),
+    }
+}
+
+impl Settings {
+    /// Defaults, then `./.env` if present, then the process environment.
+    pub fn load() -> Result<Self> {
+        Self::load_from(Path::new(".env"))
+    }
+
+    /// Like [`Settings::load`] with an explicit `.env` path (missing file is fine).
+    pub fn load_from(dotenv: &Path) -> Result<Self> {
+        Self::layered(dotenv, std::env::vars())
+    }
+
+    /// Variables from `dotenv` (if it exists), overridden by `env`.
+    fn layered(dotenv: &Path, env: impl Iterator<Item = (String, String)>) -> Result<Self> {
+        let mut vars: HashMap<String, String> = HashMap::new();
+        if dotenv.exists() {
+            let iter = dotenvy::from_path_iter(dotenv)
+                .map_err(|e| Error::Config(format!("reading {}: {e}", dotenv.display())))?;
+            for item in iter {
+                let (k, v) =
+                    item.map_err(|e| Error::Config(format!("parsing {}: {e}", dotenv.display())))?;
+                vars.insert(k, v);
+            }
+        }
+        vars.extend(env);
+        Self::from_lookup(|k| vars.get(k).cloned())
+    }
+
+    /// Builds settings from any variable lookup (defaults for what it lacks).
+    /// Empty values count as unset.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
+        let get = |k: &str| {
+            lookup(k)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let mut s = Settings::default();
+        if let Some(v) = get("DATABASE_URL") {
+            s.database_url = v;
+        }
+        s.jwt_secret_key = get("JWT_SECRET_KEY");
+        if let Some(v) = get("JWT_EXPIRE_HOURS") {
+            s.jwt_expire_hours = parse("JWT_EXPIRE_HOURS", &v)?;
+            if s.jwt_expire_hours == 0 {
+                return Err(Error::Config("JWT_EXPIRE_HOURS must be at least 1".into()));
+            }
+        }
+        s.openai_api_key = get("OPENAI_API_KEY");
+        s.llm_provider = match get("LLM_PROVIDER")
+            .map(|v| v.to_ascii_lowercase())
+            .as_deref()
+        {
+            Some("openai") => LlmProvider::OpenAi,
+            Some("none") => LlmProvider::None,
+            Some(other) => {
+                return Err(Error::Config(format!(
+                    "LLM_PROVIDER must be `openai` or `none`, not `{other}`"
+                )));
+            }
+            None if s.openai_api_key.is_some() => LlmProvider::OpenAi,
+            None => LlmProvider::None,
+        };
+        if let Some(v) = get("OPENAI_MODEL") {
+            s.openai_model = v;
+        }
+        if let Some(v) = get("OPENAI_BASE_URL") {
+            s.openai_base_url = v;
+        }
+        if let Some(v) = get("ONCALL_ADDR") {
+            s.addr = v;
+        }
+        if let Some(v) = get("ONCALL_DEV") {
+            s.dev = parse_bool("ONCALL_DEV", &v)?;
+        }
+        s.encryption_key = get("ONCALL_ENCRYPTION_KEY");
+        if let Some(v) = get("ONCALL_ADMIN_EMAIL") {
+            s.admin_email = v;
+        }
+        if let Some(v) = get("ONCALL_ADMIN_PASSWORD") {
+            s.admin_password = v;
+        }
+        if let Some(v) = get("ONCALL_WEB_DIR") {
+            s.web_dir = PathBuf::from(v);
+        }
+        if let Some(v) = get("ONCALL_ANALYSIS_WORKERS") {
+            s.analysis_workers = parse("ONCALL_ANALYSIS_WORKERS", &v)?;
+            if s.analysis_workers == 0 {
+                return Err(Error::Config(
+                    "ONCALL_ANALYSIS_WORKERS must be at least 1".into(),
+                ));
+            }
+        }
+        Ok(s)
+    }
+
+    /// Settings for an embedded engine on the given database, defaults otherwise.
+    pub fn with_database(database_url: impl Into<String>) -> Self {
+        Settings {
+            database_url: database_url.into(),
+            ..Settings::default()
+        }
+    }
+}
+
+fn parse<T: FromStr>(name: &str, value: &str) -> Result<T>
+where
+    T::Err: fmt::Display,
+{
+    value
+        .parse()
+        .map_err(|e| Error::Config(format!("{name}=`{value}` is not valid: {e}")))
+}
+
+fn parse_bool(name: &str, value: &str) -> Result<bool> {
+    match value.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(Error::Config(format!(
+            "{name}=`{value}` is not a boolean (use 1 or 0)"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from(pairs: &[(&str, &str)]) -> Result<Settings> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_match_the_spec() {
+        let s = from(&[]).unwrap();
+        assert_eq!(s.database_url, "sqlite://./data/oncall.db");
+        assert_eq!(s.jwt_expire_hours, 24);
+        assert_eq!(s.llm_provider, LlmProvider::None);
+        assert_eq!(s.openai_model, "gpt-4");
+        assert_eq!(s.addr, "0.0.0.0:8000");
+        assert_eq!(s.analysis_workers, 4);
+        assert!(!s.dev);
+    }
+
+    #[test]
+    fn a_key_turns_the_llm_on_unless_told_otherwise() {
+        assert_eq!(
+            from(&[("OPENAI_API_KEY", "sk")]).unwrap().llm_provider,
+            LlmProvider::OpenAi
+        );
+        let s = from(&[("OPENAI_API_KEY", "sk"), ("LLM_PROVIDER", "none")]).unwrap();
+        assert_eq!(s.llm_provider, LlmProvider::None);
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        let e = from(&[("JWT_EXPIRE_HOURS", "soon")]).unwrap_err();
+        assert!(e.to_string().contains("JWT_EXPIRE_HOURS"), "{e}");
+        let e = from(&[("LLM_PROVIDER", "claude")]).unwrap_err();
+        assert!(e.to_string().contains("LLM_PROVIDER"), "{e}");
+        assert!(from(&[("ONCALL_DEV", "maybe")]).is_err());
+    }
+
+    #[test]
+    fn environment_overrides_dotenv() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".env");
+        std::fs::write(&path, "OPENAI_MODEL=from-dotenv\nJWT_EXPIRE_HOURS=5\n").unwrap();
+        let env = [("OPENAI_MODEL".to_string(), "from-env".to_string())];
+        let s = Settings::layered(&path, env.into_iter()).unwrap();
+        assert_eq!(s.openai_model, "from-env");
+        assert_eq!(s.jwt_expire_hours, 5);
+    }
+
+    #[test]
+    fn debug_output_hides_secrets() {
+        let s = from(&[
+            ("JWT_SECRET_KEY", "topsecret"),
+            ("DATABASE_URL", "mysql://u:hunter2@db:3306/oncall"),
+        ])
+        .unwrap();
+        let dbg = format!("{s:?}");
+        assert!(
+            !dbg.contains("topsecret") && !dbg.contains("hunter2"),
+            "{dbg}"
+        );
+        assert!(dbg.contains("mysql://u:***@db:3306/oncall"), "{dbg}");
+    }
+}

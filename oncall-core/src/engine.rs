@@ -1,0 +1,267 @@
+//! [`OnCall`]: the facade every front end holds. Each method checks the caller's
+//! role here, in core, so the server, the CLI and the Python bindings enforce the
+//! same rules.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use uuid::Uuid;
+
+use crate::config::{DEFAULT_ADMIN_PASSWORD, Settings};
+use crate::error::{Error, Result};
+use crate::store::{self, Page, PageRequest, Store};
+use crate::users::{self, NewUser, Role, User};
+
+/// The oncall-assistant engine: open one per process and share it (it is cheap to
+/// clone; clones share the database pool).
+#[derive(Debug, Clone)]
+pub struct OnCall {
+    settings: Arc<Settings>,
+    store: Arc<dyn Store>,
+}
+
+/// Changes an admin may make to an account; unset fields stay as they are.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct UserPatch {
+    /// New display name.
+    pub name: Option<String>,
+    /// New role.
+    pub role: Option<Role>,
+    /// Disable or re-enable the account.
+    pub disabled: Option<bool>,
+    /// Reset the password to this.
+    pub password: Option<String>,
+}
+
+impl OnCall {
+    /// Connects to `settings.database_url`, applies the migrations and, in an empty
+    /// database, creates the first admin account.
+    pub async fn open(settings: Settings) -> Result<Self> {
+        let store = store::open(&settings.database_url).await?;
+        let engine = OnCall {
+            settings: Arc::new(settings),
+            store,
+        };
+        engine.ensure_first_admin().await?;
+        Ok(engine)
+    }
+
+    /// The settings the engine was opened with.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// `sqlite` or `mysql`.
+    pub fn database_dialect(&self) -> &'static str {
+        self.store.dialect()
+    }
+
+    /// Answers when the database can be reached (for readiness checks).
+    pub async fn ping(&self) -> Result<()> {
+        self.store.ping().await
+    }
+
+    /// Closes the database pool; the engine is unusable afterwards.
+    pub async fn close(&self) {
+        self.store.close().await;
+    }
+
+    /// An admin identity for trusted in-process callers (the CLI and scripts that
+    /// already hold the database credentials). Never hand it to remote callers.
+    pub fn local_admin(&self) -> User {
+        let now = Utc::now();
+        User {
+            id: Uuid::nil(),
+            email: "local-admin@localhost".into(),
+            name: "local admin".into(),
+            role: Role::Admin,
+            disabled: false,
+            password_is_default: false,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    async fn ensure_first_admin(&self) -> Result<()> {
+        if self.store.count_users().await? == 0 {
+            let email = users::normalize_email(&self.settings.admin_email)?;
+            let password = &self.settings.admin_password;
+            let is_default = password == DEFAULT_ADMIN_PASSWORD;
+            let now = Utc::now();
+            let admin = User {
+                id: Uuid::now_v7(),
+                name: email.split('@').next().unwrap_or("admin").to_owned(),
+                email,
+                role: Role::Admin,
+                disabled: false,
+                password_is_default: is_default,
+                created_at: now,
+                updated_at: now,
+            };
+            let hash = users::hash_password(password)?;
+            match self.store.insert_user(&admin, &hash).await {
+                Ok(()) => tracing::info!(email = %admin.email, "created the first admin account"),
+                // Another process sharing the database created it first.
+                Err(Error::Conflict(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if self.default_password_in_use().await? {
+            tracing::warn!(
+                email = %self.settings.admin_email,
+                "the admin account still has the default password; change it now"
+            );
+        }
+        Ok(())
+    }
+
+    /// True while the first admin account still has the built-in default password.
+    pub async fn default_password_in_use(&self) -> Result<bool> {
+        let email = users::normalize_email(&self.settings.admin_email)?;
+        Ok(self
+            .store
+            .user_by_email(&email)
+            .await?
+            .is_some_and(|(u, _)| u.password_is_default))
+    }
+
+    /// The enabled account with this email and password, or [`Error::Unauthorized`]
+    /// (the same error whether the email or the password is wrong).
+    pub async fn authenticate(&self, email: &str, password: &str) -> Result<User> {
+        let wrong = || Error::Unauthorized("wrong email or password".into());
+        let Ok(email) = users::normalize_email(email) else {
+            return Err(wrong());
+        };
+        let found = self.store.user_by_email(&email).await?;
+        let hash = found
+            .as_ref()
+            .map_or(users::dummy_hash(), |(_, h)| h.as_str())
+            .to_owned();
+        let password = password.to_owned();
+        let matches = tokio::task::spawn_blocking(move || users::verify_password(&password, &hash))
+            .await
+            .map_err(|e| Error::Internal(format!("password check: {e}")))?;
+        match found {
+            Some((user, _)) if matches && !user.disabled => Ok(user),
+            Some((user, _)) if matches => Err(Error::Unauthorized(format!(
+                "account {} is disabled",
+                user.email
+            ))),
+            _ => Err(wrong()),
+        }
+    }
+
+    /// The account with this id. Anyone may read their own; admins any.
+    pub async fn user(&self, actor: &User, id: Uuid) -> Result<User> {
+        if actor.id != id {
+            actor.require(Role::Admin)?;
+        }
+        self.store.user(id).await
+    }
+
+    /// The account with this email (admin).
+    pub async fn user_by_email(&self, actor: &User, email: &str) -> Result<User> {
+        actor.require(Role::Admin)?;
+        let email = users::normalize_email(email)?;
+        match self.store.user_by_email(&email).await? {
+            Some((user, _)) => Ok(user),
+            None => Err(Error::not_found("user", email)),
+        }
+    }
+
+    /// All accounts (admin).
+    pub async fn list_users(&self, actor: &User, page: PageRequest) -> Result<Page<User>> {
+        actor.require(Role::Admin)?;
+        self.store.list_users(page).await
+    }
+
+    /// Creates an account (admin). A taken email is [`Error::Conflict`].
+    pub async fn create_user(&self, actor: &User, new: NewUser) -> Result<User> {
+        actor.require(Role::Admin)?;
+        let email = users::normalize_email(&new.email)?;
+        users::check_new_password(&new.password)?;
+        let name = clean_name(new.name.as_deref(), &email)?;
+        let now = Utc::now();
+        let user = User {
+            id: Uuid::now_v7(),
+            email,
+            name,
+            role: new.role,
+            disabled: false,
+            password_is_default: false,
+            created_at: now,
+            updated_at: now,
+        };
+        let hash = hash_blocking(new.password).await?;
+        self.store.insert_user(&user, &hash).await?;
+        Ok(user)
+    }
+
+    /// Changes an account's name, role, enabled state or password (admin). An admin
+    /// cannot demote or disable themselves, so there is always one admin left.
+    pub async fn update_user(&self, actor: &User, id: Uuid, patch: UserPatch) -> Result<User> {
+        actor.require(Role::Admin)?;
+        let mut user = self.store.user(id).await?;
+        if actor.id == id
+            && (patch.role.is_some_and(|r| r != Role::Admin) || patch.disabled == Some(true))
+        {
+            return Err(Error::Conflict(
+                "you cannot demote or disable your own account".into(),
+            ));
+        }
+        if let Some(name) = patch.name.as_deref() {
+            user.name = clean_name(Some(name), &user.email)?;
+        }
+        if let Some(role) = patch.role {
+            user.role = role;
+        }
+        if let Some(disabled) = patch.disabled {
+            user.disabled = disabled;
+        }
+        if let Some(password) = patch.password {
+            users::check_new_password(&password)?;
+            let hash = hash_blocking(password).await?;
+            self.store.set_password_hash(id, &hash, false).await?;
+            user.password_is_default = false;
+        }
+        user.updated_at = Utc::now();
+        self.store.update_user(&user).await?;
+        Ok(user)
+    }
+
+    /// Changes the caller's own password after checking the current one.
+    pub async fn change_password(&self, actor: &User, current: &str, new: &str) -> Result<()> {
+        let user = self
+            .authenticate(&actor.email, current)
+            .await
+            .map_err(|e| match e {
+                Error::Unauthorized(_) => Error::invalid("current_password", "is not correct"),
+                other => other,
+            })?;
+        users::check_new_password(new)?;
+        if new == current {
+            return Err(Error::invalid(
+                "new_password",
+                "must differ from the current one",
+            ));
+        }
+        let hash = hash_blocking(new.to_owned()).await?;
+        self.store.set_password_hash(user.id, &hash, false).await
+    }
+}
+
+fn clean_name(name: Option<&str>, email: &str) -> Result<String> {
+    let name = name.map(str::trim).filter(|n| !n.is_empty());
+    let name = name.unwrap_or_else(|| email.split('@').next().unwrap_or(email));
+    if name.chars().count() > 100 {
+        return Err(Error::invalid("name", "must be at most 100 characters"));
+    }
+    Ok(name.to_owned())
+}
+
+/// argon2 takes tens of milliseconds of CPU: keep it off the async workers.
+async fn hash_blocking(password: String) -> Result<String> {
+    tokio::task::spawn_blocking(move || users::hash_password(&password))
+        .await
+        .map_err(|e| Error::Internal(format!("password hashing: {e}")))?
+}

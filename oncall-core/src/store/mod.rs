@@ -1,0 +1,308 @@
+//! Storage: repository traits, and one implementation per database
+//! ([`SqliteStore`], [`MysqlStore`]) chosen by the `DATABASE_URL` scheme.
+//!
+//! Both implementations share their SQL (both drivers use `?` placeholders); what
+//! differs between the dialects lives in `sqlite.rs` and `mysql.rs`. Migrations in
+//! `migrations/sqlite` and `migrations/mysql` are embedded and run on open.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::analysis::{Analysis, AnalysisStatus};
+use crate::connectors::DataSource;
+use crate::error::{Error, Result};
+use crate::tickets::{Severity, Ticket, TicketHistoryEntry, TicketStatus};
+use crate::users::{Role, User};
+
+mod mysql;
+mod sql;
+mod sqlite;
+
+pub use mysql::MysqlStore;
+pub use sqlite::SqliteStore;
+
+/// Largest page a list call returns.
+pub const MAX_PAGE_SIZE: u32 = 200;
+
+/// Which page of a list to return (1-based).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageRequest {
+    /// 1-based page number.
+    pub page: u32,
+    /// Items per page, 1..=[`MAX_PAGE_SIZE`].
+    pub page_size: u32,
+}
+
+impl Default for PageRequest {
+    fn default() -> Self {
+        PageRequest {
+            page: 1,
+            page_size: 20,
+        }
+    }
+}
+
+impl PageRequest {
+    /// A checked page request: `page >= 1`, `1 <= page_size <= 200`.
+    pub fn new(page: u32, page_size: u32) -> Result<Self> {
+        if page == 0 {
+            return Err(Error::invalid("page", "pages start at 1"));
+        }
+        if page_size == 0 || page_size > MAX_PAGE_SIZE {
+            return Err(Error::invalid(
+                "page_size",
+                format!("must be between 1 and {MAX_PAGE_SIZE}"),
+            ));
+        }
+        Ok(PageRequest { page, page_size })
+    }
+
+    pub(crate) fn limit(self) -> i64 {
+        i64::from(self.page_size.clamp(1, MAX_PAGE_SIZE))
+    }
+
+    pub(crate) fn offset(self) -> i64 {
+        i64::from(self.page.max(1) - 1) * self.limit()
+    }
+}
+
+/// One page of a list, with the total count of matching rows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Page<T> {
+    /// The rows of this page.
+    pub items: Vec<T>,
+    /// How many rows match in all.
+    pub total: u64,
+    /// 1-based page number.
+    pub page: u32,
+    /// Requested page size.
+    pub page_size: u32,
+}
+
+impl<T> Page<T> {
+    /// Applies `f` to each item, keeping the paging fields.
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            total: self.total,
+            page: self.page,
+            page_size: self.page_size,
+        }
+    }
+}
+
+/// Filters for listing analyses. Unset fields do not filter.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AnalysisFilter {
+    /// Only this status.
+    pub status: Option<AnalysisStatus>,
+    /// Created at or after.
+    pub since: Option<DateTime<Utc>>,
+    /// Created before.
+    pub until: Option<DateTime<Utc>>,
+    /// Substring of the title or raw alert (case-insensitive for ASCII).
+    pub text: Option<String>,
+}
+
+/// Filters for listing tickets. Unset fields do not filter.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TicketFilter {
+    /// Only this status.
+    pub status: Option<TicketStatus>,
+    /// Only this severity.
+    pub severity: Option<Severity>,
+    /// Only tickets assigned to this email.
+    pub assignee: Option<String>,
+    /// Substring of the number, title or root cause.
+    pub text: Option<String>,
+    /// Created at or after.
+    pub since: Option<DateTime<Utc>>,
+    /// Created before.
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// A ticket about to be created; the store assigns its number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTicketRecord {
+    /// One line.
+    pub title: String,
+    /// The probable root cause.
+    pub root_cause: String,
+    /// Urgency.
+    pub severity: Severity,
+    /// Email of the assignee.
+    pub assignee: Option<String>,
+    /// Analysis it comes from.
+    pub analysis_id: Option<Uuid>,
+    /// Free text.
+    pub description: Option<String>,
+    /// Email of the creator.
+    pub created_by: String,
+}
+
+/// Accounts.
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    /// Inserts a user; a taken email is [`Error::Conflict`].
+    async fn insert_user(&self, user: &User, password_hash: &str) -> Result<()>;
+    /// The user with this id, or [`Error::NotFound`].
+    async fn user(&self, id: Uuid) -> Result<User>;
+    /// The user with this (normalised) email and their password hash, if any.
+    async fn user_by_email(&self, email: &str) -> Result<Option<(User, String)>>;
+    /// Users ordered by email.
+    async fn list_users(&self, page: PageRequest) -> Result<Page<User>>;
+    /// Saves name, role, disabled and `updated_at`; [`Error::NotFound`] if absent.
+    async fn update_user(&self, user: &User) -> Result<()>;
+    /// Replaces the password hash and the default-password flag.
+    async fn set_password_hash(&self, id: Uuid, hash: &str, is_default: bool) -> Result<()>;
+    /// How many accounts exist.
+    async fn count_users(&self) -> Result<u64>;
+}
+
+/// Data sources.
+#[async_trait]
+pub trait DataSourceStore: Send + Sync {
+    /// Inserts a data source; a taken name is [`Error::Conflict`].
+    async fn insert_datasource(&self, ds: &DataSource) -> Result<()>;
+    /// The data source with this id, or [`Error::NotFound`].
+    async fn datasource(&self, id: Uuid) -> Result<DataSource>;
+    /// Data sources ordered by name.
+    async fn list_datasources(&self, page: PageRequest) -> Result<Page<DataSource>>;
+    /// Saves every field but `id` and `created_at`.
+    async fn update_datasource(&self, ds: &DataSource) -> Result<()>;
+    /// Deletes; [`Error::NotFound`] if absent.
+    async fn delete_datasource(&self, id: Uuid) -> Result<()>;
+}
+
+/// Analyses.
+#[async_trait]
+pub trait AnalysisStore: Send + Sync {
+    /// Inserts a new analysis.
+    async fn insert_analysis(&self, analysis: &Analysis) -> Result<()>;
+    /// The analysis with this id, or [`Error::NotFound`].
+    async fn analysis(&self, id: Uuid) -> Result<Analysis>;
+    /// Newest first.
+    async fn list_analyses(
+        &self,
+        filter: &AnalysisFilter,
+        page: PageRequest,
+    ) -> Result<Page<Analysis>>;
+    /// Saves every field but `id`, `raw_alert`, `created_by` and `created_at`.
+    async fn update_analysis(&self, analysis: &Analysis) -> Result<()>;
+}
+
+/// Tickets and their history.
+#[async_trait]
+pub trait TicketStore: Send + Sync {
+    /// Creates a ticket numbered `INC-<day>-NNNN` (unique even when many processes
+    /// create at once) with its `created` history entry, in one transaction.
+    async fn create_ticket(&self, new: &NewTicketRecord, day: NaiveDate) -> Result<Ticket>;
+    /// The ticket with this number, or [`Error::NotFound`].
+    async fn ticket(&self, no: &str) -> Result<Ticket>;
+    /// Newest first.
+    async fn list_tickets(&self, filter: &TicketFilter, page: PageRequest) -> Result<Page<Ticket>>;
+    /// Saves `ticket` if the stored version is still `expected_version` (else
+    /// [`Error::Conflict`]), and appends `entry` to its history, in one transaction.
+    /// `ticket.version` must already be the new version.
+    async fn update_ticket(
+        &self,
+        ticket: &Ticket,
+        expected_version: i64,
+        entry: &TicketHistoryEntry,
+    ) -> Result<()>;
+    /// The ticket's changes, oldest first.
+    async fn ticket_history(&self, no: &str) -> Result<Vec<TicketHistoryEntry>>;
+}
+
+/// Everything the engine stores. One implementation per database.
+#[async_trait]
+pub trait Store:
+    UserStore + DataSourceStore + AnalysisStore + TicketStore + std::fmt::Debug
+{
+    /// Answers when the database can be reached.
+    async fn ping(&self) -> Result<()>;
+    /// `sqlite` or `mysql`.
+    fn dialect(&self) -> &'static str;
+    /// Closes the connection pool.
+    async fn close(&self);
+}
+
+/// Connects to `database_url` (`sqlite:` or `mysql:`) and applies the migrations.
+pub async fn open(database_url: &str) -> Result<Arc<dyn Store>> {
+    let scheme = database_url
+        .split_once(':')
+        .map(|(s, _)| s)
+        .unwrap_or_default();
+    match scheme {
+        "sqlite" => Ok(Arc::new(SqliteStore::open(database_url).await?)),
+        "mysql" | "mariadb" => Ok(Arc::new(MysqlStore::open(database_url).await?)),
+        _ => Err(Error::Config(format!(
+            "DATABASE_URL must start with sqlite: or mysql:, not `{}`",
+            crate::config::redact_url_password(database_url)
+        ))),
+    }
+}
+
+/// `role` as stored.
+pub(crate) fn parse_role(s: &str) -> Result<Role> {
+    s.parse().map_err(|_| corrupt("users.role", s))
+}
+
+/// An error for a stored value that does not parse: the database holds something
+/// the code never writes.
+pub(crate) fn corrupt(column: &str, value: &str) -> Error {
+    Error::Internal(format!("unexpected stored value in {column}: `{value}`"))
+}
+
+/// Escapes `%`, `_` and the escape character itself for `LIKE ? ESCAPE '!'`.
+pub(crate) fn like_pattern(text: &str) -> String {
+    let mut p = String::with_capacity(text.len() + 2);
+    p.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '!') {
+            p.push('!');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
+/// Truncates to whole microseconds, the precision both databases keep.
+pub(crate) fn micros(t: DateTime<Utc>) -> DateTime<Utc> {
+    use chrono::{DurationRound, TimeDelta};
+    t.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(like_pattern("50%_off!"), "%50!%!_off!!%");
+    }
+
+    #[test]
+    fn page_requests_are_bounded() {
+        assert!(PageRequest::new(0, 20).is_err());
+        assert!(PageRequest::new(1, 0).is_err());
+        assert!(PageRequest::new(1, 201).is_err());
+        let p = PageRequest::new(3, 20).unwrap();
+        assert_eq!((p.limit(), p.offset()), (20, 40));
+    }
+
+    #[tokio::test]
+    async fn unknown_schemes_are_refused_without_leaking_passwords() {
+        let e = open("postgres://u:pw@h/db").await.unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.contains("sqlite: or mysql:") && !msg.contains("pw@"),
+            "{msg}"
+        );
+    }
+}

@@ -1,0 +1,737 @@
+//! The SQL both stores share. SQLite and MySQL take the same `?` placeholders and,
+//! with backtick-quoted identifiers, the same statements; [`sql_store!`] writes the
+//! repository implementations once for both. Dialect differences are passed in.
+
+use std::time::Duration;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sqlx::error::ErrorKind;
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+
+/// Maps a unique-key violation to [`Error::Conflict`] with `message`.
+pub(crate) fn conflict_on_unique(e: sqlx::Error, message: impl FnOnce() -> String) -> Error {
+    match e.as_database_error().map(|d| d.kind()) {
+        Some(ErrorKind::UniqueViolation) => Error::Conflict(message()),
+        _ => Error::Database(e),
+    }
+}
+
+/// True for errors a transaction may simply retry: MySQL deadlock / lock wait
+/// timeout, SQLite busy/locked.
+pub(crate) fn is_retryable(e: &Error) -> bool {
+    let Error::Database(e) = e else { return false };
+    let Some(db) = e.as_database_error() else {
+        return false;
+    };
+    let code = db.code().unwrap_or_default();
+    // MySQL: 1213 deadlock (SQLSTATE 40001), 1205 lock wait timeout (HY000).
+    // SQLite: 5 SQLITE_BUSY, 6 SQLITE_LOCKED, and their extended codes.
+    matches!(
+        code.as_ref(),
+        "40001" | "1213" | "1205" | "5" | "6" | "517" | "261" | "262"
+    ) || db.message().contains("Deadlock found")
+        || db.message().contains("Lock wait timeout")
+}
+
+/// A short, growing, jittered pause before retrying attempt `n` (0-based).
+pub(crate) async fn backoff(n: u32) {
+    let base = 5u64 << n.min(6);
+    let jitter = u64::from(Uuid::new_v4().as_u128() as u16) % (base + 1);
+    tokio::time::sleep(Duration::from_millis(base + jitter)).await;
+}
+
+pub(crate) fn to_json<T: Serialize>(v: &T) -> Result<String> {
+    serde_json::to_string(v).map_err(|e| Error::Internal(format!("encoding JSON column: {e}")))
+}
+
+pub(crate) fn from_json<T: DeserializeOwned>(column: &str, s: &str) -> Result<T> {
+    serde_json::from_str(s).map_err(|e| Error::Internal(format!("decoding JSON in {column}: {e}")))
+}
+
+pub(crate) fn parse_uuid(column: &str, s: &str) -> Result<Uuid> {
+    Uuid::parse_str(s).map_err(|_| super::corrupt(column, s))
+}
+
+pub(crate) fn parse_enum<T: std::str::FromStr>(column: &str, s: &str) -> Result<T> {
+    s.parse().map_err(|_| super::corrupt(column, s))
+}
+
+macro_rules! user_columns {
+    () => {
+        "id, email, name, role, disabled, password_is_default, created_at, updated_at"
+    };
+}
+pub(crate) use user_columns;
+
+macro_rules! datasource_columns {
+    () => {
+        "id, name, kind, url, auth_kind, username, password_sealed, token_sealed, config, enabled, timeout_ms, created_at, updated_at"
+    };
+}
+pub(crate) use datasource_columns;
+
+macro_rules! analysis_columns {
+    () => {
+        "id, status, title, raw_alert, options, alert, time_window, sources, evidence, result, error, analyzer, `usage`, created_by, created_at, started_at, completed_at"
+    };
+}
+pub(crate) use analysis_columns;
+
+macro_rules! ticket_columns {
+    () => {
+        "no, title, root_cause, severity, status, assignee, analysis_id, description, version, created_by, created_at, updated_at"
+    };
+}
+pub(crate) use ticket_columns;
+
+/// Implements every repository trait for `$store` (which has a `pool: Pool<$db>`).
+/// `$insert_ignore` is the dialect's "insert unless the key exists" prefix.
+macro_rules! sql_store {
+    ($store:ident, $db:ty, insert_ignore = $insert_ignore:literal) => {
+        mod repositories {
+        use super::$store;
+        use async_trait::async_trait;
+        use chrono::{DateTime, NaiveDate, Utc};
+        use sqlx::{QueryBuilder, Row};
+        use uuid::Uuid;
+
+        use $crate::analysis::Analysis;
+        use $crate::connectors::DataSource;
+        use $crate::error::Error;
+        use $crate::error::Result;
+        use $crate::store::sql::{
+            backoff, conflict_on_unique, from_json, is_retryable, parse_enum, parse_uuid, to_json,
+        };
+        use $crate::store::{
+            micros, parse_role, AnalysisFilter, AnalysisStore, DataSourceStore, NewTicketRecord,
+            Page, PageRequest, TicketFilter, TicketStore, UserStore,
+        };
+        use $crate::tickets::{ticket_number, Ticket, TicketHistoryEntry, TicketStatus};
+        use $crate::users::User;
+
+        type DbRow = <$db as sqlx::Database>::Row;
+
+        fn user_from_row(r: &DbRow) -> Result<User> {
+            Ok(User {
+                id: parse_uuid("users.id", &r.try_get::<String, _>("id")?)?,
+                email: r.try_get("email")?,
+                name: r.try_get("name")?,
+                role: parse_role(&r.try_get::<String, _>("role")?)?,
+                disabled: r.try_get("disabled")?,
+                password_is_default: r.try_get("password_is_default")?,
+                created_at: r.try_get("created_at")?,
+                updated_at: r.try_get("updated_at")?,
+            })
+        }
+
+        fn datasource_from_row(r: &DbRow) -> Result<DataSource> {
+            Ok(DataSource {
+                id: parse_uuid("datasources.id", &r.try_get::<String, _>("id")?)?,
+                name: r.try_get("name")?,
+                kind: parse_enum("datasources.kind", &r.try_get::<String, _>("kind")?)?,
+                url: r.try_get("url")?,
+                auth_kind: parse_enum("datasources.auth_kind", &r.try_get::<String, _>("auth_kind")?)?,
+                username: r.try_get("username")?,
+                password_sealed: r.try_get("password_sealed")?,
+                token_sealed: r.try_get("token_sealed")?,
+                config: from_json("datasources.config", &r.try_get::<String, _>("config")?)?,
+                enabled: r.try_get("enabled")?,
+                timeout_ms: r.try_get("timeout_ms")?,
+                created_at: r.try_get("created_at")?,
+                updated_at: r.try_get("updated_at")?,
+            })
+        }
+
+        fn opt_json(column: &str, v: Option<String>) -> Result<Option<serde_json::Value>> {
+            v.map(|s| from_json(column, &s)).transpose()
+        }
+
+        fn analysis_from_row(r: &DbRow) -> Result<Analysis> {
+            Ok(Analysis {
+                id: parse_uuid("analyses.id", &r.try_get::<String, _>("id")?)?,
+                status: parse_enum("analyses.status", &r.try_get::<String, _>("status")?)?,
+                title: r.try_get("title")?,
+                raw_alert: r.try_get("raw_alert")?,
+                options: from_json("analyses.options", &r.try_get::<String, _>("options")?)?,
+                alert: from_json("analyses.alert", &r.try_get::<String, _>("alert")?)?,
+                window: from_json("analyses.time_window", &r.try_get::<String, _>("time_window")?)?,
+                sources: from_json("analyses.sources", &r.try_get::<String, _>("sources")?)?,
+                evidence: from_json("analyses.evidence", &r.try_get::<String, _>("evidence")?)?,
+                result: opt_json("analyses.result", r.try_get("result")?)?,
+                error: r.try_get("error")?,
+                analyzer: r.try_get("analyzer")?,
+                usage: opt_json("analyses.usage", r.try_get("usage")?)?,
+                created_by: r.try_get("created_by")?,
+                created_at: r.try_get("created_at")?,
+                started_at: r.try_get("started_at")?,
+                completed_at: r.try_get("completed_at")?,
+            })
+        }
+
+        fn ticket_from_row(r: &DbRow) -> Result<Ticket> {
+            let analysis_id: Option<String> = r.try_get("analysis_id")?;
+            Ok(Ticket {
+                no: r.try_get("no")?,
+                title: r.try_get("title")?,
+                root_cause: r.try_get("root_cause")?,
+                severity: parse_enum("tickets.severity", &r.try_get::<String, _>("severity")?)?,
+                status: parse_enum("tickets.status", &r.try_get::<String, _>("status")?)?,
+                assignee: r.try_get("assignee")?,
+                analysis_id: analysis_id
+                    .map(|s| parse_uuid("tickets.analysis_id", &s))
+                    .transpose()?,
+                description: r.try_get("description")?,
+                version: r.try_get("version")?,
+                created_by: r.try_get("created_by")?,
+                created_at: r.try_get("created_at")?,
+                updated_at: r.try_get("updated_at")?,
+            })
+        }
+
+        fn history_from_row(r: &DbRow) -> Result<TicketHistoryEntry> {
+            let status = |col: &str| -> Result<Option<TicketStatus>> {
+                let v: Option<String> = r.try_get(col)?;
+                v.map(|s| parse_enum(col, &s)).transpose()
+            };
+            Ok(TicketHistoryEntry {
+                id: parse_uuid("ticket_history.id", &r.try_get::<String, _>("id")?)?,
+                ticket_no: r.try_get("ticket_no")?,
+                actor: r.try_get("actor")?,
+                action: r.try_get("action")?,
+                from_status: status("from_status")?,
+                to_status: status("to_status")?,
+                changes: from_json("ticket_history.changes", &r.try_get::<String, _>("changes")?)?,
+                reason: r.try_get("reason")?,
+                at: r.try_get("at")?,
+            })
+        }
+
+        fn page_of<T>(items: Vec<T>, total: i64, page: PageRequest) -> Page<T> {
+            Page {
+                items,
+                total: u64::try_from(total).unwrap_or_default(),
+                page: page.page,
+                page_size: page.page_size,
+            }
+        }
+
+        /// Appends `AND column LIKE pattern` for any of `columns`.
+        fn push_text_filter(
+            qb: &mut QueryBuilder<$db>,
+            columns: &[&str],
+            text: &Option<String>,
+        ) {
+            let Some(text) = text.as_deref().map(str::trim).filter(|t| !t.is_empty()) else {
+                return;
+            };
+            let pattern = $crate::store::like_pattern(text);
+            qb.push(" AND (");
+            for (i, col) in columns.iter().enumerate() {
+                if i > 0 {
+                    qb.push(" OR ");
+                }
+                qb.push(*col).push(" LIKE ").push_bind(pattern.clone()).push(" ESCAPE '!'");
+            }
+            qb.push(")");
+        }
+
+        fn push_time_filter(
+            qb: &mut QueryBuilder<$db>,
+            column: &str,
+            since: Option<DateTime<Utc>>,
+            until: Option<DateTime<Utc>>,
+        ) {
+            if let Some(t) = since {
+                qb.push(" AND ").push(column).push(" >= ").push_bind(micros(t));
+            }
+            if let Some(t) = until {
+                qb.push(" AND ").push(column).push(" < ").push_bind(micros(t));
+            }
+        }
+
+        #[async_trait]
+        impl UserStore for $store {
+            async fn insert_user(&self, u: &User, password_hash: &str) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO users (id, email, name, password_hash, role, disabled, \
+                     password_is_default, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                )
+                .bind(u.id.to_string())
+                .bind(&u.email)
+                .bind(&u.name)
+                .bind(password_hash)
+                .bind(u.role.as_str())
+                .bind(u.disabled)
+                .bind(u.password_is_default)
+                .bind(micros(u.created_at))
+                .bind(micros(u.updated_at))
+                .execute(&self.pool)
+                .await
+                .map_err(|e| conflict_on_unique(e, || format!("a user with email {} exists", u.email)))?;
+                Ok(())
+            }
+
+            async fn user(&self, id: Uuid) -> Result<User> {
+                let sql = concat!("SELECT ", $crate::store::sql::user_columns!(), " FROM users WHERE id = ?");
+                let row = sqlx::query(sql).bind(id.to_string()).fetch_optional(&self.pool).await?;
+                row.as_ref().map(user_from_row).transpose()?.ok_or_else(|| Error::not_found("user", id))
+            }
+
+            async fn user_by_email(&self, email: &str) -> Result<Option<(User, String)>> {
+                let sql = concat!("SELECT ", $crate::store::sql::user_columns!(), ", password_hash FROM users WHERE email = ?");
+                let row = sqlx::query(sql).bind(email).fetch_optional(&self.pool).await?;
+                row.map(|r| Ok((user_from_row(&r)?, r.try_get("password_hash")?))).transpose()
+            }
+
+            async fn list_users(&self, page: PageRequest) -> Result<Page<User>> {
+                let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
+                    .fetch_one(&self.pool)
+                    .await?;
+                let sql = concat!("SELECT ", $crate::store::sql::user_columns!(), " FROM users ORDER BY email LIMIT ? OFFSET ?");
+                let rows = sqlx::query(sql)
+                    .bind(page.limit())
+                    .bind(page.offset())
+                    .fetch_all(&self.pool)
+                    .await?;
+                let items = rows.iter().map(user_from_row).collect::<Result<_>>()?;
+                Ok(page_of(items, total, page))
+            }
+
+            async fn update_user(&self, u: &User) -> Result<()> {
+                let done = sqlx::query(
+                    "UPDATE users SET name = ?, role = ?, disabled = ?, updated_at = ? WHERE id = ?",
+                )
+                .bind(&u.name)
+                .bind(u.role.as_str())
+                .bind(u.disabled)
+                .bind(micros(u.updated_at))
+                .bind(u.id.to_string())
+                .execute(&self.pool)
+                .await?;
+                if done.rows_affected() == 0 {
+                    return Err(Error::not_found("user", u.id));
+                }
+                Ok(())
+            }
+
+            async fn set_password_hash(&self, id: Uuid, hash: &str, is_default: bool) -> Result<()> {
+                let done = sqlx::query(
+                    "UPDATE users SET password_hash = ?, password_is_default = ?, updated_at = ? \
+                     WHERE id = ?",
+                )
+                .bind(hash)
+                .bind(is_default)
+                .bind(micros(Utc::now()))
+                .bind(id.to_string())
+                .execute(&self.pool)
+                .await?;
+                if done.rows_affected() == 0 {
+                    return Err(Error::not_found("user", id));
+                }
+                Ok(())
+            }
+
+            async fn count_users(&self) -> Result<u64> {
+                let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(u64::try_from(n).unwrap_or_default())
+            }
+        }
+
+        #[async_trait]
+        impl DataSourceStore for $store {
+            async fn insert_datasource(&self, d: &DataSource) -> Result<()> {
+                let sql = concat!(
+                    "INSERT INTO datasources (",
+                    $crate::store::sql::datasource_columns!(),
+                    ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                );
+                sqlx::query(sql)
+                    .bind(d.id.to_string())
+                    .bind(&d.name)
+                    .bind(d.kind.as_str())
+                    .bind(&d.url)
+                    .bind(d.auth_kind.as_str())
+                    .bind(&d.username)
+                    .bind(&d.password_sealed)
+                    .bind(&d.token_sealed)
+                    .bind(to_json(&d.config)?)
+                    .bind(d.enabled)
+                    .bind(d.timeout_ms)
+                    .bind(micros(d.created_at))
+                    .bind(micros(d.updated_at))
+                    .execute(&self.pool)
+                    .await
+                    .map_err(|e| {
+                        conflict_on_unique(e, || format!("a data source named {} exists", d.name))
+                    })?;
+                Ok(())
+            }
+
+            async fn datasource(&self, id: Uuid) -> Result<DataSource> {
+                let sql = concat!("SELECT ", $crate::store::sql::datasource_columns!(), " FROM datasources WHERE id = ?");
+                let row = sqlx::query(sql).bind(id.to_string()).fetch_optional(&self.pool).await?;
+                row.as_ref()
+                    .map(datasource_from_row)
+                    .transpose()?
+                    .ok_or_else(|| Error::not_found("data source", id))
+            }
+
+            async fn list_datasources(&self, page: PageRequest) -> Result<Page<DataSource>> {
+                let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM datasources")
+                    .fetch_one(&self.pool)
+                    .await?;
+                let sql = concat!("SELECT ", $crate::store::sql::datasource_columns!(), " FROM datasources ORDER BY name LIMIT ? OFFSET ?");
+                let rows = sqlx::query(sql)
+                    .bind(page.limit())
+                    .bind(page.offset())
+                    .fetch_all(&self.pool)
+                    .await?;
+                let items = rows.iter().map(datasource_from_row).collect::<Result<_>>()?;
+                Ok(page_of(items, total, page))
+            }
+
+            async fn update_datasource(&self, d: &DataSource) -> Result<()> {
+                let done = sqlx::query(
+                    "UPDATE datasources SET name = ?, kind = ?, url = ?, auth_kind = ?, username = ?, \
+                     password_sealed = ?, token_sealed = ?, config = ?, enabled = ?, timeout_ms = ?, \
+                     updated_at = ? WHERE id = ?",
+                )
+                .bind(&d.name)
+                .bind(d.kind.as_str())
+                .bind(&d.url)
+                .bind(d.auth_kind.as_str())
+                .bind(&d.username)
+                .bind(&d.password_sealed)
+                .bind(&d.token_sealed)
+                .bind(to_json(&d.config)?)
+                .bind(d.enabled)
+                .bind(d.timeout_ms)
+                .bind(micros(d.updated_at))
+                .bind(d.id.to_string())
+                .execute(&self.pool)
+                .await
+                .map_err(|e| conflict_on_unique(e, || format!("a data source named {} exists", d.name)))?;
+                if done.rows_affected() == 0 {
+                    return Err(Error::not_found("data source", d.id));
+                }
+                Ok(())
+            }
+
+            async fn delete_datasource(&self, id: Uuid) -> Result<()> {
+                let done = sqlx::query("DELETE FROM datasources WHERE id = ?")
+                    .bind(id.to_string())
+                    .execute(&self.pool)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return Err(Error::not_found("data source", id));
+                }
+                Ok(())
+            }
+        }
+
+        #[async_trait]
+        impl AnalysisStore for $store {
+            async fn insert_analysis(&self, a: &Analysis) -> Result<()> {
+                let sql = concat!(
+                    "INSERT INTO analyses (",
+                    $crate::store::sql::analysis_columns!(),
+                    ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                );
+                sqlx::query(sql)
+                    .bind(a.id.to_string())
+                    .bind(a.status.as_str())
+                    .bind(&a.title)
+                    .bind(&a.raw_alert)
+                    .bind(to_json(&a.options)?)
+                    .bind(to_json(&a.alert)?)
+                    .bind(to_json(&a.window)?)
+                    .bind(to_json(&a.sources)?)
+                    .bind(to_json(&a.evidence)?)
+                    .bind(a.result.as_ref().map(to_json).transpose()?)
+                    .bind(&a.error)
+                    .bind(&a.analyzer)
+                    .bind(a.usage.as_ref().map(to_json).transpose()?)
+                    .bind(&a.created_by)
+                    .bind(micros(a.created_at))
+                    .bind(a.started_at.map(micros))
+                    .bind(a.completed_at.map(micros))
+                    .execute(&self.pool)
+                    .await
+                    .map_err(|e| conflict_on_unique(e, || format!("analysis {} exists", a.id)))?;
+                Ok(())
+            }
+
+            async fn analysis(&self, id: Uuid) -> Result<Analysis> {
+                let sql = concat!("SELECT ", $crate::store::sql::analysis_columns!(), " FROM analyses WHERE id = ?");
+                let row = sqlx::query(sql).bind(id.to_string()).fetch_optional(&self.pool).await?;
+                row.as_ref()
+                    .map(analysis_from_row)
+                    .transpose()?
+                    .ok_or_else(|| Error::not_found("analysis", id))
+            }
+
+            async fn list_analyses(
+                &self,
+                filter: &AnalysisFilter,
+                page: PageRequest,
+            ) -> Result<Page<Analysis>> {
+                let where_clause = |qb: &mut QueryBuilder<$db>| {
+                    qb.push(" WHERE 1 = 1");
+                    if let Some(s) = filter.status {
+                        qb.push(" AND status = ").push_bind(s.as_str());
+                    }
+                    push_time_filter(qb, "created_at", filter.since, filter.until);
+                    push_text_filter(qb, &["title", "raw_alert"], &filter.text);
+                };
+                let mut count = QueryBuilder::<$db>::new("SELECT COUNT(*) FROM analyses");
+                where_clause(&mut count);
+                let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
+
+                let mut qb = QueryBuilder::<$db>::new(concat!("SELECT ", $crate::store::sql::analysis_columns!(), " FROM analyses"));
+                where_clause(&mut qb);
+                qb.push(" ORDER BY created_at DESC, id DESC LIMIT ")
+                    .push_bind(page.limit())
+                    .push(" OFFSET ")
+                    .push_bind(page.offset());
+                let rows = qb.build().fetch_all(&self.pool).await?;
+                let items = rows.iter().map(analysis_from_row).collect::<Result<_>>()?;
+                Ok(page_of(items, total, page))
+            }
+
+            async fn update_analysis(&self, a: &Analysis) -> Result<()> {
+                let done = sqlx::query(
+                    "UPDATE analyses SET status = ?, title = ?, options = ?, alert = ?, \
+                     time_window = ?, sources = ?, evidence = ?, result = ?, error = ?, analyzer = ?, \
+                     `usage` = ?, started_at = ?, completed_at = ? WHERE id = ?",
+                )
+                .bind(a.status.as_str())
+                .bind(&a.title)
+                .bind(to_json(&a.options)?)
+                .bind(to_json(&a.alert)?)
+                .bind(to_json(&a.window)?)
+                .bind(to_json(&a.sources)?)
+                .bind(to_json(&a.evidence)?)
+                .bind(a.result.as_ref().map(to_json).transpose()?)
+                .bind(&a.error)
+                .bind(&a.analyzer)
+                .bind(a.usage.as_ref().map(to_json).transpose()?)
+                .bind(a.started_at.map(micros))
+                .bind(a.completed_at.map(micros))
+                .bind(a.id.to_string())
+                .execute(&self.pool)
+                .await?;
+                if done.rows_affected() == 0 {
+                    return Err(Error::not_found("analysis", a.id));
+                }
+                Ok(())
+            }
+        }
+
+        impl $store {
+            /// One attempt at [`TicketStore::create_ticket`].
+            async fn try_create_ticket(&self, new: &NewTicketRecord, day: NaiveDate) -> Result<Ticket> {
+                let key = day.format("%Y%m%d").to_string();
+                // Make sure the day's counter exists, outside the transaction, so that
+                // concurrent first tickets of a day do not race on the insert.
+                sqlx::query(concat!($insert_ignore, " ticket_counters (day, last_no) VALUES (?, 0)"))
+                    .bind(&key)
+                    .execute(&self.pool)
+                    .await?;
+                let mut tx = self.pool.begin().await?;
+                // The UPDATE locks the counter row until commit: numbers are handed out
+                // one at a time across every process sharing the database.
+                sqlx::query("UPDATE ticket_counters SET last_no = last_no + 1 WHERE day = ?")
+                    .bind(&key)
+                    .execute(&mut *tx)
+                    .await?;
+                let seq: i64 = sqlx::query_scalar("SELECT last_no FROM ticket_counters WHERE day = ?")
+                    .bind(&key)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let now = micros(Utc::now());
+                let ticket = Ticket {
+                    no: ticket_number(day, seq),
+                    title: new.title.clone(),
+                    root_cause: new.root_cause.clone(),
+                    severity: new.severity,
+                    status: TicketStatus::Open,
+                    assignee: new.assignee.clone(),
+                    analysis_id: new.analysis_id,
+                    description: new.description.clone(),
+                    version: 1,
+                    created_by: new.created_by.clone(),
+                    created_at: now,
+                    updated_at: now,
+                };
+                let sql = concat!("INSERT INTO tickets (", $crate::store::sql::ticket_columns!(), ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                sqlx::query(sql)
+                    .bind(&ticket.no)
+                    .bind(&ticket.title)
+                    .bind(&ticket.root_cause)
+                    .bind(ticket.severity.as_str())
+                    .bind(ticket.status.as_str())
+                    .bind(&ticket.assignee)
+                    .bind(ticket.analysis_id.map(|u| u.to_string()))
+                    .bind(&ticket.description)
+                    .bind(ticket.version)
+                    .bind(&ticket.created_by)
+                    .bind(ticket.created_at)
+                    .bind(ticket.updated_at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| conflict_on_unique(e, || format!("ticket {} exists", ticket.no)))?;
+                let entry = TicketHistoryEntry {
+                    id: Uuid::now_v7(),
+                    ticket_no: ticket.no.clone(),
+                    actor: ticket.created_by.clone(),
+                    action: "created".into(),
+                    from_status: None,
+                    to_status: Some(TicketStatus::Open),
+                    changes: serde_json::json!({}),
+                    reason: None,
+                    at: now,
+                };
+                insert_history(&mut tx, &entry).await?;
+                tx.commit().await?;
+                Ok(ticket)
+            }
+        }
+
+        async fn insert_history(
+            tx: &mut sqlx::Transaction<'_, $db>,
+            e: &TicketHistoryEntry,
+        ) -> Result<()> {
+            sqlx::query(
+                "INSERT INTO ticket_history (id, ticket_no, actor, action, from_status, to_status, \
+                 changes, reason, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(e.id.to_string())
+            .bind(&e.ticket_no)
+            .bind(&e.actor)
+            .bind(&e.action)
+            .bind(e.from_status.map(|s| s.as_str()))
+            .bind(e.to_status.map(|s| s.as_str()))
+            .bind(to_json(&e.changes)?)
+            .bind(&e.reason)
+            .bind(micros(e.at))
+            .execute(&mut **tx)
+            .await?;
+            Ok(())
+        }
+
+        #[async_trait]
+        impl TicketStore for $store {
+            async fn create_ticket(&self, new: &NewTicketRecord, day: NaiveDate) -> Result<Ticket> {
+                let mut attempt = 0;
+                loop {
+                    match self.try_create_ticket(new, day).await {
+                        Err(e) if is_retryable(&e) && attempt < 20 => {
+                            backoff(attempt).await;
+                            attempt += 1;
+                        }
+                        other => return other,
+                    }
+                }
+            }
+
+            async fn ticket(&self, no: &str) -> Result<Ticket> {
+                let sql = concat!("SELECT ", $crate::store::sql::ticket_columns!(), " FROM tickets WHERE no = ?");
+                let row = sqlx::query(sql).bind(no).fetch_optional(&self.pool).await?;
+                row.as_ref().map(ticket_from_row).transpose()?.ok_or_else(|| Error::not_found("ticket", no))
+            }
+
+            async fn list_tickets(&self, filter: &TicketFilter, page: PageRequest) -> Result<Page<Ticket>> {
+                let where_clause = |qb: &mut QueryBuilder<$db>| {
+                    qb.push(" WHERE 1 = 1");
+                    if let Some(s) = filter.status {
+                        qb.push(" AND status = ").push_bind(s.as_str());
+                    }
+                    if let Some(s) = filter.severity {
+                        qb.push(" AND severity = ").push_bind(s.as_str());
+                    }
+                    if let Some(a) = &filter.assignee {
+                        qb.push(" AND assignee = ").push_bind(a.clone());
+                    }
+                    push_time_filter(qb, "created_at", filter.since, filter.until);
+                    push_text_filter(qb, &["no", "title", "root_cause"], &filter.text);
+                };
+                let mut count = QueryBuilder::<$db>::new("SELECT COUNT(*) FROM tickets");
+                where_clause(&mut count);
+                let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
+
+                let mut qb = QueryBuilder::<$db>::new(concat!("SELECT ", $crate::store::sql::ticket_columns!(), " FROM tickets"));
+                where_clause(&mut qb);
+                qb.push(" ORDER BY created_at DESC, no DESC LIMIT ")
+                    .push_bind(page.limit())
+                    .push(" OFFSET ")
+                    .push_bind(page.offset());
+                let rows = qb.build().fetch_all(&self.pool).await?;
+                let items = rows.iter().map(ticket_from_row).collect::<Result<_>>()?;
+                Ok(page_of(items, total, page))
+            }
+
+            async fn update_ticket(
+                &self,
+                t: &Ticket,
+                expected_version: i64,
+                entry: &TicketHistoryEntry,
+            ) -> Result<()> {
+                let mut tx = self.pool.begin().await?;
+                let done = sqlx::query(
+                    "UPDATE tickets SET title = ?, root_cause = ?, severity = ?, status = ?, \
+                     assignee = ?, analysis_id = ?, description = ?, version = ?, updated_at = ? \
+                     WHERE no = ? AND version = ?",
+                )
+                .bind(&t.title)
+                .bind(&t.root_cause)
+                .bind(t.severity.as_str())
+                .bind(t.status.as_str())
+                .bind(&t.assignee)
+                .bind(t.analysis_id.map(|u| u.to_string()))
+                .bind(&t.description)
+                .bind(t.version)
+                .bind(micros(t.updated_at))
+                .bind(&t.no)
+                .bind(expected_version)
+                .execute(&mut *tx)
+                .await?;
+                if done.rows_affected() == 0 {
+                    let current: Option<i64> =
+                        sqlx::query_scalar("SELECT version FROM tickets WHERE no = ?")
+                            .bind(&t.no)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                    return Err(match current {
+                        None => Error::not_found("ticket", &t.no),
+                        Some(v) => Error::Conflict(format!(
+                            "ticket {} was changed by someone else (version {v}, you read {expected_version}); reload and try again",
+                            t.no
+                        )),
+                    });
+                }
+                insert_history(&mut tx, entry).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn ticket_history(&self, no: &str) -> Result<Vec<TicketHistoryEntry>> {
+                let rows = sqlx::query(
+                    "SELECT id, ticket_no, actor, action, from_status, to_status, changes, reason, at \
+                     FROM ticket_history WHERE ticket_no = ? ORDER BY id",
+                )
+                .bind(no)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map(history_from_row).collect()
+            }
+        }
+        }
+    };
+}
+
+pub(crate) use sql_store;

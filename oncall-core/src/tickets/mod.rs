@@ -1,0 +1,234 @@
+//! Tickets: the record, its history, numbering and the status state machine
+//! (SPEC §6). Pure code: storage applies [`transition`] with a version check.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+
+/// Where a ticket is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TicketStatus {
+    /// Just created, nobody on it yet.
+    Open,
+    /// Someone is working on it.
+    Processing,
+    /// Fixed, waiting for confirmation.
+    Resolved,
+    /// Done (or a false alarm).
+    Closed,
+}
+
+impl TicketStatus {
+    /// Every status, in life order.
+    pub const ALL: [TicketStatus; 4] = [
+        TicketStatus::Open,
+        TicketStatus::Processing,
+        TicketStatus::Resolved,
+        TicketStatus::Closed,
+    ];
+
+    /// The stored and serialized name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TicketStatus::Open => "open",
+            TicketStatus::Processing => "processing",
+            TicketStatus::Resolved => "resolved",
+            TicketStatus::Closed => "closed",
+        }
+    }
+}
+
+impl std::str::FromStr for TicketStatus {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        TicketStatus::ALL
+            .into_iter()
+            .find(|t| t.as_str() == s)
+            .ok_or_else(|| {
+                Error::invalid(
+                    "status",
+                    format!("`{s}` is not a ticket status (open, processing, resolved, closed)"),
+                )
+            })
+    }
+}
+
+/// Moves a ticket from `from` to `to`, or says why it may not (409 Conflict).
+///
+/// ```text
+/// open → processing → resolved → closed
+/// open → closed            (false alarm; a reason is required)
+/// resolved → processing    (reopen)
+/// ```
+pub fn transition(
+    from: TicketStatus,
+    to: TicketStatus,
+    reason: Option<&str>,
+) -> Result<TicketStatus> {
+    use TicketStatus::*;
+    let has_reason = reason.is_some_and(|r| !r.trim().is_empty());
+    match (from, to) {
+        (Open, Processing)
+        | (Processing, Resolved)
+        | (Resolved, Closed)
+        | (Resolved, Processing) => Ok(to),
+        (Open, Closed) if has_reason => Ok(to),
+        (Open, Closed) => Err(Error::invalid(
+            "reason",
+            "closing an open ticket (false alarm) needs a reason",
+        )),
+        (Open | Processing | Resolved | Closed, _) => Err(Error::Conflict(format!(
+            "a ticket cannot go from {} to {}",
+            from.as_str(),
+            to.as_str()
+        ))),
+    }
+}
+
+/// How urgent a ticket is; P0 is the most urgent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Severity {
+    /// Outage; all hands.
+    P0,
+    /// Major impact.
+    P1,
+    /// Minor impact.
+    P2,
+    /// Cosmetic or informational.
+    P3,
+}
+
+impl Severity {
+    /// Every severity, most urgent first.
+    pub const ALL: [Severity; 4] = [Severity::P0, Severity::P1, Severity::P2, Severity::P3];
+
+    /// The stored and serialized name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::P0 => "P0",
+            Severity::P1 => "P1",
+            Severity::P2 => "P2",
+            Severity::P3 => "P3",
+        }
+    }
+}
+
+impl std::str::FromStr for Severity {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Severity::ALL
+            .into_iter()
+            .find(|v| v.as_str().eq_ignore_ascii_case(s))
+            .ok_or_else(|| Error::invalid("severity", format!("`{s}` is not P0, P1, P2 or P3")))
+    }
+}
+
+/// A ticket as stored and shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ticket {
+    /// `INC-YYYYMMDD-NNNN`, unique.
+    pub no: String,
+    /// One line.
+    pub title: String,
+    /// The probable root cause.
+    pub root_cause: String,
+    /// Urgency.
+    pub severity: Severity,
+    /// Where it is in its life.
+    pub status: TicketStatus,
+    /// Email of the user working on it.
+    pub assignee: Option<String>,
+    /// The analysis it was created from.
+    pub analysis_id: Option<Uuid>,
+    /// Free text.
+    pub description: Option<String>,
+    /// Bumped on every change; a write must name the version it read.
+    pub version: i64,
+    /// Email of the creator.
+    pub created_by: String,
+    /// Creation time (UTC).
+    pub created_at: DateTime<Utc>,
+    /// Last change (UTC).
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One change to a ticket, kept forever.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TicketHistoryEntry {
+    /// Generated in the application (UUID v7, so ordered by time).
+    pub id: Uuid,
+    /// The ticket changed.
+    pub ticket_no: String,
+    /// Email of who made the change.
+    pub actor: String,
+    /// `created`, `status` or `edit`.
+    pub action: String,
+    /// Status before a status change.
+    pub from_status: Option<TicketStatus>,
+    /// Status after a status change.
+    pub to_status: Option<TicketStatus>,
+    /// Changed fields: `{"field": {"from": …, "to": …}}`.
+    pub changes: serde_json::Value,
+    /// Why (required to close from `open`).
+    pub reason: Option<String>,
+    /// When (UTC).
+    pub at: DateTime<Utc>,
+}
+
+/// The ticket number for the `seq`-th ticket of `day`: `INC-20261124-0007`.
+pub fn ticket_number(day: NaiveDate, seq: i64) -> String {
+    format!("INC-{}-{seq:04}", day.format("%Y%m%d"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use TicketStatus::*;
+
+    #[test]
+    fn the_allowed_transitions_are_exactly_the_specs() {
+        let allowed = [
+            (Open, Processing),
+            (Processing, Resolved),
+            (Resolved, Closed),
+            (Open, Closed),
+            (Resolved, Processing),
+        ];
+        for from in TicketStatus::ALL {
+            for to in TicketStatus::ALL {
+                let ok = transition(from, to, Some("false alarm")).is_ok();
+                assert_eq!(ok, allowed.contains(&(from, to)), "{from:?} -> {to:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn closing_an_open_ticket_needs_a_reason() {
+        for reason in [None, Some(""), Some("   ")] {
+            let e = transition(Open, Closed, reason).unwrap_err();
+            assert_eq!(e.code(), crate::ErrorCode::Invalid);
+        }
+        assert_eq!(transition(Open, Closed, Some("noise")).unwrap(), Closed);
+        let e = transition(Closed, Open, Some("x")).unwrap_err();
+        assert_eq!(e.code(), crate::ErrorCode::Conflict);
+    }
+
+    #[test]
+    fn numbers_are_zero_padded_per_day() {
+        let d = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
+        assert_eq!(ticket_number(d, 7), "INC-20261124-0007");
+        assert_eq!(ticket_number(d, 12345), "INC-20261124-12345");
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for s in TicketStatus::ALL {
+            assert_eq!(s.as_str().parse::<TicketStatus>().unwrap(), s);
+        }
+        assert_eq!("p2".parse::<Severity>().unwrap(), Severity::P2);
+        assert!("P4".parse::<Severity>().is_err());
+    }
+}

@@ -1,0 +1,582 @@
+//! One repository conformance suite, run against every backend: each function in
+//! `suite` takes a `&dyn Store`, and `conformance!` instantiates it as a test for
+//! SQLite and for MySQL/MariaDB (see `support` for how those databases are made).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may panic
+
+mod support;
+
+mod suite {
+    use std::collections::HashSet;
+    use std::sync::Arc;
+
+    use chrono::{Duration, NaiveDate, Utc};
+    use oncall_core::ErrorCode;
+    use oncall_core::analysis::{Analysis, AnalysisStatus};
+    use oncall_core::connectors::{AuthKind, DataSource, DataSourceKind};
+    use oncall_core::store::{AnalysisFilter, NewTicketRecord, PageRequest, Store, TicketFilter};
+    use oncall_core::tickets::{Severity, Ticket, TicketHistoryEntry, TicketStatus};
+    use oncall_core::users::{Role, User};
+    use serde_json::json;
+    use uuid::Uuid;
+
+    fn user(email: &str, role: Role) -> User {
+        let now = Utc::now();
+        User {
+            id: Uuid::now_v7(),
+            email: email.into(),
+            name: "王小明".into(),
+            role,
+            disabled: false,
+            password_is_default: false,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    fn page(page: u32, size: u32) -> PageRequest {
+        PageRequest::new(page, size).unwrap()
+    }
+
+    /// Times come back at microsecond precision.
+    fn micros(t: chrono::DateTime<Utc>) -> chrono::DateTime<Utc> {
+        use chrono::DurationRound;
+        t.duration_trunc(chrono::TimeDelta::microseconds(1))
+            .unwrap()
+    }
+
+    pub async fn users_round_trip(s: &dyn Store) {
+        let u = user("zhang.san@example.com", Role::Engineer);
+        s.insert_user(&u, "$argon2id$fake").await.unwrap();
+        let got = s.user(u.id).await.unwrap();
+        assert_eq!(got.email, u.email);
+        assert_eq!(got.name, "王小明", "Chinese text round-trips");
+        assert_eq!(got.role, Role::Engineer);
+        assert_eq!(got.created_at, micros(u.created_at));
+        let (by_email, hash) = s
+            .user_by_email("zhang.san@example.com")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((by_email.id, hash.as_str()), (u.id, "$argon2id$fake"));
+        assert!(
+            s.user_by_email("nobody@example.com")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(s.count_users().await.unwrap(), 1);
+    }
+
+    pub async fn users_unique_email_is_conflict(s: &dyn Store) {
+        let u = user("dup@example.com", Role::Viewer);
+        s.insert_user(&u, "h").await.unwrap();
+        let again = user("dup@example.com", Role::Admin);
+        let e = s.insert_user(&again, "h").await.unwrap_err();
+        assert_eq!(e.code(), ErrorCode::Conflict, "{e}");
+        assert_eq!(s.count_users().await.unwrap(), 1, "nothing half-inserted");
+    }
+
+    pub async fn users_update_and_password(s: &dyn Store) {
+        let mut u = user("ops@example.com", Role::Viewer);
+        u.password_is_default = true;
+        s.insert_user(&u, "old").await.unwrap();
+        u.role = Role::Admin;
+        u.disabled = true;
+        u.name = "Ops".into();
+        s.update_user(&u).await.unwrap();
+        s.set_password_hash(u.id, "new", false).await.unwrap();
+        let (got, hash) = s.user_by_email("ops@example.com").await.unwrap().unwrap();
+        assert_eq!(
+            (got.role, got.disabled, got.name.as_str()),
+            (Role::Admin, true, "Ops")
+        );
+        assert!(!got.password_is_default);
+        assert_eq!(hash, "new");
+
+        let ghost = user("ghost@example.com", Role::Viewer);
+        assert_eq!(
+            s.update_user(&ghost).await.unwrap_err().code(),
+            ErrorCode::NotFound
+        );
+        let e = s.set_password_hash(ghost.id, "x", false).await.unwrap_err();
+        assert_eq!(e.code(), ErrorCode::NotFound);
+        assert_eq!(
+            s.user(ghost.id).await.unwrap_err().code(),
+            ErrorCode::NotFound
+        );
+    }
+
+    pub async fn users_paginate_in_email_order(s: &dyn Store) {
+        for i in [3, 1, 4, 0, 2] {
+            s.insert_user(&user(&format!("u{i}@example.com"), Role::Viewer), "h")
+                .await
+                .unwrap();
+        }
+        let p1 = s.list_users(page(1, 2)).await.unwrap();
+        let p3 = s.list_users(page(3, 2)).await.unwrap();
+        let p4 = s.list_users(page(4, 2)).await.unwrap();
+        assert_eq!(p1.total, 5);
+        let emails: Vec<_> = p1.items.iter().map(|u| u.email.as_str()).collect();
+        assert_eq!(emails, ["u0@example.com", "u1@example.com"]);
+        assert_eq!(p3.items.len(), 1);
+        assert_eq!(p3.items[0].email, "u4@example.com");
+        assert!(p4.items.is_empty());
+        assert_eq!((p3.page, p3.page_size), (3, 2));
+    }
+
+    fn datasource(name: &str, kind: DataSourceKind) -> DataSource {
+        let now = Utc::now();
+        DataSource {
+            id: Uuid::now_v7(),
+            name: name.into(),
+            kind,
+            url: format!("http://127.0.0.1:{}", kind.default_port()),
+            auth_kind: AuthKind::Basic,
+            username: Some("elastic".into()),
+            password_sealed: Some("sealed:abc".into()),
+            token_sealed: None,
+            config: json!({"index": "logs-*", "note": "生产集群"}),
+            enabled: true,
+            timeout_ms: 10_000,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    pub async fn datasources_crud(s: &dyn Store) {
+        let mut d = datasource("prod-logs", DataSourceKind::Elk);
+        s.insert_datasource(&d).await.unwrap();
+        let got = s.datasource(d.id).await.unwrap();
+        assert_eq!(got.config, json!({"index": "logs-*", "note": "生产集群"}));
+        assert_eq!(got.password_sealed.as_deref(), Some("sealed:abc"));
+        assert_eq!(
+            (got.kind, got.auth_kind),
+            (DataSourceKind::Elk, AuthKind::Basic)
+        );
+
+        d.name = "prod-logs-2".into();
+        d.enabled = false;
+        d.auth_kind = AuthKind::Bearer;
+        d.token_sealed = Some("sealed:tok".into());
+        d.password_sealed = None;
+        s.update_datasource(&d).await.unwrap();
+        let got = s.datasource(d.id).await.unwrap();
+        assert_eq!(got.name, "prod-logs-2");
+        assert!(!got.enabled);
+        assert_eq!(got.token_sealed.as_deref(), Some("sealed:tok"));
+        assert_eq!(got.password_sealed, None);
+
+        s.delete_datasource(d.id).await.unwrap();
+        assert_eq!(
+            s.datasource(d.id).await.unwrap_err().code(),
+            ErrorCode::NotFound
+        );
+        assert_eq!(
+            s.delete_datasource(d.id).await.unwrap_err().code(),
+            ErrorCode::NotFound
+        );
+        assert_eq!(
+            s.update_datasource(&d).await.unwrap_err().code(),
+            ErrorCode::NotFound
+        );
+    }
+
+    pub async fn datasources_unique_name_and_order(s: &dyn Store) {
+        s.insert_datasource(&datasource("b-prom", DataSourceKind::Prometheus))
+            .await
+            .unwrap();
+        let a = datasource("a-loki", DataSourceKind::Loki);
+        s.insert_datasource(&a).await.unwrap();
+        let e = s
+            .insert_datasource(&datasource("a-loki", DataSourceKind::Elk))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), ErrorCode::Conflict);
+
+        let mut renamed = datasource("c", DataSourceKind::Elk);
+        s.insert_datasource(&renamed).await.unwrap();
+        renamed.name = "b-prom".into();
+        let e = s.update_datasource(&renamed).await.unwrap_err();
+        assert_eq!(e.code(), ErrorCode::Conflict, "renaming onto a taken name");
+
+        let list = s.list_datasources(page(1, 20)).await.unwrap();
+        let names: Vec<_> = list.items.iter().map(|d| d.name.as_str()).collect();
+        assert_eq!(names, ["a-loki", "b-prom", "c"]);
+        assert_eq!(list.total, 3);
+    }
+
+    fn analysis(title: &str, raw: &str, age_minutes: i64) -> Analysis {
+        let mut a = Analysis::pending(
+            title.into(),
+            raw.into(),
+            json!({"language": "zh"}),
+            "e@x.io".into(),
+        );
+        a.created_at = Utc::now() - Duration::minutes(age_minutes);
+        a
+    }
+
+    pub async fn analyses_round_trip_and_update(s: &dyn Store) {
+        let mut a = analysis("HighErrorRate", "服务 ts-order 错误率升高", 0);
+        s.insert_analysis(&a).await.unwrap();
+        let got = s.analysis(a.id).await.unwrap();
+        assert_eq!(got.status, AnalysisStatus::Pending);
+        assert_eq!(got.raw_alert, "服务 ts-order 错误率升高");
+        assert_eq!(got.options, json!({"language": "zh"}));
+        assert_eq!(got.result, None);
+
+        a.status = AnalysisStatus::Completed;
+        a.evidence =
+            json!({"log_templates": [{"template": "Timeout after <*> ms", "incident": 42}]});
+        a.result = Some(json!({"summary": "数据库连接池耗尽", "confidence": 0.8}));
+        a.analyzer = Some("statistical".into());
+        a.usage = Some(json!({"seconds": 1.5}));
+        a.started_at = Some(Utc::now());
+        a.completed_at = Some(Utc::now());
+        s.update_analysis(&a).await.unwrap();
+        let got = s.analysis(a.id).await.unwrap();
+        assert_eq!(got.status, AnalysisStatus::Completed);
+        assert_eq!(got.evidence, a.evidence);
+        assert_eq!(got.result, a.result);
+        assert_eq!(got.completed_at, a.completed_at.map(micros));
+
+        let ghost = analysis("x", "y", 0);
+        assert_eq!(
+            s.analysis(ghost.id).await.unwrap_err().code(),
+            ErrorCode::NotFound
+        );
+        assert_eq!(
+            s.update_analysis(&ghost).await.unwrap_err().code(),
+            ErrorCode::NotFound
+        );
+    }
+
+    pub async fn analyses_filter_and_paginate(s: &dyn Store) {
+        let old = analysis("DiskFull on node-1", "disk almost full", 120);
+        let mid = analysis("HighLatency", "p99 latency 5s on checkout", 60);
+        let mut new = analysis("数据库告警", "MySQL 连接数过高 50% 以上", 1);
+        new.status = AnalysisStatus::Failed;
+        for a in [&old, &mid, &new] {
+            s.insert_analysis(a).await.unwrap();
+        }
+        let all = s
+            .list_analyses(&AnalysisFilter::default(), page(1, 20))
+            .await
+            .unwrap();
+        let ids: Vec<_> = all.items.iter().map(|a| a.id).collect();
+        assert_eq!(ids, [new.id, mid.id, old.id], "newest first");
+
+        let f = AnalysisFilter {
+            status: Some(AnalysisStatus::Failed),
+            ..Default::default()
+        };
+        let got = s.list_analyses(&f, page(1, 20)).await.unwrap();
+        assert_eq!((got.total, got.items[0].id), (1, new.id));
+
+        let f = AnalysisFilter {
+            text: Some("LATENCY".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            s.list_analyses(&f, page(1, 20)).await.unwrap().items[0].id,
+            mid.id
+        );
+        let f = AnalysisFilter {
+            text: Some("连接数".into()),
+            ..Default::default()
+        };
+        assert_eq!(s.list_analyses(&f, page(1, 20)).await.unwrap().total, 1);
+        // `%` is matched literally: "50%" is in one alert, "5%" in none.
+        let f = AnalysisFilter {
+            text: Some("5%".into()),
+            ..Default::default()
+        };
+        assert_eq!(s.list_analyses(&f, page(1, 20)).await.unwrap().total, 0);
+        let f = AnalysisFilter {
+            text: Some("50%".into()),
+            ..Default::default()
+        };
+        assert_eq!(s.list_analyses(&f, page(1, 20)).await.unwrap().total, 1);
+
+        let f = AnalysisFilter {
+            since: Some(Utc::now() - Duration::minutes(90)),
+            until: Some(Utc::now() - Duration::minutes(30)),
+            ..Default::default()
+        };
+        let got = s.list_analyses(&f, page(1, 20)).await.unwrap();
+        assert_eq!(got.items.iter().map(|a| a.id).collect::<Vec<_>>(), [mid.id]);
+
+        let p2 = s
+            .list_analyses(&AnalysisFilter::default(), page(2, 2))
+            .await
+            .unwrap();
+        assert_eq!((p2.total, p2.items.len(), p2.items[0].id), (3, 1, old.id));
+    }
+
+    fn new_ticket(title: &str, severity: Severity, assignee: Option<&str>) -> NewTicketRecord {
+        NewTicketRecord {
+            title: title.into(),
+            root_cause: "连接池耗尽".into(),
+            severity,
+            assignee: assignee.map(Into::into),
+            analysis_id: None,
+            description: None,
+            created_by: "li.lei@example.com".into(),
+        }
+    }
+
+    fn day(d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, d).unwrap()
+    }
+
+    pub async fn tickets_are_numbered_per_day(s: &dyn Store) {
+        let a = s
+            .create_ticket(&new_ticket("a", Severity::P1, None), day(24))
+            .await
+            .unwrap();
+        let b = s
+            .create_ticket(&new_ticket("b", Severity::P1, None), day(24))
+            .await
+            .unwrap();
+        let c = s
+            .create_ticket(&new_ticket("c", Severity::P1, None), day(25))
+            .await
+            .unwrap();
+        assert_eq!(a.no, "INC-20261124-0001");
+        assert_eq!(b.no, "INC-20261124-0002");
+        assert_eq!(c.no, "INC-20261125-0001");
+        assert_eq!((a.status, a.version), (TicketStatus::Open, 1));
+
+        let got = s.ticket(&a.no).await.unwrap();
+        assert_eq!(got, a);
+        let history = s.ticket_history(&a.no).await.unwrap();
+        assert_eq!(history.len(), 1);
+        assert_eq!(history[0].action, "created");
+        assert_eq!(history[0].to_status, Some(TicketStatus::Open));
+        assert_eq!(
+            s.ticket("INC-19990101-0001").await.unwrap_err().code(),
+            ErrorCode::NotFound
+        );
+    }
+
+    fn change(t: &Ticket, to: TicketStatus) -> (Ticket, TicketHistoryEntry) {
+        let mut next = t.clone();
+        next.status = to;
+        next.version = t.version + 1;
+        next.updated_at = Utc::now();
+        let entry = TicketHistoryEntry {
+            id: Uuid::now_v7(),
+            ticket_no: t.no.clone(),
+            actor: "han.meimei@example.com".into(),
+            action: "status".into(),
+            from_status: Some(t.status),
+            to_status: Some(to),
+            changes: json!({"status": {"from": t.status, "to": to}}),
+            reason: Some("开始处理".into()),
+            at: Utc::now(),
+        };
+        (next, entry)
+    }
+
+    pub async fn tickets_update_with_version_check(s: &dyn Store) {
+        let t = s
+            .create_ticket(&new_ticket("t", Severity::P2, None), day(24))
+            .await
+            .unwrap();
+        let (next, entry) = change(&t, TicketStatus::Processing);
+        s.update_ticket(&next, t.version, &entry).await.unwrap();
+        let got = s.ticket(&t.no).await.unwrap();
+        assert_eq!((got.status, got.version), (TicketStatus::Processing, 2));
+
+        // A write based on the old version loses and leaves no trace.
+        let (stale, stale_entry) = change(&t, TicketStatus::Closed);
+        let e = s
+            .update_ticket(&stale, t.version, &stale_entry)
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), ErrorCode::Conflict, "{e}");
+        let history = s.ticket_history(&t.no).await.unwrap();
+        assert_eq!(history.len(), 2);
+        assert_eq!(history[1].reason.as_deref(), Some("开始处理"));
+        assert_eq!(history[1].from_status, Some(TicketStatus::Open));
+
+        let mut ghost = t.clone();
+        ghost.no = "INC-19990101-0009".into();
+        let (ghost, ghost_entry) = change(&ghost, TicketStatus::Processing);
+        let e = s.update_ticket(&ghost, 1, &ghost_entry).await.unwrap_err();
+        assert_eq!(e.code(), ErrorCode::NotFound);
+    }
+
+    pub async fn tickets_filter_and_paginate(s: &dyn Store) {
+        let a = s
+            .create_ticket(
+                &new_ticket("Redis down", Severity::P0, Some("a@x.io")),
+                day(20),
+            )
+            .await
+            .unwrap();
+        let b = s
+            .create_ticket(&new_ticket("磁盘满", Severity::P2, Some("b@x.io")), day(21))
+            .await
+            .unwrap();
+        let c = s
+            .create_ticket(&new_ticket("Slow checkout", Severity::P2, None), day(22))
+            .await
+            .unwrap();
+        let (next, entry) = change(&c, TicketStatus::Processing);
+        s.update_ticket(&next, 1, &entry).await.unwrap();
+
+        let all = s
+            .list_tickets(&TicketFilter::default(), page(1, 20))
+            .await
+            .unwrap();
+        assert_eq!(all.total, 3);
+        let f = TicketFilter {
+            severity: Some(Severity::P2),
+            ..Default::default()
+        };
+        assert_eq!(s.list_tickets(&f, page(1, 20)).await.unwrap().total, 2);
+        let f = TicketFilter {
+            status: Some(TicketStatus::Processing),
+            ..Default::default()
+        };
+        let got = s.list_tickets(&f, page(1, 20)).await.unwrap();
+        assert_eq!(
+            got.items.iter().map(|t| t.no.as_str()).collect::<Vec<_>>(),
+            [c.no.as_str()]
+        );
+        let f = TicketFilter {
+            assignee: Some("a@x.io".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            s.list_tickets(&f, page(1, 20)).await.unwrap().items[0].no,
+            a.no
+        );
+        let f = TicketFilter {
+            text: Some("磁盘".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            s.list_tickets(&f, page(1, 20)).await.unwrap().items[0].no,
+            b.no
+        );
+        let f = TicketFilter {
+            text: Some("20261122".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            s.list_tickets(&f, page(1, 20)).await.unwrap().items[0].no,
+            c.no
+        );
+        let f = TicketFilter {
+            since: Some(Utc::now() + Duration::hours(1)),
+            ..Default::default()
+        };
+        assert_eq!(s.list_tickets(&f, page(1, 20)).await.unwrap().total, 0);
+
+        let p = s
+            .list_tickets(&TicketFilter::default(), page(2, 2))
+            .await
+            .unwrap();
+        assert_eq!((p.total, p.items.len()), (3, 1));
+    }
+
+    pub async fn tickets_numbers_are_unique_under_concurrency(s: Arc<dyn Store>) {
+        let mut tasks = Vec::new();
+        for i in 0..50 {
+            let s = s.clone();
+            tasks.push(tokio::spawn(async move {
+                s.create_ticket(
+                    &new_ticket(&format!("storm {i}"), Severity::P3, None),
+                    day(24),
+                )
+                .await
+            }));
+        }
+        let mut numbers = HashSet::new();
+        for t in tasks {
+            numbers.insert(t.await.unwrap().unwrap().no);
+        }
+        let expected: HashSet<String> = (1..=50).map(|i| format!("INC-20261124-{i:04}")).collect();
+        assert_eq!(numbers, expected);
+    }
+
+    pub async fn tickets_concurrent_changes_one_wins(s: Arc<dyn Store>) {
+        let t = s
+            .create_ticket(&new_ticket("race", Severity::P1, None), day(24))
+            .await
+            .unwrap();
+        let mut tasks = Vec::new();
+        for to in [TicketStatus::Processing, TicketStatus::Closed] {
+            let s = s.clone();
+            let (next, entry) = change(&t, to);
+            tasks.push(tokio::spawn(async move {
+                s.update_ticket(&next, 1, &entry).await
+            }));
+        }
+        let mut results = Vec::new();
+        for t in tasks {
+            results.push(t.await.unwrap());
+        }
+        assert_eq!(
+            results.iter().filter(|r| r.is_ok()).count(),
+            1,
+            "{results:?}"
+        );
+        let loser = results.into_iter().find_map(Result::err).unwrap();
+        assert_eq!(loser.code(), ErrorCode::Conflict);
+        assert_eq!(s.ticket_history(&t.no).await.unwrap().len(), 2);
+        assert_eq!(s.ticket(&t.no).await.unwrap().version, 2);
+    }
+}
+
+/// Instantiates each suite function as a test for one backend.
+macro_rules! conformance {
+    ($backend:ident, $fresh:path, [$($test:ident),* $(,)?], shared: [$($shared:ident),* $(,)?]) => {
+        mod $backend {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    let Some(db) = $fresh().await else { return };
+                    crate::suite::$test(&*db.store).await;
+                    db.finish().await;
+                }
+            )*
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $shared() {
+                    let Some(db) = $fresh().await else { return };
+                    crate::suite::$shared(db.store.clone()).await;
+                    db.finish().await;
+                }
+            )*
+        }
+    };
+}
+
+macro_rules! all_backends {
+    ($($backend:ident => $fresh:path),* $(,)?) => {
+        $(
+            conformance!($backend, $fresh, [
+                users_round_trip,
+                users_unique_email_is_conflict,
+                users_update_and_password,
+                users_paginate_in_email_order,
+                datasources_crud,
+                datasources_unique_name_and_order,
+                analyses_round_trip_and_update,
+                analyses_filter_and_paginate,
+                tickets_are_numbered_per_day,
+                tickets_update_with_version_check,
+                tickets_filter_and_paginate,
+            ], shared: [
+                tickets_numbers_are_unique_under_concurrency,
+                tickets_concurrent_changes_one_wins,
+            ]);
+        )*
+    };
+}
+
+all_backends!(sqlite => crate::support::fresh_sqlite, mysql => crate::support::fresh_mysql);
