@@ -40,10 +40,11 @@ pub mod config;
 pub mod connectors;
 mod engine;
 pub mod error;
+pub mod secrets;
 pub mod store;
 pub mod tickets;
 pub mod users;
 
 pub use config::Settings;
-pub use engine::{OnCall, UserPatch};
+pub use engine::*;
 pub use error::{Error, ErrorCode, Result};

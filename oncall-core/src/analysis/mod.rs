@@ -11,6 +11,11 @@ use crate::error::{Error, Result};
 /// Where an analysis is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Enum),
+    oai(rename_all = "snake_case")
+)]
 pub enum AnalysisStatus {
     /// Accepted, waiting for a worker.
     Pending,
@@ -67,6 +72,7 @@ impl std::str::FromStr for AnalysisStatus {
 /// collection results, evidence, result, usage) are JSON documents whose shapes are
 /// owned by the pipeline stages that write them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
 pub struct Analysis {
     /// Generated in the application (UUID v7).
     pub id: Uuid,

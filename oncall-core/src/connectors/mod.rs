@@ -10,6 +10,11 @@ use crate::error::{Error, Result};
 /// Which kind of server a data source is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Enum),
+    oai(rename_all = "snake_case")
+)]
 pub enum DataSourceKind {
     /// Elasticsearch or OpenSearch (logs).
     Elk,
@@ -64,6 +69,11 @@ impl std::str::FromStr for DataSourceKind {
 /// How to authenticate to a data source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Enum),
+    oai(rename_all = "snake_case")
+)]
 pub enum AuthKind {
     /// No credentials.
     None,

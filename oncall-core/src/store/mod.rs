@@ -191,6 +191,8 @@ pub trait AnalysisStore: Send + Sync {
         filter: &AnalysisFilter,
         page: PageRequest,
     ) -> Result<Page<Analysis>>;
+    /// How many analyses are in each status (statuses with none are left out).
+    async fn count_analyses_by_status(&self) -> Result<Vec<(AnalysisStatus, u64)>>;
     /// Saves every field but `id`, `raw_alert`, `created_by` and `created_at`.
     async fn update_analysis(&self, analysis: &Analysis) -> Result<()>;
 }

@@ -503,6 +503,19 @@ macro_rules! sql_store {
                 Ok(page_of(items, total, page))
             }
 
+            async fn count_analyses_by_status(&self) -> Result<Vec<($crate::analysis::AnalysisStatus, u64)>> {
+                let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM analyses GROUP BY status")
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter()
+                    .map(|r| {
+                        let status = parse_enum("analyses.status", &r.try_get::<String, _>("status")?)?;
+                        let n: i64 = r.try_get("n")?;
+                        Ok((status, u64::try_from(n).unwrap_or_default()))
+                    })
+                    .collect()
+            }
+
             async fn update_analysis(&self, a: &Analysis) -> Result<()> {
                 let done = sqlx::query(
                     "UPDATE analyses SET status = ?, title = ?, options = ?, alert = ?, \

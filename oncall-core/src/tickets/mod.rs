@@ -10,6 +10,11 @@ use crate::error::{Error, Result};
 /// Where a ticket is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Enum),
+    oai(rename_all = "snake_case")
+)]
 pub enum TicketStatus {
     /// Just created, nobody on it yet.
     Open,
@@ -90,6 +95,11 @@ pub fn transition(
 
 /// How urgent a ticket is; P0 is the most urgent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Enum),
+    oai(rename_all = "UPPERCASE")
+)]
 pub enum Severity {
     /// Outage; all hands.
     P0,
@@ -128,6 +138,7 @@ impl std::str::FromStr for Severity {
 
 /// A ticket as stored and shown.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
 pub struct Ticket {
     /// `INC-YYYYMMDD-NNNN`, unique.
     pub no: String,
@@ -157,6 +168,7 @@ pub struct Ticket {
 
 /// One change to a ticket, kept forever.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
 pub struct TicketHistoryEntry {
     /// Generated in the application (UUID v7, so ordered by time).
     pub id: Uuid,

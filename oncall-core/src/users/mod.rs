@@ -10,6 +10,11 @@ use crate::error::{Error, Result};
 /// What a user may do. Ordered: each role can do everything the one before it can.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Enum),
+    oai(rename_all = "snake_case")
+)]
 pub enum Role {
     /// Reads analyses, tickets and data sources.
     Viewer,
@@ -53,6 +58,7 @@ impl std::fmt::Display for Role {
 
 /// An account, as every front end sees it. The password hash is not part of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
 pub struct User {
     /// Generated in the application (UUID v7).
     pub id: Uuid,
@@ -93,6 +99,11 @@ impl User {
 
 /// What it takes to create an account.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Object),
+    oai(deny_unknown_fields)
+)]
 pub struct NewUser {
     /// Login name; must look like an email address.
     pub email: String,

@@ -9,8 +9,20 @@ use uuid::Uuid;
 
 use crate::config::{DEFAULT_ADMIN_PASSWORD, Settings};
 use crate::error::{Error, Result};
+use crate::secrets::SecretBox;
 use crate::store::{self, Page, PageRequest, Store};
 use crate::users::{self, NewUser, Role, User};
+
+mod analyses;
+mod datasources;
+mod tickets;
+
+pub use analyses::{AnalysisOptions, MAX_ALERT_BYTES, alert_title};
+pub use datasources::{
+    AuthInput, AuthView, Credentials, DEFAULT_TIMEOUT_MS, DataSourceInput, DataSourceView,
+    validate_url,
+};
+pub use tickets::{TicketDetail, TicketInput, TicketPatch};
 
 /// The oncall-assistant engine: open one per process and share it (it is cheap to
 /// clone; clones share the database pool).
@@ -18,10 +30,16 @@ use crate::users::{self, NewUser, Role, User};
 pub struct OnCall {
     settings: Arc<Settings>,
     store: Arc<dyn Store>,
+    secrets: Option<SecretBox>,
 }
 
 /// Changes an admin may make to an account; unset fields stay as they are.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Object),
+    oai(deny_unknown_fields)
+)]
 pub struct UserPatch {
     /// New display name.
     pub name: Option<String>,
@@ -37,10 +55,16 @@ impl OnCall {
     /// Connects to `settings.database_url`, applies the migrations and, in an empty
     /// database, creates the first admin account.
     pub async fn open(settings: Settings) -> Result<Self> {
+        let secrets = settings
+            .encryption_key
+            .as_deref()
+            .map(SecretBox::from_base64)
+            .transpose()?;
         let store = store::open(&settings.database_url).await?;
         let engine = OnCall {
             settings: Arc::new(settings),
             store,
+            secrets,
         };
         engine.ensure_first_admin().await?;
         Ok(engine)
@@ -148,6 +172,18 @@ impl OnCall {
                 user.email
             ))),
             _ => Err(wrong()),
+        }
+    }
+
+    /// The enabled account with this id, for a front end that verified a token
+    /// naming it; [`Error::Unauthorized`] when it is gone or disabled.
+    pub async fn identify(&self, id: Uuid) -> Result<User> {
+        match self.store.user(id).await {
+            Ok(user) if !user.disabled => Ok(user),
+            Ok(_) | Err(Error::NotFound { .. }) => Err(Error::Unauthorized(
+                "the account is disabled or gone".into(),
+            )),
+            Err(e) => Err(e),
         }
     }
 

@@ -1,0 +1,140 @@
+//! # oncall-server
+//!
+//! The REST API (poem + poem-openapi) and web UI host of oncall-assistant: a thin
+//! translation of HTTP onto [`oncall_core::OnCall`]. Auth is a bearer JWT; the
+//! roles themselves are enforced in `oncall-core`.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use oncall_core::OnCall;
+use poem::http::StatusCode;
+use poem::middleware::Tracing;
+use poem::web::Data;
+use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, get, handler};
+
+pub mod api;
+mod auth;
+mod error;
+mod observe;
+mod web;
+
+pub use auth::TokenKeys;
+
+/// Largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// What every request handler shares.
+#[derive(Debug)]
+pub struct AppState {
+    /// The engine.
+    pub oncall: OnCall,
+    /// Access-token keys.
+    pub tokens: TokenKeys,
+    throttle: auth::LoginThrottle,
+    metrics: Arc<observe::RequestMetrics>,
+}
+
+impl AppState {
+    /// State for `oncall`, signing tokens with `jwt_secret`.
+    pub fn new(oncall: OnCall, jwt_secret: &str) -> Arc<Self> {
+        let hours = oncall.settings().jwt_expire_hours;
+        Arc::new(AppState {
+            tokens: TokenKeys::new(jwt_secret, hours),
+            oncall,
+            throttle: auth::LoginThrottle::new(10, Duration::from_secs(15 * 60)),
+            metrics: Arc::default(),
+        })
+    }
+}
+
+#[handler]
+fn healthz() -> &'static str {
+    "ok"
+}
+
+#[handler]
+async fn readyz(Data(state): Data<&Arc<AppState>>) -> (StatusCode, String) {
+    match state.oncall.ping().await {
+        Ok(()) => (StatusCode::OK, "ready".into()),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("database unavailable: {e}"),
+        ),
+    }
+}
+
+#[handler]
+async fn metrics(Data(state): Data<&Arc<AppState>>) -> poem::Response {
+    let mut out = String::with_capacity(4096);
+    state.metrics.render(&mut out);
+    match state.oncall.analysis_counts().await {
+        Ok(counts) => {
+            out.push_str(
+                "# HELP oncall_analyses Analyses by state.\n# TYPE oncall_analyses gauge\n",
+            );
+            for (status, n) in counts {
+                out.push_str(&format!(
+                    "oncall_analyses{{status=\"{}\"}} {n}\n",
+                    status.as_str()
+                ));
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "counting analyses for /metrics"),
+    }
+    poem::Response::builder()
+        .content_type("text/plain; version=0.0.4")
+        .body(out)
+}
+
+/// Refuses bodies over [`MAX_BODY_BYTES`] with 413: by `Content-Length` when
+/// given, else by reading a chunked body up to the limit.
+async fn limit_body<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Response> {
+    let too_large = || poem::Error::from_status(StatusCode::PAYLOAD_TOO_LARGE);
+    let declared = req
+        .headers()
+        .get(poem::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    match declared {
+        Some(n) if n > MAX_BODY_BYTES => return Err(too_large()),
+        Some(_) => {}
+        None => {
+            let body = req.take_body();
+            if !body.is_empty() {
+                let bytes = body
+                    .into_bytes_limit(MAX_BODY_BYTES)
+                    .await
+                    .map_err(|_| too_large())?;
+                req.set_body(bytes);
+            }
+        }
+    }
+    Ok(next.call(req).await?.into_response())
+}
+
+/// The OpenAPI document of the API, as served at `/api/openapi.json`.
+pub fn openapi_json() -> String {
+    api::service().spec()
+}
+
+/// The whole HTTP application: API, docs, health, metrics and the web UI.
+pub fn app(state: Arc<AppState>, web_dir: &Path) -> impl Endpoint + use<> {
+    let service = api::service();
+    let spec = service.spec_endpoint();
+    let docs = service.swagger_ui();
+    let metrics_store = state.metrics.clone();
+    Route::new()
+        .nest("/", web::endpoint(web_dir))
+        .at("/api/openapi.json", spec)
+        .nest("/docs", docs)
+        .at("/healthz", get(healthz))
+        .at("/readyz", get(readyz))
+        .at("/metrics", get(metrics))
+        .nest_no_strip("/api", service)
+        .around(limit_body)
+        .data(state)
+        .around(move |ep, req| observe::record(ep, req, metrics_store.clone()))
+        .with(Tracing)
+}

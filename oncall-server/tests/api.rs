@@ -1,0 +1,725 @@
+//! In-process API tests (poem's TestClient) for every endpoint: happy path, 401,
+//! 403, 404, 409, 422 and pagination, on an embedded SQLite database.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may panic
+
+use std::path::Path;
+
+use oncall_core::{OnCall, Settings, secrets::SecretBox};
+use oncall_server::{AppState, app};
+use poem::Endpoint;
+use poem::http::StatusCode;
+use poem::test::{TestClient, TestResponse};
+use serde_json::{Value, json};
+
+struct Api<E: Endpoint> {
+    cli: TestClient<E>,
+    _dir: tempfile::TempDir,
+}
+
+async fn api() -> Api<impl Endpoint> {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings =
+        Settings::with_database(format!("sqlite://{}", dir.path().join("t.db").display()));
+    settings.encryption_key = Some(SecretBox::generate_key());
+    let oncall = OnCall::open(settings).await.unwrap();
+    let state = AppState::new(oncall, "test-secret-0123456789abcdef");
+    Api {
+        cli: TestClient::new(app(state, Path::new("/nonexistent"))),
+        _dir: dir,
+    }
+}
+
+async fn json_of(resp: TestResponse) -> (StatusCode, Value) {
+    let status = resp.0.status();
+    let text = resp.0.into_body().into_string().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+impl<E: Endpoint> Api<E> {
+    async fn login(&self, email: &str, password: &str) -> String {
+        let (status, body) = json_of(
+            self.cli
+                .post("/api/auth/login")
+                .body_json(&json!({"email": email, "password": password}))
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["token_type"], "bearer");
+        assert!(body["expires_in"].as_i64().unwrap() > 0);
+        body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    async fn admin(&self) -> String {
+        self.login("admin@oncall.example.com", "admin123").await
+    }
+
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = match method {
+            "GET" => self.cli.get(path),
+            "POST" => self.cli.post(path),
+            "PUT" => self.cli.put(path),
+            "PATCH" => self.cli.patch(path),
+            "DELETE" => self.cli.delete(path),
+            other => panic!("{other}"),
+        };
+        if let Some(t) = token {
+            req = req.header("Authorization", format!("Bearer {t}"));
+        }
+        if let Some(b) = body {
+            req = req.body_json(&b);
+        }
+        json_of(req.send().await).await
+    }
+
+    /// Creates a user with `role` and returns a token for them.
+    async fn user(&self, admin: &str, email: &str, role: &str) -> String {
+        let (s, b) = self
+            .call(
+                "POST",
+                "/api/users",
+                Some(admin),
+                Some(json!({"email": email, "password": "password-123", "role": role})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        self.login(email, "password-123").await
+    }
+}
+
+fn assert_error(status: StatusCode, body: &Value, want: StatusCode, code: &str) {
+    assert_eq!(status, want, "{body}");
+    assert_eq!(body["code"], code, "{body}");
+    assert!(
+        body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn auth_login_me_password_and_info() {
+    let api = api().await;
+    let (s, info) = api.call("GET", "/api/info", None, None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(info["default_account"], "admin@oncall.example.com");
+
+    let (s, b) = api
+        .call(
+            "POST",
+            "/api/auth/login",
+            None,
+            Some(json!({"email": "admin@oncall.example.com", "password": "nope"})),
+        )
+        .await;
+    assert_error(s, &b, StatusCode::UNAUTHORIZED, "unauthorized");
+    let (s, b) = api
+        .call("POST", "/api/auth/login", None, Some(json!({"email": 1})))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+    assert_eq!(b["code"], "bad_request");
+
+    let token = api.admin().await;
+    let (s, me) = api.call("GET", "/api/auth/me", Some(&token), None).await;
+    assert_eq!((s, me["role"].as_str()), (StatusCode::OK, Some("admin")));
+    assert!(me.get("password_hash").is_none());
+    let (s, b) = api.call("GET", "/api/auth/me", None, None).await;
+    assert_error(s, &b, StatusCode::UNAUTHORIZED, "unauthorized");
+    let (s, b) = api
+        .call("GET", "/api/auth/me", Some("not.a.jwt"), None)
+        .await;
+    assert_error(s, &b, StatusCode::UNAUTHORIZED, "unauthorized");
+
+    let (s, b) = api
+        .call(
+            "POST",
+            "/api/auth/password",
+            Some(&token),
+            Some(json!({"current_password": "wrong", "new_password": "new-password-1"})),
+        )
+        .await;
+    assert_error(s, &b, StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+    let (s, _) = api
+        .call(
+            "POST",
+            "/api/auth/password",
+            Some(&token),
+            Some(json!({"current_password": "admin123", "new_password": "new-password-1"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, info) = api.call("GET", "/api/info", None, None).await;
+    assert_eq!(
+        info["default_account"],
+        Value::Null,
+        "hint gone once the password changed"
+    );
+    api.login("admin@oncall.example.com", "new-password-1")
+        .await;
+}
+
+#[tokio::test]
+async fn logins_are_rate_limited() {
+    let api = api().await;
+    let wrong = json!({"email": "admin@oncall.example.com", "password": "guess"});
+    for _ in 0..10 {
+        let (s, _) = api
+            .call("POST", "/api/auth/login", None, Some(wrong.clone()))
+            .await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+    }
+    let (s, b) = api.call("POST", "/api/auth/login", None, Some(wrong)).await;
+    assert_error(s, &b, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+    // Even the right password waits: the account is locked for the window.
+    let right = json!({"email": "admin@oncall.example.com", "password": "admin123"});
+    let (s, _) = api.call("POST", "/api/auth/login", None, Some(right)).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn users_admin_only() {
+    let api = api().await;
+    let admin = api.admin().await;
+    let viewer = api.user(&admin, "viewer@example.com", "viewer").await;
+    let engineer = api.user(&admin, "eng@example.com", "engineer").await;
+
+    let (s, b) = api.call("GET", "/api/users", Some(&viewer), None).await;
+    assert_error(s, &b, StatusCode::FORBIDDEN, "forbidden");
+    let (s, b) = api
+        .call(
+            "POST",
+            "/api/users",
+            Some(&engineer),
+            Some(json!({"email": "x@example.com", "password": "password-123", "role": "admin"})),
+        )
+        .await;
+    assert_error(s, &b, StatusCode::FORBIDDEN, "forbidden");
+    let (s, b) = api
+        .call(
+            "POST",
+            "/api/users",
+            Some(&admin),
+            Some(json!({"email": "eng@example.com", "password": "password-123", "role": "viewer"})),
+        )
+        .await;
+    assert_error(s, &b, StatusCode::CONFLICT, "conflict");
+    let (s, b) = api
+        .call(
+            "POST",
+            "/api/users",
+            Some(&admin),
+            Some(json!({"email": "r@example.com", "password": "password-123", "role": "root"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+
+    let (s, page) = api
+        .call("GET", "/api/users?page=1&page_size=2", Some(&admin), None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        (
+            page["total"].as_u64(),
+            page["items"].as_array().unwrap().len()
+        ),
+        (Some(3), 2)
+    );
+    let (s, b) = api
+        .call("GET", "/api/users?page_size=500", Some(&admin), None)
+        .await;
+    assert_error(s, &b, StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+
+    let (_, me) = api.call("GET", "/api/auth/me", Some(&viewer), None).await;
+    let id = me["id"].as_str().unwrap();
+    let (s, u) = api
+        .call(
+            "PATCH",
+            &format!("/api/users/{id}"),
+            Some(&admin),
+            Some(json!({"role": "engineer"})),
+        )
+        .await;
+    assert_eq!((s, u["role"].as_str()), (StatusCode::OK, Some("engineer")));
+    let (s, _) = api
+        .call(
+            "PATCH",
+            &format!("/api/users/{id}"),
+            Some(&admin),
+            Some(json!({"disabled": true})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = api.call("GET", "/api/auth/me", Some(&viewer), None).await;
+    assert_eq!(
+        s,
+        StatusCode::UNAUTHORIZED,
+        "a disabled account's token stops working"
+    );
+    let (s, b) = api
+        .call(
+            "PATCH",
+            "/api/users/0190f1f2-0000-7000-8000-000000000000",
+            Some(&admin),
+            Some(json!({"name": "x"})),
+        )
+        .await;
+    assert_error(s, &b, StatusCode::NOT_FOUND, "not_found");
+}
+
+#[tokio::test]
+async fn datasources_crud_with_write_only_credentials() {
+    let api = api().await;
+    let admin = api.admin().await;
+    let viewer = api.user(&admin, "v@example.com", "viewer").await;
+    let body = json!({
+        "name": "prod-es", "type": "elk", "url": "http://127.0.0.1:9200",
+        "auth": {"type": "basic", "username": "elastic", "password": "s3cr3t-pw"},
+        "config": {"index": "logs-*"}
+    });
+    let (s, b) = api
+        .call(
+            "POST",
+            "/api/datasources",
+            Some(&viewer),
+            Some(body.clone()),
+        )
+        .await;
+    assert_error(s, &b, StatusCode::FORBIDDEN, "forbidden");
+    let (s, ds) = api
+        .call("POST", "/api/datasources", Some(&admin), Some(body.clone()))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{ds}");
+    assert_eq!(ds["auth"]["has_password"], true);
+    assert!(!ds.to_string().contains("s3cr3t-pw"), "secret echoed: {ds}");
+    assert_eq!(ds["timeout_ms"], 10000);
+    let id = ds["id"].as_str().unwrap().to_owned();
+
+    let (s, b) = api
+        .call("POST", "/api/datasources", Some(&admin), Some(body.clone()))
+        .await;
+    assert_error(s, &b, StatusCode::CONFLICT, "conflict");
+    let mut bad = body.clone();
+    bad["name"] = json!("other");
+    bad["url"] = json!("ftp://x");
+    let (s, b) = api
+        .call("POST", "/api/datasources", Some(&admin), Some(bad))
+        .await;
+    assert_error(s, &b, StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+    assert!(b["message"].as_str().unwrap().contains("url"), "{b}");
+    let mut unknown = body.clone();
+    unknown["colour"] = json!("red");
+    let (s, b) = api
+        .call("POST", "/api/datasources", Some(&admin), Some(unknown))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+    assert!(
+        b["message"].as_str().unwrap().contains("colour"),
+        "names the field: {b}"
+    );
+
+    // Viewers read; edits without a password keep the stored one.
+    let (s, list) = api
+        .call("GET", "/api/datasources", Some(&viewer), None)
+        .await;
+    assert_eq!((s, list["total"].as_u64()), (StatusCode::OK, Some(1)));
+    let mut edit = body.clone();
+    edit["auth"] = json!({"type": "basic", "username": "elastic2"});
+    edit["enabled"] = json!(false);
+    let (s, ds) = api
+        .call(
+            "PUT",
+            &format!("/api/datasources/{id}"),
+            Some(&admin),
+            Some(edit),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{ds}");
+    assert_eq!(
+        (
+            ds["auth"]["username"].as_str(),
+            ds["auth"]["has_password"].as_bool(),
+            ds["enabled"].as_bool()
+        ),
+        (Some("elastic2"), Some(true), Some(false))
+    );
+    let (s, got) = api
+        .call(
+            "GET",
+            &format!("/api/datasources/{id}"),
+            Some(&viewer),
+            None,
+        )
+        .await;
+    assert_eq!((s, got["name"].as_str()), (StatusCode::OK, Some("prod-es")));
+
+    let (s, _) = api
+        .call(
+            "DELETE",
+            &format!("/api/datasources/{id}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, b) = api
+        .call("GET", &format!("/api/datasources/{id}"), Some(&admin), None)
+        .await;
+    assert_error(s, &b, StatusCode::NOT_FOUND, "not_found");
+    let (s, b) = api
+        .call(
+            "DELETE",
+            &format!("/api/datasources/{id}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_error(s, &b, StatusCode::NOT_FOUND, "not_found");
+}
+
+#[tokio::test]
+async fn analyses_are_accepted_pending_and_listed() {
+    let api = api().await;
+    let admin = api.admin().await;
+    let viewer = api.user(&admin, "v@example.com", "viewer").await;
+    let eng = api.user(&admin, "e@example.com", "engineer").await;
+    let alert = json!({"version": "4", "status": "firing", "alerts": [{"labels": {"alertname": "HighErrorRate", "service": "ts-order"}, "startsAt": "2026-11-24T10:32:05Z"}]});
+
+    let (s, b) = api
+        .call(
+            "POST",
+            "/api/analysis",
+            Some(&viewer),
+            Some(json!({"alert": alert})),
+        )
+        .await;
+    assert_error(s, &b, StatusCode::FORBIDDEN, "forbidden");
+    let (s, acc) = api
+        .call(
+            "POST",
+            "/api/analysis",
+            Some(&eng),
+            Some(json!({"alert": alert, "options": {"language": "en"}})),
+        )
+        .await;
+    assert_eq!(
+        (s, acc["status"].as_str()),
+        (StatusCode::OK, Some("pending")),
+        "{acc}"
+    );
+    let id = acc["id"].as_str().unwrap().to_owned();
+    let (s, _) = api
+        .call(
+            "POST",
+            "/api/analysis",
+            Some(&eng),
+            Some(json!({"alert": "订单服务 5 分钟前 错误率 升高"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+
+    let (s, a) = api
+        .call("GET", &format!("/api/analysis/{id}"), Some(&viewer), None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        (a["status"].as_str(), a["title"].as_str()),
+        (Some("pending"), Some("HighErrorRate"))
+    );
+    assert!(a["raw_alert"].as_str().unwrap().contains("ts-order"));
+
+    let (s, page) = api
+        .call(
+            "GET",
+            "/api/analysis?q=%E8%AE%A2%E5%8D%95&page_size=10",
+            Some(&viewer),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, page["total"].as_u64()),
+        (StatusCode::OK, Some(1)),
+        "{page}"
+    );
+    let (_, page) = api
+        .call("GET", "/api/analysis?status=pending", Some(&viewer), None)
+        .await;
+    assert_eq!(page["total"], 2);
+    let (s, b) = api
+        .call("GET", "/api/analysis?status=bogus", Some(&viewer), None)
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+
+    let (s, b) = api
+        .call(
+            "GET",
+            "/api/analysis/0190f1f2-0000-7000-8000-000000000000",
+            Some(&viewer),
+            None,
+        )
+        .await;
+    assert_error(s, &b, StatusCode::NOT_FOUND, "not_found");
+    let (s, b) = api
+        .call(
+            "POST",
+            "/api/analysis",
+            Some(&eng),
+            Some(json!({"alert": "   "})),
+        )
+        .await;
+    assert_error(s, &b, StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+    let (s, b) = api
+        .call(
+            "POST",
+            "/api/analysis",
+            Some(&eng),
+            Some(json!({"alert": "x".repeat(1_100_000)})),
+        )
+        .await;
+    assert_error(s, &b, StatusCode::PAYLOAD_TOO_LARGE, "too_large");
+}
+
+#[tokio::test]
+async fn tickets_walk_their_states_with_history_and_version_checks() {
+    let api = api().await;
+    let admin = api.admin().await;
+    let eng = api.user(&admin, "e@example.com", "engineer").await;
+    let viewer = api.user(&admin, "v@example.com", "viewer").await;
+    let (_, acc) = api
+        .call(
+            "POST",
+            "/api/analysis",
+            Some(&eng),
+            Some(json!({"alert": "DB connection pool exhausted"})),
+        )
+        .await;
+
+    let (s, b) = api
+        .call(
+            "POST",
+            "/api/tickets",
+            Some(&viewer),
+            Some(json!({"title": "x"})),
+        )
+        .await;
+    assert_error(s, &b, StatusCode::FORBIDDEN, "forbidden");
+    let (s, t) = api
+        .call(
+            "POST",
+            "/api/tickets",
+            Some(&eng),
+            Some(json!({"analysis_id": acc["id"], "severity": "P1", "assignee": "e@example.com"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{t}");
+    assert_eq!(
+        t["title"], "DB connection pool exhausted",
+        "title pre-filled from the analysis"
+    );
+    assert_eq!(
+        (t["status"].as_str(), t["version"].as_i64()),
+        (Some("open"), Some(1))
+    );
+    let no = t["no"].as_str().unwrap().to_owned();
+    assert!(
+        no.starts_with("INC-") && no.len() == "INC-20261124-0001".len(),
+        "{no}"
+    );
+
+    let (s, b) = api
+        .call(
+            "PATCH",
+            &format!("/api/tickets/{no}"),
+            Some(&eng),
+            Some(json!({"status": "resolved", "version": 1})),
+        )
+        .await;
+    assert_error(s, &b, StatusCode::CONFLICT, "conflict");
+    let (s, b) = api
+        .call(
+            "PATCH",
+            &format!("/api/tickets/{no}"),
+            Some(&eng),
+            Some(json!({"status": "closed", "version": 1})),
+        )
+        .await;
+    assert_error(s, &b, StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+    for (version, to) in (1..).zip(["processing", "resolved", "closed"]) {
+        let (s, t) = api
+            .call(
+                "PATCH",
+                &format!("/api/tickets/{no}"),
+                Some(&eng),
+                Some(json!({"status": to, "version": version})),
+            )
+            .await;
+        assert_eq!((s, t["status"].as_str()), (StatusCode::OK, Some(to)), "{t}");
+    }
+    let (s, b) = api
+        .call(
+            "PATCH",
+            &format!("/api/tickets/{no}"),
+            Some(&eng),
+            Some(json!({"title": "stale", "version": 1})),
+        )
+        .await;
+    assert_error(s, &b, StatusCode::CONFLICT, "conflict");
+
+    // If-Match carries the version too.
+    let (_, t2) = api
+        .call(
+            "POST",
+            "/api/tickets",
+            Some(&eng),
+            Some(json!({"title": "磁盘满", "severity": "P3"})),
+        )
+        .await;
+    let no2 = t2["no"].as_str().unwrap().to_owned();
+    let resp = api
+        .cli
+        .patch(format!("/api/tickets/{no2}"))
+        .header("Authorization", format!("Bearer {eng}"))
+        .header("If-Match", "\"7\"")
+        .body_json(&json!({"title": "x"}))
+        .send()
+        .await;
+    assert_eq!(resp.0.status(), StatusCode::CONFLICT);
+    let resp = api
+        .cli
+        .patch(format!("/api/tickets/{no2}"))
+        .header("Authorization", format!("Bearer {eng}"))
+        .header("If-Match", "\"1\"")
+        .body_json(&json!({"assignee": null, "reason": "false alarm", "status": "closed"}))
+        .send()
+        .await;
+    assert_eq!(resp.0.status(), StatusCode::OK);
+
+    let (s, d) = api
+        .call("GET", &format!("/api/tickets/{no}"), Some(&viewer), None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let history = d["history"].as_array().unwrap();
+    let steps: Vec<_> = history
+        .iter()
+        .map(|h| h["to_status"].as_str().unwrap_or("-"))
+        .collect();
+    assert_eq!(steps, ["open", "processing", "resolved", "closed"]);
+    assert!(history.iter().all(|h| h["actor"] == "e@example.com"));
+
+    let (_, page) = api
+        .call(
+            "GET",
+            "/api/tickets?status=closed&page_size=1",
+            Some(&viewer),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (
+            page["total"].as_u64(),
+            page["items"].as_array().unwrap().len()
+        ),
+        (Some(2), 1)
+    );
+    let (_, page) = api
+        .call(
+            "GET",
+            "/api/tickets?severity=P3&q=%E7%A3%81%E7%9B%98",
+            Some(&viewer),
+            None,
+        )
+        .await;
+    assert_eq!(page["total"], 1);
+    let (_, page) = api
+        .call(
+            "GET",
+            "/api/tickets?assignee=e@example.com",
+            Some(&viewer),
+            None,
+        )
+        .await;
+    assert_eq!(page["total"], 1);
+    let (s, b) = api
+        .call("GET", "/api/tickets/INC-19990101-0001", Some(&viewer), None)
+        .await;
+    assert_error(s, &b, StatusCode::NOT_FOUND, "not_found");
+    let (s, b) = api
+        .call(
+            "POST",
+            "/api/tickets",
+            Some(&eng),
+            Some(json!({"title": "t", "assignee": "ghost@example.com"})),
+        )
+        .await;
+    assert_error(s, &b, StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+}
+
+#[tokio::test]
+async fn health_metrics_docs_and_the_committed_spec() {
+    let api = api().await;
+    assert_eq!(
+        api.cli.get("/healthz").send().await.0.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        api.cli.get("/readyz").send().await.0.status(),
+        StatusCode::OK
+    );
+    assert_eq!(api.cli.get("/docs").send().await.0.status(), StatusCode::OK);
+    let (s, b) = api.call("GET", "/api/nope", None, None).await;
+    assert_error(s, &b, StatusCode::NOT_FOUND, "not_found");
+    let (_, root) = json_of(api.cli.get("/").send().await).await;
+    assert!(
+        root.as_str().unwrap().contains("npm run build"),
+        "no UI built: says how"
+    );
+
+    let metrics = api
+        .cli
+        .get("/metrics")
+        .send()
+        .await
+        .0
+        .into_body()
+        .into_string()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(
+            "oncall_http_requests_total{route=\"/healthz\",method=\"GET\",status=\"200\"} 1"
+        ),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("oncall_analyses{status=\"pending\"} 0"),
+        "{metrics}"
+    );
+
+    let served = api
+        .cli
+        .get("/api/openapi.json")
+        .send()
+        .await
+        .0
+        .into_body()
+        .into_string()
+        .await
+        .unwrap();
+    let committed =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.json")).unwrap();
+    let served: Value = serde_json::from_str(&served).unwrap();
+    let committed: Value = serde_json::from_str(&committed).unwrap();
+    assert!(
+        served == committed,
+        "oncall-server/openapi.json is stale: run `cargo run -p oncall-server -- --openapi > oncall-server/openapi.json`"
+    );
+}
