@@ -34,6 +34,11 @@ pub enum ApiError {
     /// Body too large.
     #[oai(status = 413)]
     TooLarge(Json<ErrorBody>),
+    /// The body is not `application/json` (answered by poem before any handler;
+    /// listed so the document says so).
+    #[oai(status = 415)]
+    #[allow(dead_code)]
+    UnsupportedMediaType(Json<ErrorBody>),
     /// Validation failed.
     #[oai(status = 422)]
     Invalid(Json<ErrorBody>),

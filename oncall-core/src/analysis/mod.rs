@@ -72,7 +72,11 @@ impl std::str::FromStr for AnalysisStatus {
 /// collection results, evidence, result, usage) are JSON documents whose shapes are
 /// owned by the pipeline stages that write them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Object),
+    oai(skip_serializing_if_is_none)
+)]
 pub struct Analysis {
     /// Generated in the application (UUID v7).
     pub id: Uuid,

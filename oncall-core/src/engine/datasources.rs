@@ -66,7 +66,11 @@ pub struct DataSourceInput {
 
 /// Authentication as shown: never the secrets, only whether they are set.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Object),
+    oai(skip_serializing_if_is_none)
+)]
 pub struct AuthView {
     /// `none`, `basic` or `bearer`.
     #[serde(rename = "type")]
@@ -82,7 +86,11 @@ pub struct AuthView {
 
 /// A data source as every front end shows it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Object),
+    oai(skip_serializing_if_is_none)
+)]
 pub struct DataSourceView {
     /// Id.
     pub id: Uuid,

@@ -68,7 +68,11 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
 
 /// A ticket with its history, oldest change first.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Object),
+    oai(skip_serializing_if_is_none)
+)]
 pub struct TicketDetail {
     /// The ticket.
     #[serde(flatten)]

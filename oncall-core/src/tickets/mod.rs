@@ -138,7 +138,11 @@ impl std::str::FromStr for Severity {
 
 /// A ticket as stored and shown.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Object),
+    oai(skip_serializing_if_is_none)
+)]
 pub struct Ticket {
     /// `INC-YYYYMMDD-NNNN`, unique.
     pub no: String,
@@ -168,7 +172,11 @@ pub struct Ticket {
 
 /// One change to a ticket, kept forever.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Object),
+    oai(skip_serializing_if_is_none)
+)]
 pub struct TicketHistoryEntry {
     /// Generated in the application (UUID v7, so ordered by time).
     pub id: Uuid,
@@ -200,15 +208,17 @@ mod tests {
     use super::*;
     use TicketStatus::*;
 
+    const ALLOWED: [(TicketStatus, TicketStatus); 5] = [
+        (Open, Processing),
+        (Processing, Resolved),
+        (Resolved, Closed),
+        (Open, Closed),
+        (Resolved, Processing),
+    ];
+
     #[test]
     fn the_allowed_transitions_are_exactly_the_specs() {
-        let allowed = [
-            (Open, Processing),
-            (Processing, Resolved),
-            (Resolved, Closed),
-            (Open, Closed),
-            (Resolved, Processing),
-        ];
+        let allowed = ALLOWED;
         for from in TicketStatus::ALL {
             for to in TicketStatus::ALL {
                 let ok = transition(from, to, Some("false alarm")).is_ok();
@@ -226,6 +236,37 @@ mod tests {
         assert_eq!(transition(Open, Closed, Some("noise")).unwrap(), Closed);
         let e = transition(Closed, Open, Some("x")).unwrap_err();
         assert_eq!(e.code(), crate::ErrorCode::Conflict);
+    }
+
+    fn any_status() -> impl proptest::strategy::Strategy<Value = TicketStatus> {
+        proptest::sample::select(TicketStatus::ALL.to_vec())
+    }
+
+    proptest::proptest! {
+        /// Whatever is asked, in any order: a ticket only ever moves along the
+        /// edges of SPEC §6 (so `closed` is final) and a refused step changes nothing.
+        #[test]
+        fn random_walks_stay_on_the_specs_edges(
+            steps in proptest::collection::vec((any_status(), proptest::option::of("[a-z ]{0,8}")), 0..40)
+        ) {
+            let mut status = Open;
+            for (to, reason) in steps {
+                let before = status;
+                match transition(status, to, reason.as_deref()) {
+                    Ok(next) => {
+                        proptest::prop_assert_eq!(next, to);
+                        proptest::prop_assert!(ALLOWED.contains(&(before, to)), "{:?} -> {:?}", before, to);
+                        if (before, to) == (Open, Closed) {
+                            proptest::prop_assert!(reason.as_deref().is_some_and(|r| !r.trim().is_empty()));
+                        }
+                        status = next;
+                    }
+                    Err(e) => {
+                        proptest::prop_assert!(matches!(e.code(), crate::ErrorCode::Conflict | crate::ErrorCode::Invalid));
+                    }
+                }
+            }
+        }
     }
 
     #[test]

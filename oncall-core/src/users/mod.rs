@@ -58,7 +58,11 @@ impl std::fmt::Display for Role {
 
 /// An account, as every front end sees it. The password hash is not part of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Object),
+    oai(skip_serializing_if_is_none)
+)]
 pub struct User {
     /// Generated in the application (UUID v7).
     pub id: Uuid,

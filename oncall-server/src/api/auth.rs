@@ -43,6 +43,7 @@ struct PasswordChange {
 
 /// Public facts the login page needs.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 struct ServerInfo {
     /// Server version.
     version: String,
