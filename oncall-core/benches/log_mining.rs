@@ -38,12 +38,14 @@ struct Drain3 {
 
 fn main() {
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let repo = std::fs::canonicalize(&repo).unwrap_or(repo);
     let dir = std::env::args()
         .skip(1)
         .find(|a| !a.starts_with("--"))
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("LOGHUB_DIR").map(PathBuf::from))
         .unwrap_or_else(|| repo.join("../shared/data/loghub-2k"));
+    let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
     let runs: usize = std::env::var("BENCH_RUNS")
         .ok()
         .and_then(|v| v.parse().ok())
