@@ -40,6 +40,7 @@ pub mod config;
 pub mod connectors;
 mod engine;
 pub mod error;
+pub mod evidence;
 pub mod secrets;
 pub mod store;
 pub mod tickets;

@@ -1,0 +1,17 @@
+//! Evidence: what the collected logs and metrics say, reduced to facts an analyzer
+//! can rank and a person can read.
+//!
+//! Pure code, no I/O: the collect stage hands lines and samples in, these modules
+//! hand [`serde::Serialize`] values back, which the pipeline stores as the analysis'
+//! evidence. That keeps every rule unit-testable and benchmarkable on its own.
+//!
+//! - [`templates`]: log template mining — a Drain-style online miner that groups log
+//!   lines into [`LogTemplate`]s, counts them per window (baseline / incident) and per
+//!   service, and flags the ones that are new, bursting or error-level.
+
+pub mod templates;
+
+pub use templates::{
+    BurstTest, LogLevel, LogRecord, LogTemplate, MinerConfig, ServiceCount, TemplateId,
+    TemplateMiner, Window, WindowSpans,
+};
