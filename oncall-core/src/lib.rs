@@ -35,6 +35,7 @@
 //! # }
 //! ```
 
+pub mod alert;
 pub mod analysis;
 pub mod config;
 pub mod connectors;
