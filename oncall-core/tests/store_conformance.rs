@@ -314,6 +314,90 @@ mod suite {
         assert_eq!((p2.total, p2.items.len(), p2.items[0].id), (3, 1, old.id));
     }
 
+    pub async fn analyses_are_claimed_with_leases(s: &dyn Store) {
+        let first = analysis("first", "a", 10);
+        let second = analysis("second", "b", 5);
+        let mut done = analysis("done", "c", 20);
+        done.status = AnalysisStatus::Completed;
+        for a in [&first, &second, &done] {
+            s.insert_analysis(a).await.unwrap();
+        }
+        let now = Utc::now();
+        let lease = now + Duration::seconds(60);
+        let c1 = s.claim_analysis("w1", lease, now).await.unwrap().unwrap();
+        assert_eq!((c1.analysis.id, c1.attempts), (first.id, 1), "oldest first, final ones skipped");
+        let c2 = s.claim_analysis("w2", lease, now).await.unwrap().unwrap();
+        assert_eq!(c2.analysis.id, second.id);
+        assert!(s.claim_analysis("w3", lease, now).await.unwrap().is_none(), "all leased");
+
+        assert!(s.renew_lease(first.id, "w1", lease + Duration::seconds(30)).await.unwrap());
+        assert!(!s.renew_lease(first.id, "w2", lease).await.unwrap(), "not w2's lease");
+
+        // w1 dies: after its lease runs out another worker takes the analysis over,
+        // and w1's late writes are refused.
+        let later = lease + Duration::seconds(31);
+        let c3 = s.claim_analysis("w3", later + Duration::seconds(60), later).await.unwrap().unwrap();
+        assert_eq!((c3.analysis.id, c3.attempts), (first.id, 2));
+        let mut stale = c1.analysis.clone();
+        stale.status = AnalysisStatus::Completed;
+        let e = s.update_claimed_analysis(&stale, "w1").await.unwrap_err();
+        assert_eq!(e.code(), ErrorCode::Conflict);
+        let mut fresh = c3.analysis.clone();
+        fresh.status = AnalysisStatus::Collecting;
+        s.update_claimed_analysis(&fresh, "w3").await.unwrap();
+        assert_eq!(s.analysis(first.id).await.unwrap().status, AnalysisStatus::Collecting);
+    }
+
+    pub async fn analysis_events_are_kept_in_order(s: &dyn Store) {
+        use oncall_core::analysis::{AnalysisEvent, Stage};
+        let a = analysis("evented", "x", 0);
+        s.insert_analysis(&a).await.unwrap();
+        for (seq, stage) in (1..).zip([Stage::Parsed, Stage::Collecting, Stage::Done]) {
+            let e = AnalysisEvent {
+                seq,
+                stage,
+                message: format!("第 {seq} 步"),
+                data: (seq == 2).then(|| json!({"source": "prom"})),
+                at: Utc::now(),
+            };
+            s.append_event(a.id, &e).await.unwrap();
+        }
+        let all = s.events(a.id, 0).await.unwrap();
+        assert_eq!(all.iter().map(|e| e.stage).collect::<Vec<_>>(), [Stage::Parsed, Stage::Collecting, Stage::Done]);
+        assert_eq!(all[1].data, Some(json!({"source": "prom"})));
+        assert_eq!(all[0].message, "第 1 步");
+        assert_eq!(s.events(a.id, 2).await.unwrap().len(), 1);
+        let dup = AnalysisEvent { seq: 3, stage: Stage::Failed, message: "x".into(), data: None, at: Utc::now() };
+        assert_eq!(s.append_event(a.id, &dup).await.unwrap_err().code(), ErrorCode::Conflict);
+    }
+
+    pub async fn competing_workers_claim_each_analysis_once(s: Arc<dyn Store>) {
+        let mut ids = HashSet::new();
+        for i in 0..30 {
+            let a = analysis(&format!("job {i}"), "x", 0);
+            ids.insert(a.id);
+            s.insert_analysis(&a).await.unwrap();
+        }
+        let mut workers = Vec::new();
+        for w in 0..3 {
+            let s = s.clone();
+            workers.push(tokio::spawn(async move {
+                let mut mine = Vec::new();
+                let owner = format!("worker-{w}");
+                while let Some(c) = s.claim_analysis(&owner, Utc::now() + Duration::seconds(60), Utc::now()).await.unwrap() {
+                    mine.push(c.analysis.id);
+                }
+                mine
+            }));
+        }
+        let mut claimed = Vec::new();
+        for w in workers {
+            claimed.extend(w.await.unwrap());
+        }
+        assert_eq!(claimed.len(), 30, "no analysis claimed twice");
+        assert_eq!(claimed.into_iter().collect::<HashSet<_>>(), ids, "every analysis claimed");
+    }
+
     fn new_ticket(title: &str, severity: Severity, assignee: Option<&str>) -> NewTicketRecord {
         NewTicketRecord {
             title: title.into(),
@@ -568,12 +652,15 @@ macro_rules! all_backends {
                 datasources_unique_name_and_order,
                 analyses_round_trip_and_update,
                 analyses_filter_and_paginate,
+                analyses_are_claimed_with_leases,
+                analysis_events_are_kept_in_order,
                 tickets_are_numbered_per_day,
                 tickets_update_with_version_check,
                 tickets_filter_and_paginate,
             ], shared: [
                 tickets_numbers_are_unique_under_concurrency,
                 tickets_concurrent_changes_one_wins,
+                competing_workers_claim_each_analysis_once,
             ]);
         )*
     };

@@ -68,6 +68,90 @@ impl std::str::FromStr for AnalysisStatus {
     }
 }
 
+/// A step of an analysis, as reported to whoever watches it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Enum), oai(rename_all = "snake_case"))]
+pub enum Stage {
+    /// A worker took the analysis and parsed the alert.
+    Parsed,
+    /// Querying one data source (the message names it).
+    Collecting,
+    /// One data source answered (or failed; the message says).
+    Collected,
+    /// Mining log templates and metric shifts.
+    Reducing,
+    /// Naming the root cause.
+    Analyzing,
+    /// Finished with a result.
+    Done,
+    /// Finished without a result; the message says why.
+    Failed,
+}
+
+impl Stage {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Parsed => "parsed",
+            Stage::Collecting => "collecting",
+            Stage::Collected => "collected",
+            Stage::Reducing => "reducing",
+            Stage::Analyzing => "analyzing",
+            Stage::Done => "done",
+            Stage::Failed => "failed",
+        }
+    }
+
+    /// True for `done` and `failed`: nothing follows.
+    pub fn is_final(self) -> bool {
+        matches!(self, Stage::Done | Stage::Failed)
+    }
+}
+
+impl std::str::FromStr for Stage {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        [
+            Stage::Parsed,
+            Stage::Collecting,
+            Stage::Collected,
+            Stage::Reducing,
+            Stage::Analyzing,
+            Stage::Done,
+            Stage::Failed,
+        ]
+        .into_iter()
+        .find(|v| v.as_str() == s)
+        .ok_or_else(|| Error::invalid("stage", format!("`{s}` is not an analysis stage")))
+    }
+}
+
+/// One progress event of an analysis, numbered from 1.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object), oai(skip_serializing_if_is_none))]
+pub struct AnalysisEvent {
+    /// 1, 2, 3, ... within the analysis.
+    pub seq: i64,
+    /// Which step.
+    pub stage: Stage,
+    /// What happened, for people.
+    pub message: String,
+    /// Details (source name, rows, milliseconds, ...).
+    pub data: Option<Value>,
+    /// When (UTC).
+    pub at: DateTime<Utc>,
+}
+
+/// An analysis a worker holds the lease of.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimedAnalysis {
+    /// The analysis as stored when claimed.
+    pub analysis: Analysis,
+    /// How many times a worker has claimed it, this time included.
+    pub attempts: i64,
+}
+
 /// One analysis as stored. The structured parts (parsed alert, window, per-source
 /// collection results, evidence, result, usage) are JSON documents whose shapes are
 /// owned by the pipeline stages that write them.

@@ -12,7 +12,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::analysis::{Analysis, AnalysisStatus};
+use crate::analysis::{Analysis, AnalysisEvent, AnalysisStatus, ClaimedAnalysis};
 use crate::connectors::DataSource;
 use crate::error::{Error, Result};
 use crate::tickets::{Severity, Ticket, TicketHistoryEntry, TicketStatus};
@@ -195,6 +195,25 @@ pub trait AnalysisStore: Send + Sync {
     async fn count_analyses_by_status(&self) -> Result<Vec<(AnalysisStatus, u64)>>;
     /// Saves every field but `id`, `raw_alert`, `created_by` and `created_at`.
     async fn update_analysis(&self, analysis: &Analysis) -> Result<()>;
+    /// Takes the oldest analysis that is not final and has no live lease (pending,
+    /// or its worker's lease ran out before `now`): sets `owner` and a lease until
+    /// `lease_until` by compare-and-set, so exactly one of several competing
+    /// workers (in any process) gets each analysis.
+    async fn claim_analysis(
+        &self,
+        owner: &str,
+        lease_until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<ClaimedAnalysis>>;
+    /// Extends `owner`'s lease; false when the lease was lost to another worker.
+    async fn renew_lease(&self, id: Uuid, owner: &str, until: DateTime<Utc>) -> Result<bool>;
+    /// Like [`AnalysisStore::update_analysis`], but only while `owner` holds the
+    /// lease ([`Error::Conflict`] otherwise).
+    async fn update_claimed_analysis(&self, analysis: &Analysis, owner: &str) -> Result<()>;
+    /// Appends a progress event (its `seq` must be the next one).
+    async fn append_event(&self, analysis_id: Uuid, event: &AnalysisEvent) -> Result<()>;
+    /// Events with `seq > after`, in order.
+    async fn events(&self, analysis_id: Uuid, after: i64) -> Result<Vec<AnalysisEvent>>;
 }
 
 /// Tickets and their history.

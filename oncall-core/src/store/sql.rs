@@ -80,6 +80,13 @@ macro_rules! analysis_columns {
 }
 pub(crate) use analysis_columns;
 
+macro_rules! analysis_update {
+    () => {
+        "UPDATE analyses SET status = ?, title = ?, options = ?, alert = ?, time_window = ?, sources = ?, evidence = ?, result = ?, error = ?, analyzer = ?, `usage` = ?, started_at = ?, completed_at = ?"
+    };
+}
+pub(crate) use analysis_update;
+
 macro_rules! ticket_columns {
     () => {
         "no, title, root_cause, severity, status, assignee, analysis_id, description, version, created_by, created_at, updated_at"
@@ -98,7 +105,7 @@ macro_rules! sql_store {
         use sqlx::{QueryBuilder, Row};
         use uuid::Uuid;
 
-        use $crate::analysis::Analysis;
+        use $crate::analysis::{Analysis, AnalysisEvent, ClaimedAnalysis};
         use $crate::connectors::DataSource;
         use $crate::error::Error;
         use $crate::error::Result;
@@ -207,6 +214,25 @@ macro_rules! sql_store {
                 reason: r.try_get("reason")?,
                 at: r.try_get("at")?,
             })
+        }
+
+        type DbQuery<'q> = sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments>;
+
+        /// Binds the values of [`analysis_update!`] (all but the WHERE clause).
+        fn bind_analysis_update<'q>(q: DbQuery<'q>, a: &'q Analysis) -> Result<DbQuery<'q>> {
+            Ok(q.bind(a.status.as_str())
+                .bind(&a.title)
+                .bind(to_json(&a.options)?)
+                .bind(to_json(&a.alert)?)
+                .bind(to_json(&a.window)?)
+                .bind(to_json(&a.sources)?)
+                .bind(to_json(&a.evidence)?)
+                .bind(a.result.as_ref().map(to_json).transpose()?)
+                .bind(&a.error)
+                .bind(&a.analyzer)
+                .bind(a.usage.as_ref().map(to_json).transpose()?)
+                .bind(a.started_at.map(micros))
+                .bind(a.completed_at.map(micros)))
         }
 
         fn page_of<T>(items: Vec<T>, total: i64, page: PageRequest) -> Page<T> {
@@ -517,31 +543,116 @@ macro_rules! sql_store {
             }
 
             async fn update_analysis(&self, a: &Analysis) -> Result<()> {
-                let done = sqlx::query(
-                    "UPDATE analyses SET status = ?, title = ?, options = ?, alert = ?, \
-                     time_window = ?, sources = ?, evidence = ?, result = ?, error = ?, analyzer = ?, \
-                     `usage` = ?, started_at = ?, completed_at = ? WHERE id = ?",
-                )
-                .bind(a.status.as_str())
-                .bind(&a.title)
-                .bind(to_json(&a.options)?)
-                .bind(to_json(&a.alert)?)
-                .bind(to_json(&a.window)?)
-                .bind(to_json(&a.sources)?)
-                .bind(to_json(&a.evidence)?)
-                .bind(a.result.as_ref().map(to_json).transpose()?)
-                .bind(&a.error)
-                .bind(&a.analyzer)
-                .bind(a.usage.as_ref().map(to_json).transpose()?)
-                .bind(a.started_at.map(micros))
-                .bind(a.completed_at.map(micros))
-                .bind(a.id.to_string())
-                .execute(&self.pool)
-                .await?;
+                let done = bind_analysis_update(sqlx::query(concat!($crate::store::sql::analysis_update!(), " WHERE id = ?")), a)?
+                    .bind(a.id.to_string())
+                    .execute(&self.pool)
+                    .await?;
                 if done.rows_affected() == 0 {
                     return Err(Error::not_found("analysis", a.id));
                 }
                 Ok(())
+            }
+
+            async fn update_claimed_analysis(&self, a: &Analysis, owner: &str) -> Result<()> {
+                let done = bind_analysis_update(
+                    sqlx::query(concat!($crate::store::sql::analysis_update!(), " WHERE id = ? AND lease_owner = ?")),
+                    a,
+                )?
+                .bind(a.id.to_string())
+                .bind(owner)
+                .execute(&self.pool)
+                .await?;
+                if done.rows_affected() == 0 {
+                    return Err(Error::Conflict(format!("analysis {} is no longer leased to {owner}", a.id)));
+                }
+                Ok(())
+            }
+
+            async fn claim_analysis(
+                &self,
+                owner: &str,
+                lease_until: DateTime<Utc>,
+                now: DateTime<Utc>,
+            ) -> Result<Option<ClaimedAnalysis>> {
+                let candidates: Vec<String> = sqlx::query_scalar(concat!(
+                    "SELECT id FROM analyses WHERE status NOT IN ('completed', 'failed') ",
+                    "AND (lease_expires_at IS NULL OR lease_expires_at < ?) ORDER BY created_at, id LIMIT 8"
+                ))
+                .bind(micros(now))
+                .fetch_all(&self.pool)
+                .await?;
+                for id in candidates {
+                    let done = sqlx::query(concat!(
+                        "UPDATE analyses SET lease_owner = ?, lease_expires_at = ?, attempts = attempts + 1 ",
+                        "WHERE id = ? AND status NOT IN ('completed', 'failed') ",
+                        "AND (lease_expires_at IS NULL OR lease_expires_at < ?)"
+                    ))
+                    .bind(owner)
+                    .bind(micros(lease_until))
+                    .bind(&id)
+                    .bind(micros(now))
+                    .execute(&self.pool)
+                    .await?;
+                    if done.rows_affected() == 1 {
+                        let row = sqlx::query(concat!(
+                            "SELECT ", $crate::store::sql::analysis_columns!(), ", attempts FROM analyses WHERE id = ?"
+                        ))
+                        .bind(&id)
+                        .fetch_one(&self.pool)
+                        .await?;
+                        return Ok(Some(ClaimedAnalysis {
+                            analysis: analysis_from_row(&row)?,
+                            attempts: row.try_get("attempts")?,
+                        }));
+                    }
+                }
+                Ok(None)
+            }
+
+            async fn renew_lease(&self, id: Uuid, owner: &str, until: DateTime<Utc>) -> Result<bool> {
+                let done = sqlx::query("UPDATE analyses SET lease_expires_at = ? WHERE id = ? AND lease_owner = ?")
+                    .bind(micros(until))
+                    .bind(id.to_string())
+                    .bind(owner)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn append_event(&self, analysis_id: Uuid, e: &AnalysisEvent) -> Result<()> {
+                sqlx::query("INSERT INTO analysis_events (analysis_id, seq, stage, message, data, at) VALUES (?, ?, ?, ?, ?, ?)")
+                    .bind(analysis_id.to_string())
+                    .bind(e.seq)
+                    .bind(e.stage.as_str())
+                    .bind(&e.message)
+                    .bind(e.data.as_ref().map(to_json).transpose()?)
+                    .bind(micros(e.at))
+                    .execute(&self.pool)
+                    .await
+                    .map_err(|err| conflict_on_unique(err, || format!("event {} of analysis {analysis_id} exists", e.seq)))?;
+                Ok(())
+            }
+
+            async fn events(&self, analysis_id: Uuid, after: i64) -> Result<Vec<AnalysisEvent>> {
+                let rows = sqlx::query(
+                    "SELECT seq, stage, message, data, at FROM analysis_events \
+                     WHERE analysis_id = ? AND seq > ? ORDER BY seq",
+                )
+                .bind(analysis_id.to_string())
+                .bind(after)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(AnalysisEvent {
+                            seq: r.try_get("seq")?,
+                            stage: parse_enum("analysis_events.stage", &r.try_get::<String, _>("stage")?)?,
+                            message: r.try_get("message")?,
+                            data: opt_json("analysis_events.data", r.try_get("data")?)?,
+                            at: r.try_get("at")?,
+                        })
+                    })
+                    .collect()
             }
         }
 
