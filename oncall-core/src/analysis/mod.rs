@@ -222,3 +222,6 @@ impl Analysis {
         }
     }
 }
+
+pub mod reduce;
+pub mod statistical;

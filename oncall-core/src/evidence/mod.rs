@@ -8,8 +8,15 @@
 //! - [`templates`]: log template mining — a Drain-style online miner that groups log
 //!   lines into [`LogTemplate`]s, counts them per window (baseline / incident) and per
 //!   service, and flags the ones that are new, bursting or error-level.
+//! - [`metrics`]: metric shifts — how far each discovered series moved in the
+//!   incident window against its own baseline (median/MAD), and when it began.
+//! - [`traces`]: where failing requests' first errors appeared (from trace ids).
+//! - [`suspects`]: components ranked by all of the above, earliest movers first.
 
+pub mod metrics;
+pub mod suspects;
 pub mod templates;
+pub mod traces;
 
 pub use templates::{
     BurstTest, LogLevel, LogRecord, LogTemplate, MinerConfig, ServiceCount, TemplateId,

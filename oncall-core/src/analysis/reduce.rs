@@ -1,0 +1,161 @@
+//! The reduce stage: what the collect stage gathered (log lines, metric series)
+//! becomes [`Evidence`] — log templates, metric shifts, error origins, suspects.
+//! Pure code, shared by the pipeline and the offline evaluation.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::evidence::metrics::{MetricShift, SeriesInput, ShiftConfig, TimeWindow, metric_shifts};
+use crate::evidence::suspects::{Suspect, SuspectWeights, rank_suspects, service_of_pod};
+use crate::evidence::traces::{ErrorOrigin, TraceEvent, error_origins};
+use crate::evidence::{BurstTest, LogLevel, LogRecord, LogTemplate, MinerConfig, TemplateMiner, Window, WindowSpans};
+
+/// One log line as collected from any log source.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CollectedLog {
+    /// Name of the data source it came from.
+    pub source: String,
+    /// When it was logged.
+    pub time: DateTime<Utc>,
+    /// The message.
+    pub message: String,
+    /// Level as the source gave it (`ERROR`, `warn`, ...), if any.
+    pub level: Option<String>,
+    /// Service / app it came from, if the source says.
+    pub service: Option<String>,
+    /// Pod it came from, if the source says.
+    pub pod: Option<String>,
+    /// Trace id, if the line carries one.
+    pub trace_id: Option<String>,
+}
+
+/// One metric series as collected.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CollectedSeries {
+    /// Name of the data source it came from.
+    pub source: String,
+    /// Labels, `__name__` included.
+    pub labels: BTreeMap<String, String>,
+    /// Samples in time order.
+    pub points: Vec<(DateTime<Utc>, f64)>,
+}
+
+/// Everything the collect stage gathered.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Collected {
+    /// Log lines of every log source.
+    pub logs: Vec<CollectedLog>,
+    /// Series of every metric source.
+    pub series: Vec<CollectedSeries>,
+}
+
+/// What the reduce stage found; stored as the analysis' evidence.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Evidence {
+    /// The windows compared.
+    pub window: Option<TimeWindow>,
+    /// Log templates worth a look (new, bursting or error-level), strongest first.
+    pub log_templates: Vec<LogTemplate>,
+    /// Series that moved, strongest first.
+    pub metric_shifts: Vec<MetricShift>,
+    /// Where failing requests' first errors appeared.
+    pub error_origins: Vec<ErrorOrigin>,
+    /// Ranked suspects.
+    pub suspects: Vec<Suspect>,
+    /// Log lines and series looked at.
+    pub log_lines: usize,
+    /// Series looked at.
+    pub series: usize,
+    /// Distinct templates mined.
+    pub templates_total: usize,
+}
+
+/// How many of each kind of evidence to keep.
+const KEEP_TEMPLATES: usize = 30;
+const KEEP_SHIFTS: usize = 50;
+const KEEP_SUSPECTS: usize = 10;
+
+/// The service a log line belongs to.
+fn log_service(l: &CollectedLog) -> String {
+    l.service
+        .clone()
+        .filter(|s| !s.is_empty())
+        .or_else(|| l.pod.as_deref().map(service_of_pod))
+        .unwrap_or_default()
+}
+
+/// Reduces collected data to evidence for `window`.
+pub fn reduce(collected: &Collected, window: &TimeWindow) -> Evidence {
+    let mut miner = TemplateMiner::new(MinerConfig::default());
+    let mut services: Vec<String> = Vec::with_capacity(collected.logs.len());
+    let mut trace_events: Vec<(usize, bool)> = Vec::new();
+    for (i, l) in collected.logs.iter().enumerate() {
+        let service = log_service(l);
+        let window_of = if window.in_incident(l.time) {
+            Window::Incident
+        } else if window.in_baseline(l.time) {
+            Window::Baseline
+        } else {
+            services.push(service);
+            continue;
+        };
+        let level = l.level.as_deref().map_or(LogLevel::Unknown, LogLevel::parse);
+        miner.add(&LogRecord::new(&l.message, window_of).service(&service).level(level).at(l.time));
+        if l.trace_id.as_deref().is_some_and(|t| !t.is_empty()) {
+            let is_error = level.is_error() || looks_like_exception(&l.message);
+            trace_events.push((i, is_error));
+        }
+        services.push(service);
+    }
+    let spans = WindowSpans {
+        baseline_seconds: (window.incident_start - window.baseline_start).num_seconds().max(1) as f64,
+        incident_seconds: (window.incident_end - window.incident_start).num_seconds().max(1) as f64,
+    };
+    let all_templates = miner.templates(&spans, &BurstTest::default());
+    let templates_total = all_templates.len();
+
+    let events: Vec<TraceEvent<'_>> = trace_events
+        .iter()
+        .map(|&(i, is_error)| TraceEvent {
+            trace: collected.logs[i].trace_id.as_deref().unwrap_or_default(),
+            service: &services[i],
+            time: collected.logs[i].time,
+            is_error,
+        })
+        .collect();
+    let origins = error_origins(&events, window);
+
+    let inputs: Vec<SeriesInput<'_>> =
+        collected.series.iter().map(|s| SeriesInput { labels: &s.labels, points: &s.points }).collect();
+    let shifts = metric_shifts(&inputs, window, &ShiftConfig::default());
+
+    let suspects = rank_suspects(&origins, &all_templates, &shifts, &SuspectWeights::default());
+
+    let mut interesting: Vec<LogTemplate> = all_templates
+        .into_iter()
+        .filter(|t| t.incident_count > 0 && (t.is_new || t.is_bursting || t.is_error_level))
+        .collect();
+    interesting.sort_by(|a, b| {
+        let key = |t: &LogTemplate| (t.is_error_level && (t.is_new || t.is_bursting), t.is_new, t.incident_count);
+        key(b).cmp(&key(a))
+    });
+    interesting.truncate(KEEP_TEMPLATES);
+
+    Evidence {
+        window: Some(*window),
+        log_templates: interesting,
+        metric_shifts: shifts.into_iter().take(KEEP_SHIFTS).collect(),
+        error_origins: origins.into_iter().take(KEEP_SUSPECTS * 2).collect(),
+        suspects: suspects.into_iter().take(KEEP_SUSPECTS).collect(),
+        log_lines: collected.logs.len(),
+        series: collected.series.len(),
+        templates_total,
+    }
+}
+
+/// Lines that report an exception even when logged below error level.
+fn looks_like_exception(message: &str) -> bool {
+    message.contains("Exception") || message.contains("Traceback") || message.contains("panicked at")
+}

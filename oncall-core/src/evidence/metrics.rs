@@ -1,0 +1,239 @@
+//! Metric shifts: how far each series moved in the incident window against its
+//! own baseline, measured robustly (median and MAD, so earlier spikes in the
+//! baseline do not hide a new one), in which direction, and when it began.
+//!
+//! Pure code: the series come from whatever the connectors discovered; no metric
+//! name is special.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A series to examine: its labels (with `__name__`) and its samples.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesInput<'a> {
+    /// Labels of the series; `__name__` is the metric name.
+    pub labels: &'a BTreeMap<String, String>,
+    /// Samples in time order.
+    pub points: &'a [(DateTime<Utc>, f64)],
+}
+
+/// The two windows an analysis compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimeWindow {
+    /// Start of the baseline.
+    pub baseline_start: DateTime<Utc>,
+    /// End of the baseline = start of the incident window.
+    pub incident_start: DateTime<Utc>,
+    /// End of the incident window.
+    pub incident_end: DateTime<Utc>,
+}
+
+impl TimeWindow {
+    /// True when `t` lies in the baseline.
+    pub fn in_baseline(&self, t: DateTime<Utc>) -> bool {
+        t >= self.baseline_start && t < self.incident_start
+    }
+
+    /// True when `t` lies in the incident window.
+    pub fn in_incident(&self, t: DateTime<Utc>) -> bool {
+        t >= self.incident_start && t <= self.incident_end
+    }
+}
+
+/// Which way a series moved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// Above its baseline.
+    Up,
+    /// Below its baseline.
+    Down,
+}
+
+/// One series that moved.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricShift {
+    /// Metric name (`__name__`).
+    pub metric: String,
+    /// The series' other labels.
+    pub labels: BTreeMap<String, String>,
+    /// Median of the baseline.
+    pub baseline_median: f64,
+    /// Robust spread of the baseline (1.4826 × MAD, floored; see [`ShiftConfig`]).
+    pub baseline_spread: f64,
+    /// The incident value furthest from the baseline median.
+    pub peak: f64,
+    /// `(peak - median) / spread`: how many robust deviations it moved.
+    pub score: f64,
+    /// Which way.
+    pub direction: Direction,
+    /// Relative change of the peak against the median (`+0.5` = 50 % up).
+    pub relative_change: f64,
+    /// First incident sample past the threshold.
+    pub started_at: DateTime<Utc>,
+    /// How many incident samples were past the threshold.
+    pub anomalous_points: usize,
+}
+
+/// Tuning of [`metric_shifts`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ShiftConfig {
+    /// A sample is anomalous past this many robust deviations.
+    pub threshold: f64,
+    /// Floor of the spread, relative to |median|, so flat series need a real move.
+    pub min_relative_spread: f64,
+    /// Absolute floor of the spread.
+    pub min_spread: f64,
+    /// Fewer baseline samples than this: the series is skipped.
+    pub min_baseline_points: usize,
+}
+
+impl Default for ShiftConfig {
+    fn default() -> Self {
+        ShiftConfig {
+            threshold: 4.0,
+            min_relative_spread: 0.05,
+            min_spread: 1e-6,
+            min_baseline_points: 5,
+        }
+    }
+}
+
+/// Median of `v` (sorts it). `None` when empty.
+pub fn median(v: &mut [f64]) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    Some(if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 })
+}
+
+/// Examines every series and returns those that moved, strongest first.
+pub fn metric_shifts(series: &[SeriesInput<'_>], window: &TimeWindow, cfg: &ShiftConfig) -> Vec<MetricShift> {
+    let mut out: Vec<MetricShift> = series.iter().filter_map(|s| shift_of(s, window, cfg)).collect();
+    out.sort_by(|a, b| b.score.total_cmp(&a.score));
+    out
+}
+
+fn shift_of(s: &SeriesInput<'_>, window: &TimeWindow, cfg: &ShiftConfig) -> Option<MetricShift> {
+    let mut baseline: Vec<f64> = s
+        .points
+        .iter()
+        .filter(|(t, v)| window.in_baseline(*t) && v.is_finite())
+        .map(|(_, v)| *v)
+        .collect();
+    if baseline.len() < cfg.min_baseline_points {
+        return None;
+    }
+    let med = median(&mut baseline)?;
+    let mut deviations: Vec<f64> = baseline.iter().map(|v| (v - med).abs()).collect();
+    let mad = median(&mut deviations)?;
+    let spread = (1.4826 * mad).max(cfg.min_relative_spread * med.abs()).max(cfg.min_spread);
+
+    let mut peak: Option<(f64, f64)> = None; // (z, value)
+    let mut started_at = None;
+    let mut anomalous = 0;
+    for (t, v) in s.points.iter().filter(|(t, v)| window.in_incident(*t) && v.is_finite()) {
+        let z = (v - med) / spread;
+        if z.abs() >= cfg.threshold {
+            anomalous += 1;
+            started_at.get_or_insert(*t);
+        }
+        if peak.is_none_or(|(pz, _)| z.abs() > pz.abs()) {
+            peak = Some((z, *v));
+        }
+    }
+    let (z, value) = peak?;
+    let started_at = started_at?;
+    let mut labels = s.labels.clone();
+    let metric = labels.remove("__name__").unwrap_or_default();
+    Some(MetricShift {
+        metric,
+        labels,
+        baseline_median: med,
+        baseline_spread: spread,
+        peak: value,
+        score: z.abs(),
+        direction: if z >= 0.0 { Direction::Up } else { Direction::Down },
+        relative_change: if med.abs() > f64::EPSILON { (value - med) / med.abs() } else { 0.0 },
+        started_at,
+        anomalous_points: anomalous,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+
+    fn t0() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-24T10:00:00Z").unwrap().with_timezone(&Utc)
+    }
+
+    fn window() -> TimeWindow {
+        TimeWindow {
+            baseline_start: t0(),
+            incident_start: t0() + Duration::minutes(30),
+            incident_end: t0() + Duration::minutes(40),
+        }
+    }
+
+    fn series(values: impl Fn(i64) -> f64) -> Vec<(DateTime<Utc>, f64)> {
+        (0..=40).map(|m| (t0() + Duration::minutes(m), values(m))).collect()
+    }
+
+    fn labels(name: &str) -> BTreeMap<String, String> {
+        [("__name__", name), ("pod", "api-1")].iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn a_step_up_is_found_with_its_start() {
+        let l = labels("cpu");
+        let pts = series(|m| if m >= 33 { 90.0 } else { 20.0 + (m % 3) as f64 });
+        let shifts = metric_shifts(&[SeriesInput { labels: &l, points: &pts }], &window(), &ShiftConfig::default());
+        assert_eq!(shifts.len(), 1);
+        let s = &shifts[0];
+        assert_eq!((s.metric.as_str(), s.direction), ("cpu", Direction::Up));
+        assert_eq!(s.started_at, t0() + Duration::minutes(33));
+        assert_eq!(s.anomalous_points, 8);
+        assert!(s.relative_change > 3.0, "{s:?}");
+        assert_eq!(s.labels.get("pod").map(String::as_str), Some("api-1"));
+    }
+
+    #[test]
+    fn noise_and_old_spikes_do_not_count() {
+        let l = labels("latency");
+        // A spike in the baseline and ordinary noise later: nothing new.
+        let pts = series(|m| if m == 10 { 50.0 } else { 1.0 + 0.02 * ((m * 7) % 5) as f64 });
+        let shifts = metric_shifts(&[SeriesInput { labels: &l, points: &pts }], &window(), &ShiftConfig::default());
+        assert!(shifts.is_empty(), "{shifts:?}");
+    }
+
+    #[test]
+    fn drops_are_shifts_too_and_flat_series_need_a_real_move() {
+        let l = labels("success_rate");
+        let pts = series(|m| if m >= 31 { 60.0 } else { 100.0 });
+        let s = metric_shifts(&[SeriesInput { labels: &l, points: &pts }], &window(), &ShiftConfig::default());
+        assert_eq!(s[0].direction, Direction::Down);
+        // 100 → 99.5 on a flat series is within the 5 % floor.
+        let pts = series(|m| if m >= 31 { 99.5 } else { 100.0 });
+        assert!(metric_shifts(&[SeriesInput { labels: &l, points: &pts }], &window(), &ShiftConfig::default()).is_empty());
+    }
+
+    #[test]
+    fn short_baselines_and_nans_are_skipped() {
+        let l = labels("x");
+        let pts: Vec<_> = series(|m| if m < 27 { f64::NAN } else { 5.0 });
+        assert!(metric_shifts(&[SeriesInput { labels: &l, points: &pts }], &window(), &ShiftConfig::default()).is_empty());
+    }
+
+    #[test]
+    fn median_handles_even_and_odd() {
+        assert_eq!(median(&mut [3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(&mut [4.0, 1.0, 2.0, 3.0]), Some(2.5));
+        assert_eq!(median(&mut []), None);
+    }
+}

@@ -1,0 +1,281 @@
+//! Suspects: components (services, pods, hosts) ranked by how strongly the
+//! evidence points at them — where failing requests' first errors appeared, new or
+//! bursting error templates, metric shifts — weighing what moved first.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::metrics::MetricShift;
+use super::templates::LogTemplate;
+use super::traces::ErrorOrigin;
+
+/// What kind of component a suspect is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ComponentKind {
+    /// A service / app / deployment.
+    Service,
+    /// A pod.
+    Pod,
+    /// A host / node / instance.
+    Host,
+}
+
+/// One ranked suspect (SPEC §5 `suspects[]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Suspect {
+    /// Name of the component.
+    pub component: String,
+    /// What kind of component.
+    pub kind: ComponentKind,
+    /// 0..1, relative to the other suspects of the same analysis.
+    pub score: f64,
+    /// Why, strongest first, in plain words.
+    pub reasons: Vec<String>,
+    /// When its earliest anomaly began, if known.
+    pub first_anomaly_at: Option<DateTime<Utc>>,
+    /// Pods of the service that showed anomalies.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pods: Vec<String>,
+}
+
+/// Labels naming a service, in order of preference.
+const SERVICE_LABELS: [&str; 7] =
+    ["service", "service_name", "app", "app_kubernetes_io_name", "k8s_app", "container", "deployment"];
+/// Labels naming a pod.
+const POD_LABELS: [&str; 2] = ["pod", "pod_name"];
+/// Labels naming a host.
+const HOST_LABELS: [&str; 5] = ["node", "nodename", "host", "hostname", "instance"];
+
+/// The service a pod belongs to: its name without the trailing ReplicaSet and pod
+/// hashes (`api-7d9f8c6b5-x2x4z` → `api`) or StatefulSet ordinal (`db-0` → `db`).
+pub fn service_of_pod(pod: &str) -> String {
+    let parts: Vec<&str> = pod.split('-').collect();
+    // Kubernetes draws generated suffixes from an alphabet without vowels (and
+    // without 0, 1, 3), so real words like `cache` are never taken for a hash.
+    const ALPHABET: &str = "bcdfghjklmnpqrstvwxz2456789";
+    let is_hash = |s: &str, lens: std::ops::RangeInclusive<usize>| {
+        lens.contains(&s.len()) && s.chars().all(|c| ALPHABET.contains(c))
+    };
+    let n = parts.len();
+    if n >= 3 && is_hash(parts[n - 1], 5..=5) && is_hash(parts[n - 2], 6..=10) {
+        return parts[..n - 2].join("-");
+    }
+    if n >= 2
+        && (is_hash(parts[n - 1], 5..=5) || parts[n - 1].chars().all(|c| c.is_ascii_digit()))
+    {
+        return parts[..n - 1].join("-");
+    }
+    pod.to_owned()
+}
+
+/// The component a set of labels describes: (kind, name, pod if any).
+pub fn component_of(labels: &BTreeMap<String, String>) -> Option<(ComponentKind, String, Option<String>)> {
+    let get = |keys: &[&str]| keys.iter().find_map(|k| labels.get(*k)).filter(|v| !v.is_empty()).cloned();
+    let pod = get(&POD_LABELS);
+    if let Some(service) = get(&SERVICE_LABELS) {
+        return Some((ComponentKind::Service, service, pod));
+    }
+    if let Some(pod) = pod {
+        return Some((ComponentKind::Service, service_of_pod(&pod), Some(pod)));
+    }
+    get(&HOST_LABELS).map(|h| {
+        let host = h.rsplit_once(':').map_or(h.as_str(), |(host, _)| host).to_owned();
+        (ComponentKind::Host, host, None)
+    })
+}
+
+/// Weights of the kinds of evidence.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SuspectWeights {
+    /// Failing requests' first errors (traces).
+    pub origins: f64,
+    /// New or bursting error-level log templates.
+    pub templates: f64,
+    /// Metric shifts.
+    pub metrics: f64,
+    /// Minutes after the earliest anomaly at which a component's metric evidence
+    /// counts half (what moved first weighs more).
+    pub onset_half_life_minutes: f64,
+}
+
+impl Default for SuspectWeights {
+    fn default() -> Self {
+        SuspectWeights { origins: 0.45, templates: 0.3, metrics: 0.25, onset_half_life_minutes: 2.0 }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Tally {
+    kind: Option<ComponentKind>,
+    origins: f64,
+    templates: f64,
+    metrics: f64,
+    first: Option<DateTime<Utc>>,
+    reasons: Vec<(f64, String)>,
+    pods: Vec<String>,
+}
+
+/// Ranks components by the combined evidence; the best gets the highest score.
+pub fn rank_suspects(
+    origins: &[ErrorOrigin],
+    templates: &[LogTemplate],
+    shifts: &[MetricShift],
+    weights: &SuspectWeights,
+) -> Vec<Suspect> {
+    let mut tally: HashMap<String, Tally> = HashMap::new();
+
+    for o in origins.iter().filter(|o| o.incident > 0 && o.rate_ratio > 1.5) {
+        let t = tally.entry(o.service.clone()).or_default();
+        t.kind = Some(ComponentKind::Service);
+        let s = (o.incident as f64).ln_1p() * o.rate_ratio.ln();
+        t.origins += s;
+        t.reasons.push((
+            s * weights.origins,
+            format!(
+                "first error of {} failing request(s) in the incident window (baseline {}; errors spread to {} service(s))",
+                o.incident, o.baseline, o.spread
+            ),
+        ));
+    }
+
+    for tpl in templates.iter().filter(|t| t.is_error_level && (t.is_new || t.is_bursting)) {
+        for sc in tpl.services.iter().filter(|s| s.incident > 0 && !s.service.is_empty()) {
+            let t = tally.entry(sc.service.clone()).or_default();
+            t.kind = Some(ComponentKind::Service);
+            let novelty = if sc.baseline == 0 { 2.0 } else { 1.0 };
+            let s = novelty * (sc.incident as f64).ln_1p();
+            t.templates += s;
+            if let Some(seen) = tpl.first_seen {
+                t.first = Some(t.first.map_or(seen, |f| f.min(seen)));
+            }
+            let what = if sc.baseline == 0 { "new" } else { "bursting" };
+            t.reasons.push((
+                s * weights.templates,
+                format!("{what} error log: \"{}\" ×{} (baseline {})", truncate(&tpl.template, 160), sc.incident, sc.baseline),
+            ));
+        }
+    }
+
+    let earliest = shifts.iter().map(|s| s.started_at).min();
+    for shift in shifts {
+        let Some((kind, name, pod)) = component_of(&shift.labels) else { continue };
+        let t = tally.entry(name).or_default();
+        t.kind.get_or_insert(kind);
+        let late_min = earliest.map_or(0.0, |e| (shift.started_at - e).num_seconds() as f64 / 60.0);
+        let onset = 0.5f64.powf(late_min.max(0.0) / weights.onset_half_life_minutes.max(0.1));
+        let s = (shift.score.min(50.0) / 50.0) * onset;
+        t.metrics = t.metrics.max(s);
+        t.first = Some(t.first.map_or(shift.started_at, |f| f.min(shift.started_at)));
+        if let Some(p) = pod
+            && !t.pods.contains(&p)
+        {
+            t.pods.push(p);
+        }
+        let dir = match shift.direction {
+            super::metrics::Direction::Up => "rose",
+            super::metrics::Direction::Down => "fell",
+        };
+        t.reasons.push((
+            s * weights.metrics,
+            format!(
+                "{} {dir} to {:.3} from a baseline of {:.3} ({:.1} robust deviations) at {}",
+                shift.metric,
+                shift.peak,
+                shift.baseline_median,
+                shift.score,
+                shift.started_at.format("%H:%M:%S")
+            ),
+        ));
+    }
+
+    let max = |f: fn(&Tally) -> f64| tally.values().map(f).fold(0.0, f64::max).max(f64::EPSILON);
+    let (mo, mt, mm) = (max(|t| t.origins), max(|t| t.templates), max(|t| t.metrics));
+    let mut out: Vec<Suspect> = tally
+        .into_iter()
+        .map(|(component, mut t)| {
+            let score = weights.origins * t.origins / mo + weights.templates * t.templates / mt + weights.metrics * t.metrics / mm;
+            t.reasons.sort_by(|a, b| b.0.total_cmp(&a.0));
+            t.reasons.dedup_by(|a, b| a.1 == b.1);
+            Suspect {
+                component,
+                kind: t.kind.unwrap_or(ComponentKind::Service),
+                score,
+                reasons: t.reasons.into_iter().take(5).map(|(_, r)| r).collect(),
+                first_anomaly_at: t.first,
+                pods: t.pods,
+            }
+        })
+        .filter(|s| s.score > 0.0)
+        .collect();
+    out.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.component.cmp(&b.component)));
+    let top = out.first().map_or(1.0, |s| s.score).max(f64::EPSILON);
+    for s in &mut out {
+        s.score = (s.score / top).clamp(0.0, 1.0) * top.min(1.0);
+    }
+    out
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_owned()
+    } else {
+        let mut t: String = s.chars().take(max).collect();
+        t.push('…');
+        t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pods_map_to_their_services() {
+        assert_eq!(service_of_pod("ts-contacts-service-866bd68c97-xcqfx"), "ts-contacts-service");
+        assert_eq!(service_of_pod("redis-0"), "redis");
+        assert_eq!(service_of_pod("api-7d9f8c6b5-x2x4z"), "api");
+        assert_eq!(service_of_pod("payment"), "payment");
+        assert_eq!(service_of_pod("node-exporter-x7k2p"), "node-exporter", "DaemonSet pods have one hash");
+        assert_eq!(service_of_pod("redis-cache"), "redis-cache", "words are not hashes");
+    }
+
+    #[test]
+    fn components_prefer_service_labels() {
+        let l = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<BTreeMap<_, _>>();
+        assert_eq!(component_of(&l(&[("service", "api"), ("pod", "api-1")])).unwrap().1, "api");
+        assert_eq!(component_of(&l(&[("pod", "db-0")])).unwrap().1, "db");
+        let (kind, host, _) = component_of(&l(&[("instance", "10.0.0.5:9100")])).unwrap();
+        assert_eq!((kind, host.as_str()), (ComponentKind::Host, "10.0.0.5"));
+        assert!(component_of(&l(&[("le", "0.5")])).is_none());
+    }
+
+    #[test]
+    fn combined_evidence_outranks_one_kind_alone() {
+        let origins = vec![
+            ErrorOrigin { service: "db".into(), incident: 20, baseline: 0, rate_ratio: 40.0, spread: 3 },
+            ErrorOrigin { service: "api".into(), incident: 2, baseline: 1, rate_ratio: 2.0, spread: 2 },
+        ];
+        let t0 = DateTime::parse_from_rfc3339("2026-11-24T10:30:00Z").unwrap().with_timezone(&Utc);
+        let shift = |svc: &str, score: f64, min: i64| MetricShift {
+            metric: "latency".into(),
+            labels: [("service".to_string(), svc.to_string())].into_iter().collect(),
+            baseline_median: 1.0,
+            baseline_spread: 0.1,
+            peak: 3.0,
+            score,
+            direction: super::super::metrics::Direction::Up,
+            relative_change: 2.0,
+            started_at: t0 + chrono::Duration::minutes(min),
+            anomalous_points: 3,
+        };
+        let shifts = vec![shift("gateway", 30.0, 2), shift("db", 20.0, 0)];
+        let ranked = rank_suspects(&origins, &[], &shifts, &SuspectWeights::default());
+        assert_eq!(ranked[0].component, "db");
+        assert!(ranked[0].score <= 1.0 && ranked[0].score > ranked[1].score);
+        assert!(ranked[0].reasons[0].contains("first error"), "{:?}", ranked[0].reasons);
+        assert!(ranked.iter().any(|s| s.component == "gateway"));
+    }
+}
