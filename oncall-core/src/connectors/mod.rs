@@ -624,6 +624,16 @@ pub fn connector_for(ds: &DataSource, credentials: Credentials) -> Result<Arc<dy
     })
 }
 
+/// Makes rustls on *ring* the process-wide default crypto provider, if none is set
+/// yet. Connectors do not need it (they pass their TLS settings explicitly), but any
+/// other `reqwest::Client` built with default settings in the same process panics
+/// without a default provider, because the tree carries rustls without
+/// aws-lc-rs. Front ends call this once at start-up; calling it again is harmless.
+pub fn install_default_tls_provider() {
+    // An error means a default is already installed, which is all we want.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// The connectivity test behind `POST /api/datasources/{id}/test`: builds the
 /// connector and tests it. Never fails: unusable settings give `ok: false` with
 /// error `config`; an unreachable server answers as fast as the network says so
