@@ -3,6 +3,8 @@
 //! log lines of `tests/data/opensearch-ts-2023-01-29-01.logs.jsonl.gz`; see
 //! `tests/support/services.rs`). The counts asserted are the fixture's own.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may panic
+
 mod support;
 
 use std::collections::HashSet;

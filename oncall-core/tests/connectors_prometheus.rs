@@ -3,6 +3,8 @@
 //! see `tests/support/services.rs` for how the binaries are found). The values
 //! asserted are the fixture's own samples.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may panic
+
 mod support;
 
 use std::time::Duration;

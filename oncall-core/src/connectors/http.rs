@@ -380,23 +380,39 @@ fn root_cause(e: &reqwest::Error) -> String {
     last.map_or_else(|| "connection failed".to_owned(), |err| err.to_string())
 }
 
-/// A rustls error anywhere in the chain (hyper wraps it in an `io::Error`).
+/// A rustls error anywhere in the chain. hyper wraps it in an `io::Error`, whose
+/// `source()` skips the wrapped error itself, so wrapped errors are opened too; as
+/// a last resort rustls's own wording is recognised.
 fn tls_cause(e: &reqwest::Error) -> Option<String> {
-    let mut next = std::error::Error::source(e);
-    while let Some(err) = next {
+    let mut stack: Vec<&(dyn std::error::Error + 'static)> = Vec::new();
+    if let Some(s) = std::error::Error::source(e) {
+        stack.push(s);
+    }
+    while let Some(err) = stack.pop() {
         if let Some(tls) = err.downcast_ref::<rustls::Error>() {
             return Some(tls.to_string());
         }
         if let Some(inner) = err
             .downcast_ref::<std::io::Error>()
             .and_then(|io| io.get_ref())
-            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
         {
-            return Some(inner.to_string());
+            stack.push(inner);
         }
-        next = err.source();
+        if let Some(next) = err.source() {
+            stack.push(next);
+        }
     }
-    None
+    let cause = root_cause(e);
+    const RUSTLS_WORDING: [&str; 4] = [
+        "invalid peer certificate",
+        "received fatal alert",
+        "peer is incompatible",
+        "peer sent no certificates",
+    ];
+    RUSTLS_WORDING
+        .iter()
+        .any(|w| cause.contains(w))
+        .then_some(cause)
 }
 
 /// Maps a non-2xx answer to an error kind, with the server's own message.

@@ -279,7 +279,13 @@ impl Connector for LokiConnector {
         let mut boundary: (i64, HashSet<(String, String)>) = (i64::MIN, HashSet::new());
         let mut truncated = false;
         while records.len() < query.limit {
-            let size = self.page_size.min((query.limit - records.len()) as u64);
+            // Lines at the boundary come back once more: ask for that many extra.
+            let size = self.page_size.min((query.limit - records.len()) as u64)
+                + if records.is_empty() {
+                    0
+                } else {
+                    boundary.1.len() as u64
+                };
             let limit = size.to_string();
             let data = self
                 .query_range(
