@@ -38,8 +38,11 @@ pub fn services_skipped(test: &str) -> bool {
         );
     }
     if opted_out {
-        eprintln!(
-            "\n*** SKIPPED {test}: ONCALL_TEST_SERVICES=skip (real Prometheus / OpenSearch-API tests not run) ***\n"
+        // Straight to stderr: the test harness captures eprintln! of passing tests.
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "\n*** SKIPPED {test}: ONCALL_TEST_SERVICES=skip (real Prometheus / OpenSearch-API tests not run) ***"
         );
     }
     opted_out
