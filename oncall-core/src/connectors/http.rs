@@ -526,8 +526,8 @@ fn tls_config(ca_cert: Option<&str>, insecure: bool) -> Result<rustls::ClientCon
     let verifier: Arc<dyn ServerCertVerifier> = if insecure {
         Arc::new(AcceptAnyCertificate(provider.clone()))
     } else {
-        let extra = match ca_cert {
-            None => Vec::new(),
+        match ca_cert {
+            None => system_verifier(),
             Some(pem) => {
                 let certs = CertificateDer::pem_slice_iter(pem.as_bytes())
                     .collect::<std::result::Result<Vec<_>, _>>()
@@ -538,13 +538,14 @@ fn tls_config(ca_cert: Option<&str>, insecure: bool) -> Result<rustls::ClientCon
                         "holds no `BEGIN CERTIFICATE` block",
                     ));
                 }
-                certs
-            }
-        };
-        let verifier =
-            rustls_platform_verifier::Verifier::new_with_extra_roots(extra, provider.clone())
+                let verifier = rustls_platform_verifier::Verifier::new_with_extra_roots(
+                    certs,
+                    provider.clone(),
+                )
                 .map_err(|e| Error::invalid("config.ca_cert", format!("unusable: {e}")))?;
-        Arc::new(verifier)
+                Arc::new(verifier)
+            }
+        }
     };
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -554,6 +555,67 @@ fn tls_config(ca_cert: Option<&str>, insecure: bool) -> Result<rustls::ClientCon
         .with_no_client_auth();
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(config)
+}
+
+/// The platform's roots, loaded once per process. A machine without any CA
+/// certificates still gets working plain-HTTP connectors; HTTPS then fails with a
+/// TLS error that says to set `ca_cert`.
+fn system_verifier() -> Arc<dyn ServerCertVerifier> {
+    static VERIFIER: OnceLock<Arc<dyn ServerCertVerifier>> = OnceLock::new();
+    VERIFIER
+        .get_or_init(|| {
+            let provider = crypto_provider();
+            match rustls_platform_verifier::Verifier::new(provider.clone()) {
+                Ok(v) => Arc::new(v),
+                Err(e) => {
+                    tracing::warn!(error = %e, "no system CA certificates; HTTPS data sources need ca_cert");
+                    Arc::new(NoTrustedRoots(e.to_string(), provider))
+                }
+            }
+        })
+        .clone()
+}
+
+/// Rejects every certificate: the system has no roots and no `ca_cert` was given.
+#[derive(Debug)]
+struct NoTrustedRoots(String, Arc<CryptoProvider>);
+
+impl ServerCertVerifier for NoTrustedRoots {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> std::result::Result<ServerCertVerified, rustls::Error> {
+        Err(rustls::Error::General(format!(
+            "invalid peer certificate: no trusted CA certificates on this machine ({})",
+            self.0
+        )))
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        AcceptAnyCertificate(self.1.clone()).verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        AcceptAnyCertificate(self.1.clone()).verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.1.signature_verification_algorithms.supported_schemes()
+    }
 }
 
 /// `insecure_skip_verify`: any certificate for any name is accepted; handshake
