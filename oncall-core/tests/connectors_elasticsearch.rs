@@ -305,3 +305,21 @@ async fn server_errors_are_bad_queries_with_the_servers_reason() {
     assert!(!r.ok, "{r:?}");
     assert!(r.version.is_some(), "the server itself answered: {r:?}");
 }
+
+#[tokio::test]
+async fn pages_shrink_when_an_answer_would_be_too_large() {
+    let Some(c) = connector(
+        "pages_shrink_when_an_answer_would_be_too_large",
+        json!({"page_size": 2000, "max_response_bytes": 200_000}),
+    )
+    .await
+    else {
+        return;
+    };
+    let all = c
+        .logs(&query(LogFilter::default(), 10_000, LogOrder::OldestFirst))
+        .await
+        .expect("logs in smaller pages");
+    assert_eq!(all.records.len(), 3000);
+    assert!(!all.truncated);
+}

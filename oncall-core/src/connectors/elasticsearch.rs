@@ -285,6 +285,8 @@ impl Connector for ElasticsearchConnector {
         }
     }
 
+    /// The index pattern's mapped fields (from `_mapping`: neither `matcher` nor the
+    /// range narrows them).
     async fn label_names(
         &self,
         matcher: Option<&str>,
@@ -295,6 +297,8 @@ impl Connector for ElasticsearchConnector {
         Ok(self.mapping_fields().await?.into_keys().collect())
     }
 
+    /// The 1,000 most frequent values of a field in the range (a `terms` aggregation,
+    /// on `field.keyword` for text fields); `matcher` is a `query_string`.
     async fn label_values(
         &self,
         label: &str,
@@ -362,8 +366,9 @@ impl Connector for ElasticsearchConnector {
         let mut records = Vec::with_capacity(query.limit.min(100_000));
         let mut total = None;
         let mut search_after: Option<Vec<Value>> = None;
+        let mut page_size = self.page_size;
         while (records.len() as u64) < limit {
-            let size = self.page_size.min(limit - records.len() as u64);
+            let size = page_size.min(limit - records.len() as u64);
             let mut body = json!({
                 "size": size,
                 "query": &q,
@@ -376,7 +381,15 @@ impl Connector for ElasticsearchConnector {
             if let Some(after) = &search_after {
                 body["search_after"] = Value::Array(after.clone());
             }
-            let resp = self.search(&body).await?;
+            let resp = match self.search(&body).await {
+                // Big documents: a smaller page fits under max_response_bytes.
+                Err(e) if e.kind == ConnectorErrorKind::TooLarge && size > 100 => {
+                    page_size = size / 4;
+                    tracing::debug!(page_size, "search page too large, asking for fewer hits");
+                    continue;
+                }
+                other => other?,
+            };
             if search_after.is_none() {
                 total = resp.hits.total.as_ref().map(Total::value);
             }

@@ -474,8 +474,9 @@ pub struct LogBucket {
 pub struct LogHistogram {
     /// Bucket width in seconds.
     pub interval_secs: u64,
-    /// Buckets in time order; empty buckets are present with count 0 (Elasticsearch)
-    /// or absent (Loki).
+    /// Buckets in time order, empty ones included with count 0. Elasticsearch aligns
+    /// buckets to multiples of the interval (the first may start before the range);
+    /// Loki's start at the range's start.
     pub buckets: Vec<LogBucket>,
     /// The native query sent.
     pub query: String,
