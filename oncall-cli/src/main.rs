@@ -15,11 +15,7 @@ Exit codes: 0 ok, 2 usage or invalid input, 3 not found, 4 conflict,
 Every option can also be set in the environment or in ./.env (see .env.example).";
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "oncall",
-    version,
-    about = "AI-assisted alert analysis for on-call engineers"
-)]
+#[command(name = "oncall", version, about = "AI-assisted alert analysis for on-call engineers")]
 #[command(after_help = AFTER_HELP)]
 struct Cli {
     /// Database URL (sqlite://path or mysql://user:pass@host/db).
@@ -120,10 +116,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
     let me = oncall.local_admin();
     match cli.command {
         Command::Migrate => {
-            println!(
-                "database schema is up to date ({})",
-                oncall.database_dialect()
-            );
+            println!("database schema is up to date ({})", oncall.database_dialect());
         }
         Command::User(cmd) => user_command(&oncall, &me, cmd).await?,
     }
@@ -131,7 +124,11 @@ async fn run(cli: Cli) -> Result<(), Error> {
     Ok(())
 }
 
-async fn user_command(oncall: &OnCall, me: &User, cmd: UserCommand) -> Result<(), Error> {
+async fn user_command(
+    oncall: &OnCall,
+    me: &User,
+    cmd: UserCommand,
+) -> Result<(), Error> {
     match cmd {
         UserCommand::List { json } => {
             let page = oncall.list_users(me, PageRequest::new(1, 200)?).await?;
@@ -147,41 +144,20 @@ async fn user_command(oncall: &OnCall, me: &User, cmd: UserCommand) -> Result<()
                 }
             }
         }
-        UserCommand::Add {
-            email,
-            role,
-            name,
-            password,
-        } => {
+        UserCommand::Add { email, role, name, password } => {
             let role: Role = role.parse()?;
-            let user = oncall
-                .create_user(
-                    me,
-                    NewUser {
-                        email,
-                        name,
-                        password,
-                        role,
-                    },
-                )
-                .await?;
+            let user = oncall.create_user(me, NewUser { email, name, password, role }).await?;
             println!("created {} ({})", user.email, user.role);
         }
         UserCommand::Passwd { email, password } => {
             let id = find(oncall, me, &email).await?;
-            let patch = UserPatch {
-                password: Some(password),
-                ..Default::default()
-            };
+            let patch = UserPatch { password: Some(password), ..Default::default() };
             oncall.update_user(me, id, patch).await?;
             println!("password of {email} changed");
         }
         UserCommand::SetRole { email, role } => {
             let id = find(oncall, me, &email).await?;
-            let patch = UserPatch {
-                role: Some(role.parse()?),
-                ..Default::default()
-            };
+            let patch = UserPatch { role: Some(role.parse()?), ..Default::default() };
             let user = oncall.update_user(me, id, patch).await?;
             println!("{} is now {}", user.email, user.role);
         }

@@ -36,7 +36,8 @@ async fn readyz(Data(oncall): Data<&OnCall>) -> (StatusCode, String) {
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info".into()),
         )
         .init();
     let args = Args::parse();
@@ -65,15 +66,13 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         .at("/readyz", get(readyz))
         .data(oncall.clone());
     tracing::info!(%addr, "listening");
-    Server::new(TcpListener::bind(addr))
-        .run_with_graceful_shutdown(
-            app,
-            async {
-                let _ = tokio::signal::ctrl_c().await;
-            },
-            None,
-        )
-        .await?;
+    Server::new(TcpListener::bind(addr)).run_with_graceful_shutdown(
+        app,
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        },
+        None,
+    ).await?;
     oncall.close().await;
     Ok(())
 }
