@@ -44,3 +44,45 @@ mariadb_answers() {
   command -v mariadb >/dev/null 2>&1 || return 1
   mariadb --protocol=tcp -h127.0.0.1 -P3306 -uroot -e "SELECT 1" >/dev/null 2>&1
 }
+
+# Prometheus and promtool for the connector tests. Nothing is started here: each
+# test binary backfills its own TSDB with promtool and runs prometheus on a free
+# port (oncall-core/tests/support/services.rs). Found on PATH or through
+# ONCALL_TEST_PROMETHEUS_BIN / ONCALL_TEST_PROMTOOL_BIN.
+ensure_prometheus() {
+  step "prometheus + promtool (connector tests)"
+  local prom="${ONCALL_TEST_PROMETHEUS_BIN:-$(command -v prometheus || true)}"
+  local tool="${ONCALL_TEST_PROMTOOL_BIN:-$(command -v promtool || true)}"
+  if [[ ! -x "$prom" || ! -x "$tool" ]]; then
+    apt_install prometheus || die "cannot install Prometheus (apt-get install -y prometheus)"
+    prom=$(command -v prometheus || true)
+    tool=$(command -v promtool || true)
+  fi
+  [[ -x "$prom" && -x "$tool" ]] || die "prometheus/promtool missing even after apt-get install -y prometheus"
+  export ONCALL_TEST_PROMETHEUS_BIN="$prom" ONCALL_TEST_PROMTOOL_BIN="$tool"
+  "$prom" --version 2>&1 | head -n1
+}
+
+# osmem-server, an in-memory OpenSearch-API server shipped in a Python wheel, for
+# the Elasticsearch/OpenSearch connector tests (each test binary starts its own on
+# a free port and bulk-loads the fixture). Exports ONCALL_TEST_OSMEM_BIN.
+ensure_osmem() {
+  step "osmem-server, OpenSearch API (connector tests)"
+  local bin
+  if ! bin=$(osmem_bin); then
+    python3 -m pip install -q osmem-server || die "cannot install osmem-server (pip install osmem-server)"
+    bin=$(osmem_bin) || die "osmem-server missing even after pip install osmem-server"
+  fi
+  export ONCALL_TEST_OSMEM_BIN="$bin"
+  echo "$bin ($("$bin" -version 2>&1 | head -n1))"
+}
+
+osmem_bin() {
+  if [[ -n "${ONCALL_TEST_OSMEM_BIN:-}" && -x "${ONCALL_TEST_OSMEM_BIN}" ]]; then
+    echo "$ONCALL_TEST_OSMEM_BIN"; return 0
+  fi
+  if command -v osmem-server >/dev/null 2>&1; then command -v osmem-server; return 0; fi
+  python3 -c 'import os, osmem_server
+p = os.path.join(os.path.dirname(osmem_server.__file__), "bin", "osmem-server")
+print(p) if os.access(p, os.X_OK) else exit(1)' 2>/dev/null
+}

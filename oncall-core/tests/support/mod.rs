@@ -118,3 +118,30 @@ pub async fn fresh_mysql() -> Option<TestDb> {
         cleanup: Cleanup::MysqlDatabase { server_url, name },
     })
 }
+
+pub mod replay;
+pub mod services;
+
+/// A data source record for connector tests (no auth, 2 s timeout).
+pub fn data_source(
+    kind: oncall_core::connectors::DataSourceKind,
+    url: &str,
+    config: serde_json::Value,
+) -> oncall_core::connectors::DataSource {
+    let now = chrono::Utc::now();
+    oncall_core::connectors::DataSource {
+        id: uuid::Uuid::now_v7(),
+        name: format!("test-{}", kind.as_str()),
+        kind,
+        url: url.to_owned(),
+        auth_kind: oncall_core::connectors::AuthKind::None,
+        username: None,
+        password_sealed: None,
+        token_sealed: None,
+        config,
+        enabled: true,
+        timeout_ms: 2_000,
+        created_at: now,
+        updated_at: now,
+    }
+}
