@@ -1,12 +1,21 @@
 //! `oncall`: the oncall-assistant engine from a terminal. Every command is a thin
 //! translation of argv into one call on [`oncall_core::OnCall`].
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use oncall_core::store::PageRequest;
+use oncall_core::analysis::Analysis;
+use oncall_core::connectors::{AuthKind, DataSourceKind};
+use oncall_core::store::{AnalysisFilter, PageRequest, TicketFilter};
+use oncall_core::tickets::{Severity, TicketStatus};
 use oncall_core::users::{NewUser, Role, User};
-use oncall_core::{Error, ErrorCode, OnCall, Settings, UserPatch};
+use oncall_core::{
+    AnalysisOptions, AuthInput, DataSourceInput, Error, ErrorCode, OnCall, Settings, TicketInput,
+    TicketPatch, UserPatch,
+};
+use serde::Serialize;
 
 /// Exit codes by error kind.
 const AFTER_HELP: &str = "\
@@ -33,9 +42,169 @@ struct Cli {
 enum Command {
     /// Create or upgrade the database schema (also done on every start).
     Migrate,
+    /// Analyse an alert in this process and print the result.
+    Analyze {
+        /// The alert text (or JSON); omit to use --file or standard input.
+        text: Option<String>,
+        /// Read the alert from a file (`-` for standard input).
+        #[arg(long, short)]
+        file: Option<PathBuf>,
+        /// Print the whole analysis as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Result language: zh or en (default: the alert's).
+        #[arg(long)]
+        lang: Option<String>,
+        /// Minutes of baseline before the incident window.
+        #[arg(long)]
+        baseline_minutes: Option<u32>,
+        /// Minutes after the alert start to look at.
+        #[arg(long)]
+        window: Option<u32>,
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 180)]
+        timeout: u64,
+    },
+    /// Past analyses.
+    #[command(subcommand)]
+    Analysis(AnalysisCommand),
+    /// Manage data sources.
+    #[command(subcommand)]
+    Datasource(DataSourceCommand),
+    /// Work tickets.
+    #[command(subcommand)]
+    Ticket(TicketCommand),
     /// Manage accounts.
     #[command(subcommand)]
     User(UserCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum AnalysisCommand {
+    /// List analyses, newest first.
+    List {
+        /// Only this status.
+        #[arg(long)]
+        status: Option<String>,
+        /// Text to search for.
+        #[arg(long)]
+        query: Option<String>,
+        /// How many.
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one analysis as JSON.
+    Show {
+        /// Analysis id.
+        id: uuid::Uuid,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DataSourceCommand {
+    /// List data sources.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add a data source.
+    Add {
+        /// Unique name.
+        name: String,
+        /// elk, loki or prometheus.
+        #[arg(long = "type")]
+        kind: String,
+        /// Base URL.
+        #[arg(long)]
+        url: String,
+        /// Basic-auth user.
+        #[arg(long)]
+        username: Option<String>,
+        /// Basic-auth password (prefer ONCALL_DS_PASSWORD).
+        #[arg(long, env = "ONCALL_DS_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+        /// Bearer token (prefer ONCALL_DS_TOKEN).
+        #[arg(long, env = "ONCALL_DS_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+        /// Index pattern (elk).
+        #[arg(long)]
+        index: Option<String>,
+        /// Stream selector (loki), e.g. '{app="api"}'.
+        #[arg(long)]
+        labels: Option<String>,
+        /// Other settings as a JSON object.
+        #[arg(long)]
+        config: Option<String>,
+        /// Per-request timeout in milliseconds.
+        #[arg(long)]
+        timeout_ms: Option<i64>,
+    },
+    /// Test connectivity.
+    Test {
+        /// Name or id.
+        name: String,
+    },
+    /// Remove a data source.
+    Rm {
+        /// Name or id.
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TicketCommand {
+    /// List tickets, newest first.
+    List {
+        /// Only this status.
+        #[arg(long)]
+        status: Option<String>,
+        /// Only this severity.
+        #[arg(long)]
+        severity: Option<String>,
+        /// Text to search for.
+        #[arg(long)]
+        query: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a ticket with its history.
+    Show {
+        /// Ticket number.
+        no: String,
+    },
+    /// Create a ticket.
+    Create {
+        /// Title (default: from the analysis).
+        #[arg(long)]
+        title: Option<String>,
+        /// Pre-fill from this analysis.
+        #[arg(long)]
+        from_analysis: Option<uuid::Uuid>,
+        /// P0..P3.
+        #[arg(long)]
+        severity: Option<String>,
+        /// Root cause.
+        #[arg(long)]
+        root_cause: Option<String>,
+        /// Assignee email.
+        #[arg(long)]
+        assignee: Option<String>,
+    },
+    /// Move a ticket to another status.
+    SetStatus {
+        /// Ticket number.
+        no: String,
+        /// processing, resolved or closed.
+        status: String,
+        /// Why (required to close an open ticket).
+        #[arg(long)]
+        reason: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -112,7 +281,86 @@ async fn open(database_url: Option<String>) -> Result<OnCall, Error> {
     if let Some(url) = database_url {
         settings.database_url = url;
     }
+    // Share a development server's generated keys, so credentials stored by one
+    // can be read by the other.
+    let dev_file = Path::new("data/dev-secrets.json");
+    if settings.encryption_key.is_none() && (settings.dev || dev_file.exists()) {
+        settings.dev = true;
+        oncall_core::secrets::resolve_secrets(&mut settings, dev_file)?;
+    }
+    oncall_core::connectors::install_default_tls_provider();
     OnCall::open(settings).await
+}
+
+fn print_json<T: Serialize>(value: &T) -> Result<(), Error> {
+    let out = serde_json::to_string_pretty(value).map_err(|e| Error::Internal(e.to_string()))?;
+    println!("{out}");
+    Ok(())
+}
+
+fn read_alert(text: Option<String>, file: Option<PathBuf>) -> Result<serde_json::Value, Error> {
+    let raw = match (text, file) {
+        (Some(t), None) if t != "-" => t,
+        (None, Some(f)) if f.as_os_str() != "-" => std::fs::read_to_string(&f)
+            .map_err(|e| Error::invalid("file", format!("cannot read {}: {e}", f.display())))?,
+        (Some(_), Some(_)) => return Err(Error::invalid("alert", "give the alert as text or --file, not both")),
+        _ => {
+            let mut s = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+                .map_err(|e| Error::invalid("alert", format!("reading standard input: {e}")))?;
+            s
+        }
+    };
+    Ok(match serde_json::from_str::<serde_json::Value>(&raw) {
+        Ok(v @ (serde_json::Value::Object(_) | serde_json::Value::Array(_))) => v,
+        _ => serde_json::Value::String(raw),
+    })
+}
+
+fn print_analysis(a: &Analysis) {
+    println!("analysis {}  [{}]  {}", a.id, a.status.as_str(), a.title);
+    if let Some(err) = &a.error {
+        println!("note: {err}");
+    }
+    let Some(r) = &a.result else { return };
+    let text = |k: &str| r.get(k).and_then(|v| v.as_str()).unwrap_or("").to_owned();
+    println!();
+    println!("root cause : {}", text("root_cause"));
+    println!("confidence : {}", r.get("confidence").and_then(|v| v.as_f64()).unwrap_or(0.0));
+    println!("severity   : {}", text("severity"));
+    println!();
+    println!("{}", text("summary"));
+    if let Some(suspects) = r.get("suspects").and_then(|v| v.as_array()) {
+        println!();
+        println!("suspects:");
+        for (i, s) in suspects.iter().take(5).enumerate() {
+            let name = s.get("component").and_then(|v| v.as_str()).unwrap_or("?");
+            let score = s.get("score").and_then(|v| v.as_f64()).unwrap_or(0.0);
+            println!("  {}. {name}  {score:.2}", i + 1);
+            for reason in s.get("reasons").and_then(|v| v.as_array()).into_iter().flatten().take(2) {
+                println!("       - {}", reason.as_str().unwrap_or(""));
+            }
+        }
+    }
+    if let Some(steps) = r.get("suggestions").and_then(|v| v.as_array()) {
+        println!();
+        println!("suggestions:");
+        for (i, s) in steps.iter().enumerate() {
+            println!("  {}. {}", i + 1, s.as_str().unwrap_or(""));
+        }
+    }
+}
+
+async fn find_datasource(oncall: &OnCall, me: &User, name: &str) -> Result<uuid::Uuid, Error> {
+    if let Ok(id) = name.parse::<uuid::Uuid>() {
+        return Ok(id);
+    }
+    let all = oncall.list_datasources(me, PageRequest::new(1, 200)?).await?;
+    all.items
+        .into_iter()
+        .find(|d| d.name == name)
+        .map(|d| d.id)
+        .ok_or_else(|| Error::not_found("data source", name))
 }
 
 async fn run(cli: Cli) -> Result<(), Error> {
@@ -126,6 +374,44 @@ async fn run(cli: Cli) -> Result<(), Error> {
             );
         }
         Command::User(cmd) => user_command(&oncall, &me, cmd).await?,
+        Command::Analyze { text, file, json, lang, baseline_minutes, window, timeout } => {
+            let alert = read_alert(text, file)?;
+            let options = AnalysisOptions {
+                llm: None,
+                language: lang,
+                baseline_minutes,
+                incident_minutes: window,
+            };
+            let accepted = oncall.submit_analysis(&me, alert, options).await?;
+            if !json {
+                eprintln!("analysing {} ...", accepted.id);
+            }
+            let done = oncall.run_until_done(accepted.id, Duration::from_secs(timeout)).await?;
+            if json {
+                print_json(&done)?;
+            } else {
+                print_analysis(&done);
+            }
+        }
+        Command::Analysis(AnalysisCommand::List { status, query, limit, json }) => {
+            let filter = AnalysisFilter {
+                status: status.map(|s| s.parse()).transpose()?,
+                text: query,
+                ..Default::default()
+            };
+            let page = oncall.list_analyses(&me, &filter, PageRequest::new(1, limit.clamp(1, 200))?).await?;
+            if json {
+                print_json(&page.items)?;
+            } else {
+                println!("{:<36}  {:<10}  {:<20}  TITLE", "ID", "STATUS", "CREATED");
+                for a in page.items {
+                    println!("{:<36}  {:<10}  {:<20}  {}", a.id, a.status.as_str(), a.created_at.format("%Y-%m-%d %H:%M:%S"), a.title);
+                }
+            }
+        }
+        Command::Analysis(AnalysisCommand::Show { id }) => print_json(&oncall.analysis(&me, id).await?)?,
+        Command::Datasource(cmd) => datasource_command(&oncall, &me, cmd).await?,
+        Command::Ticket(cmd) => ticket_command(&oncall, &me, cmd).await?,
     }
     oncall.close().await;
     Ok(())
@@ -191,4 +477,108 @@ async fn user_command(oncall: &OnCall, me: &User, cmd: UserCommand) -> Result<()
 
 async fn find(oncall: &OnCall, me: &User, email: &str) -> Result<uuid::Uuid, Error> {
     Ok(oncall.user_by_email(me, email).await?.id)
+}
+
+async fn datasource_command(oncall: &OnCall, me: &User, cmd: DataSourceCommand) -> Result<(), Error> {
+    match cmd {
+        DataSourceCommand::List { json } => {
+            let page = oncall.list_datasources(me, PageRequest::new(1, 200)?).await?;
+            if json {
+                print_json(&page.items)?;
+            } else {
+                println!("{:<24}  {:<10}  {:<8}  URL", "NAME", "TYPE", "ENABLED");
+                for d in page.items {
+                    println!("{:<24}  {:<10}  {:<8}  {}", d.name, d.kind.as_str(), d.enabled, d.url);
+                }
+            }
+        }
+        DataSourceCommand::Add { name, kind, url, username, password, token, index, labels, config, timeout_ms } => {
+            let kind: DataSourceKind = kind.parse()?;
+            let mut config: serde_json::Value = match config {
+                Some(c) => serde_json::from_str(&c).map_err(|e| Error::invalid("config", format!("not JSON: {e}")))?,
+                None => serde_json::json!({}),
+            };
+            if let Some(obj) = config.as_object_mut() {
+                if let Some(i) = index {
+                    obj.insert("index".into(), i.into());
+                }
+                if let Some(l) = labels {
+                    obj.insert("labels".into(), l.into());
+                }
+            }
+            let auth_kind = if token.is_some() {
+                AuthKind::Bearer
+            } else if username.is_some() {
+                AuthKind::Basic
+            } else {
+                AuthKind::None
+            };
+            let input = DataSourceInput {
+                name,
+                kind,
+                url,
+                auth: AuthInput { kind: Some(auth_kind), username, password, token },
+                config: Some(config),
+                enabled: Some(true),
+                timeout_ms,
+            };
+            let ds = oncall.create_datasource(me, input).await?;
+            println!("added {} ({}) {}", ds.name, ds.kind.as_str(), ds.id);
+        }
+        DataSourceCommand::Test { name } => {
+            let id = find_datasource(oncall, me, &name).await?;
+            let t = oncall.test_datasource(me, id).await?;
+            print_json(&t)?;
+            if !t.ok {
+                return Err(Error::Unavailable(format!("{name}: {}", t.message)));
+            }
+        }
+        DataSourceCommand::Rm { name } => {
+            let id = find_datasource(oncall, me, &name).await?;
+            oncall.delete_datasource(me, id).await?;
+            println!("removed {name}");
+        }
+    }
+    Ok(())
+}
+
+async fn ticket_command(oncall: &OnCall, me: &User, cmd: TicketCommand) -> Result<(), Error> {
+    match cmd {
+        TicketCommand::List { status, severity, query, json } => {
+            let filter = TicketFilter {
+                status: status.map(|s| s.parse::<TicketStatus>()).transpose()?,
+                severity: severity.map(|s| s.parse::<Severity>()).transpose()?,
+                text: query,
+                ..Default::default()
+            };
+            let page = oncall.list_tickets(me, &filter, PageRequest::new(1, 200)?).await?;
+            if json {
+                print_json(&page.items)?;
+            } else {
+                println!("{:<18}  {:<3}  {:<10}  {:<24}  TITLE", "NO", "SEV", "STATUS", "ASSIGNEE");
+                for t in page.items {
+                    println!("{:<18}  {:<3}  {:<10}  {:<24}  {}", t.no, t.severity.as_str(), t.status.as_str(), t.assignee.unwrap_or_default(), t.title);
+                }
+            }
+        }
+        TicketCommand::Show { no } => print_json(&oncall.ticket(me, &no).await?)?,
+        TicketCommand::Create { title, from_analysis, severity, root_cause, assignee } => {
+            let input = TicketInput {
+                title,
+                root_cause,
+                severity: severity.map(|s| s.parse()).transpose()?,
+                assignee,
+                description: None,
+                analysis_id: from_analysis,
+            };
+            let t = oncall.create_ticket(me, input).await?;
+            println!("created {}  {}", t.ticket.no, t.ticket.title);
+        }
+        TicketCommand::SetStatus { no, status, reason } => {
+            let patch = TicketPatch { status: Some(status.parse()?), reason, ..Default::default() };
+            let t = oncall.update_ticket(me, &no, patch).await?;
+            println!("{} is now {}", t.ticket.no, t.ticket.status.as_str());
+        }
+    }
+    Ok(())
 }

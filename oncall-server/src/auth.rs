@@ -84,6 +84,35 @@ impl TokenKeys {
 #[oai(ty = "bearer", bearer_format = "JWT", checker = "check_token")]
 pub struct BearerAuth(pub User);
 
+/// The same access token in the `access_token` query parameter, for clients that
+/// cannot set headers (a browser's `EventSource`). Only the event stream takes it.
+#[derive(Debug, SecurityScheme)]
+#[oai(ty = "api_key", key_name = "access_token", key_in = "query", checker = "check_query_token")]
+pub struct QueryToken(pub User);
+
+async fn check_query_token(req: &Request, key: poem_openapi::auth::ApiKey) -> Option<User> {
+    check_token(req, Bearer { token: key.key }).await
+}
+
+/// Either way of presenting a token.
+#[derive(Debug, SecurityScheme)]
+pub enum StreamAuth {
+    /// `Authorization: Bearer ...`.
+    Bearer(BearerAuth),
+    /// `?access_token=...`.
+    Query(QueryToken),
+}
+
+impl StreamAuth {
+    /// The authenticated user.
+    pub fn user(&self) -> &User {
+        match self {
+            StreamAuth::Bearer(b) => &b.0,
+            StreamAuth::Query(q) => &q.0,
+        }
+    }
+}
+
 /// Accepts a valid token of an existing, enabled account. The account is read on
 /// every request, so disabling it or changing its role takes effect at once.
 async fn check_token(req: &Request, bearer: Bearer) -> Option<User> {

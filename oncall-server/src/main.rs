@@ -72,6 +72,8 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let addr = settings.addr.clone();
     let web_dir = settings.web_dir.clone();
     let oncall = OnCall::open(settings).await?;
+    oncall_core::connectors::install_default_tls_provider();
+    let workers = oncall.start_workers();
     let state = AppState::new(oncall.clone(), &jwt_secret);
     tracing::info!(%addr, dialect = oncall.database_dialect(), "oncall-server listening; API docs at /docs");
     Server::new(TcpListener::bind(addr))
@@ -83,6 +85,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             Some(std::time::Duration::from_secs(10)),
         )
         .await?;
+    workers.shutdown(std::time::Duration::from_secs(10)).await;
     oncall.close().await;
     Ok(())
 }

@@ -8,6 +8,13 @@ use uuid::Uuid;
 
 use crate::error::{Error, Result};
 
+pub mod pipeline;
+pub mod reduce;
+pub mod statistical;
+mod worker;
+
+pub use worker::{DEADLINE, LEASE, MAX_ATTEMPTS, Workers};
+
 /// Where an analysis is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -222,6 +229,3 @@ impl Analysis {
         }
     }
 }
-
-pub mod reduce;
-pub mod statistical;

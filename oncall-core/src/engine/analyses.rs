@@ -138,6 +138,7 @@ impl OnCall {
         let options = serde_json::to_value(&options).map_err(|e| Error::Internal(e.to_string()))?;
         let analysis = Analysis::pending(alert_title(&alert), raw, options, actor.email.clone());
         self.store.insert_analysis(&analysis).await?;
+        self.wake.notify_one();
         Ok(analysis)
     }
 
@@ -153,6 +154,12 @@ impl OnCall {
                 )
             })
             .collect())
+    }
+
+    /// The analysis' progress events after `after` (any role).
+    pub async fn analysis_events(&self, actor: &User, id: Uuid, after: i64) -> Result<Vec<crate::analysis::AnalysisEvent>> {
+        actor.require(Role::Viewer)?;
+        self.store.events(id, after).await
     }
 
     /// One analysis (any role).

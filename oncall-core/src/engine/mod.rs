@@ -19,7 +19,7 @@ mod tickets;
 
 pub use analyses::{AnalysisOptions, MAX_ALERT_BYTES, alert_title};
 pub use datasources::{
-    AuthInput, AuthView, Credentials, DEFAULT_TIMEOUT_MS, DataSourceInput, DataSourceView,
+    AuthInput, AuthView, DEFAULT_TIMEOUT_MS, DataSourceInput, DataSourceView,
     validate_url,
 };
 pub use tickets::{TicketDetail, TicketInput, TicketPatch};
@@ -28,9 +28,11 @@ pub use tickets::{TicketDetail, TicketInput, TicketPatch};
 /// clone; clones share the database pool).
 #[derive(Debug, Clone)]
 pub struct OnCall {
-    settings: Arc<Settings>,
-    store: Arc<dyn Store>,
+    pub(crate) settings: Arc<Settings>,
+    pub(crate) store: Arc<dyn Store>,
     secrets: Option<SecretBox>,
+    /// Wakes idle workers of this process when an analysis is submitted here.
+    pub(crate) wake: Arc<tokio::sync::Notify>,
 }
 
 /// Changes an admin may make to an account; unset fields stay as they are.
@@ -65,6 +67,7 @@ impl OnCall {
             settings: Arc::new(settings),
             store,
             secrets,
+            wake: Arc::new(tokio::sync::Notify::new()),
         };
         engine.ensure_first_admin().await?;
         Ok(engine)

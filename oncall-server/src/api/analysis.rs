@@ -8,12 +8,20 @@ use oncall_core::analysis::{Analysis, AnalysisStatus};
 use oncall_core::store::AnalysisFilter;
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
+use futures_util::stream::{self, BoxStream, StreamExt};
+use oncall_core::analysis::AnalysisEvent;
+use poem_openapi::payload::EventStream;
 use poem_openapi::{Object, OpenApi, payload::Json};
 use uuid::Uuid;
 
 use super::{ApiResult, Tag, page_object, page_request};
 use crate::AppState;
-use crate::auth::BearerAuth;
+use crate::auth::{BearerAuth, StreamAuth};
+
+/// Longest an event stream stays open.
+const STREAM_LIFETIME: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+/// How often the stream looks for new events (they may come from another process).
+const STREAM_POLL: std::time::Duration = std::time::Duration::from_millis(400);
 
 page_object!(AnalysisPage, Analysis);
 
@@ -71,6 +79,53 @@ impl AnalysisApi {
         id: Path<Uuid>,
     ) -> ApiResult<Json<Analysis>> {
         Ok(Json(state.oncall.analysis(&auth.0, id.0).await?))
+    }
+
+    /// Progress as Server-Sent Events: every past event first, then new ones as
+    /// they happen, until `done` or `failed`. Each event's data is an
+    /// `AnalysisEvent` (`seq`, `stage`, `message`, `data`, `at`). Browsers' `EventSource`
+    /// may pass the token as `?access_token=`.
+    #[oai(path = "/api/analysis/:id/events", method = "get")]
+    async fn events(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: StreamAuth,
+        id: Path<Uuid>,
+    ) -> ApiResult<EventStream<BoxStream<'static, AnalysisEvent>>> {
+        let user = auth.user().clone();
+        let oncall = state.oncall.clone();
+        // 404 before the stream starts, for an unknown id.
+        oncall.analysis(&user, id.0).await?;
+        let started = std::time::Instant::now();
+        let events = stream::unfold((0i64, false), move |(after, finished)| {
+            let oncall = oncall.clone();
+            let user = user.clone();
+            async move {
+                if finished {
+                    return None;
+                }
+                loop {
+                    if started.elapsed() > STREAM_LIFETIME {
+                        return None;
+                    }
+                    let batch = oncall.analysis_events(&user, id.0, after).await.ok()?;
+                    if let Some(last) = batch.last() {
+                        let next = last.seq;
+                        let done = batch.iter().any(|e| e.stage.is_final());
+                        return Some((stream::iter(batch), (next, done)));
+                    }
+                    // No events and already final (e.g. failed before any event): stop.
+                    let current = oncall.analysis(&user, id.0).await.ok()?;
+                    if current.status.is_final() && after > 0 {
+                        return None;
+                    }
+                    tokio::time::sleep(STREAM_POLL).await;
+                }
+            }
+        })
+        .flatten()
+        .boxed();
+        Ok(EventStream::new(events).keep_alive(std::time::Duration::from_secs(15)))
     }
 
     /// Analysis history, newest first; filter by status, creation time and text.

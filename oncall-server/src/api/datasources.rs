@@ -82,6 +82,18 @@ impl DataSourcesApi {
         ))
     }
 
+    /// Test connectivity (engineer): `{ok, latency_ms, version, message}`. An
+    /// unreachable server is `ok: false` with the reason, never an error status.
+    #[oai(path = "/api/datasources/:id/test", method = "post")]
+    async fn test(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+    ) -> ApiResult<Json<oncall_core::connectors::ConnectionTest>> {
+        Ok(Json(state.oncall.test_datasource(&auth.0, id.0).await?))
+    }
+
     /// Delete a data source (admin).
     #[oai(path = "/api/datasources/:id", method = "delete")]
     async fn delete(

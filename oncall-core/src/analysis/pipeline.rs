@@ -1,0 +1,435 @@
+//! The analysis pipeline: parse → plan → collect (every enabled source in
+//! parallel, each bounded) → reduce → analyze → store, reporting each stage as an
+//! event. A failed or slow source gives a partial analysis that says so; it never
+//! fails the whole analysis.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::reduce::{Collected, CollectedLog, CollectedSeries, Evidence, reduce};
+use super::statistical::{EvidenceSources, analyze};
+use super::{Analysis, AnalysisEvent, AnalysisStatus, Stage};
+use crate::alert::{self, Alert, KnownNames, Language};
+use crate::connectors::{
+    Connector, DataSource, DataSourceKind, LogFilter, LogOrder, LogQuery, TimeRange, connector_for,
+};
+use crate::engine::{AnalysisOptions, OnCall};
+use crate::error::{Error, Result};
+use crate::evidence::metrics::TimeWindow;
+
+/// Default minutes of baseline before the incident window.
+pub const DEFAULT_BASELINE_MINUTES: u32 = 30;
+/// Default minutes after the alert start looked at.
+pub const DEFAULT_INCIDENT_MINUTES: u32 = 10;
+/// The incident window starts this long before the alert's start: alert rules
+/// fire after a `for:` delay, so the trouble began earlier.
+pub const LEAD_MINUTES: i64 = 5;
+/// Most series pulled from one metric source.
+pub const MAX_SERIES: usize = 3000;
+/// Most log lines pulled per window from one log source.
+pub const MAX_LOG_LINES_PER_WINDOW: usize = 20_000;
+/// Longest one source may take in all.
+pub const SOURCE_BUDGET: Duration = Duration::from_secs(60);
+
+/// What happened when one data source was queried.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object), oai(skip_serializing_if_is_none))]
+pub struct SourceReport {
+    /// Data source name.
+    pub name: String,
+    /// `elk`, `loki` or `prometheus`.
+    #[serde(rename = "type")]
+    #[cfg_attr(feature = "openapi", oai(rename = "type"))]
+    pub kind: String,
+    /// The queries sent.
+    pub queries: Vec<String>,
+    /// Rows (log lines or series) received.
+    pub rows: u64,
+    /// Milliseconds taken.
+    pub ms: u64,
+    /// More matched than the row cap allowed.
+    pub truncated: bool,
+    /// Notes (e.g. a scope filter that matched nothing and was dropped).
+    pub notes: Vec<String>,
+    /// Why it failed, if it did.
+    pub error: Option<String>,
+}
+
+/// The windows of an analysis, as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WindowPlan {
+    /// Start of the baseline.
+    pub baseline_start: DateTime<Utc>,
+    /// Start of the incident window.
+    pub incident_start: DateTime<Utc>,
+    /// End of the incident window.
+    pub incident_end: DateTime<Utc>,
+    /// The alert's start.
+    pub alert_start: DateTime<Utc>,
+}
+
+impl WindowPlan {
+    fn time_window(&self) -> TimeWindow {
+        TimeWindow {
+            baseline_start: self.baseline_start,
+            incident_start: self.incident_start,
+            incident_end: self.incident_end,
+        }
+    }
+}
+
+/// Plans the windows for an alert.
+pub fn plan_window(alert: &Alert, options: &AnalysisOptions) -> WindowPlan {
+    let baseline = i64::from(options.baseline_minutes.unwrap_or(DEFAULT_BASELINE_MINUTES));
+    let incident = i64::from(options.incident_minutes.unwrap_or(DEFAULT_INCIDENT_MINUTES));
+    let lead = LEAD_MINUTES.min(incident);
+    let incident_start = alert.starts_at - chrono::Duration::minutes(lead);
+    WindowPlan {
+        baseline_start: incident_start - chrono::Duration::minutes(baseline),
+        incident_start,
+        incident_end: alert.starts_at + chrono::Duration::minutes(incident),
+        alert_start: alert.starts_at,
+    }
+}
+
+/// Prometheus selectors for the alert's scope (one per scope dimension, most
+/// specific first), e.g. `{namespace="shop"}`, `{service=~"api|db"}`.
+pub fn scope_selectors(alert: &Alert) -> Vec<String> {
+    let quote = |v: &str| v.replace('\\', "\\\\").replace('"', "\\\"");
+    let any_of = |vals: &[String]| {
+        vals.iter().map(|v| regex_escape(v)).collect::<Vec<_>>().join("|")
+    };
+    let s = &alert.scope;
+    let mut out = Vec::new();
+    if let Some(ns) = &s.namespace {
+        out.push(format!("{{namespace=\"{}\"}}", quote(ns)));
+    } else {
+        if !s.services.is_empty() {
+            out.push(format!("{{service=~\"{}\"}}", quote(&any_of(&s.services))));
+        }
+        if !s.pods.is_empty() {
+            out.push(format!("{{pod=~\"{}\"}}", quote(&any_of(&s.pods))));
+        }
+        if !s.instances.is_empty() {
+            out.push(format!("{{instance=~\"{}\"}}", quote(&any_of(&s.instances))));
+        }
+        if let Some(job) = &s.job {
+            out.push(format!("{{job=\"{}\"}}", quote(job)));
+        }
+    }
+    out
+}
+
+fn regex_escape(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for c in v.chars() {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Log filters for the alert's scope: the namespace when known, else nothing
+/// (the services of a namespace are what we want to compare).
+fn log_scope(alert: &Alert) -> BTreeMap<String, String> {
+    let mut labels = BTreeMap::new();
+    if let Some(ns) = &alert.scope.namespace {
+        labels.insert("namespace".to_owned(), ns.clone());
+    }
+    labels
+}
+
+/// Writes one event and remembers the sequence.
+struct Reporter<'a> {
+    engine: &'a OnCall,
+    analysis: uuid::Uuid,
+    next: i64,
+}
+
+impl Reporter<'_> {
+    async fn emit(&mut self, stage: Stage, message: String, data: Option<Value>) {
+        let event = AnalysisEvent { seq: self.next, stage, message, data, at: Utc::now() };
+        match self.engine.store.append_event(self.analysis, &event).await {
+            Ok(()) => self.next += 1,
+            Err(e) => tracing::warn!(analysis = %self.analysis, error = %e, "recording an analysis event"),
+        }
+    }
+}
+
+/// Runs the whole pipeline for a claimed analysis and stores the outcome.
+pub(crate) async fn run(engine: &OnCall, mut analysis: Analysis, owner: &str) -> Result<()> {
+    let started = Instant::now();
+    let past = engine.store.events(analysis.id, 0).await?;
+    let mut reporter =
+        Reporter { engine, analysis: analysis.id, next: past.last().map_or(1, |e| e.seq + 1) };
+
+    let options: AnalysisOptions = serde_json::from_value(analysis.options.clone()).unwrap_or_default();
+    let input: Value = match serde_json::from_str::<Value>(&analysis.raw_alert) {
+        Ok(v @ (Value::Object(_) | Value::Array(_))) => v,
+        _ => Value::String(analysis.raw_alert.clone()),
+    };
+    let sources = enabled_sources(engine).await?;
+    let known = if input.is_string() { discover_names(&sources).await } else { KnownNames::default() };
+    let alert = alert::parse(&input, &known, Utc::now())?;
+    let plan = plan_window(&alert, &options);
+    let language = match options.language.as_deref() {
+        Some("zh") => Language::Zh,
+        Some("en") => Language::En,
+        _ => alert.language,
+    };
+    analysis.status = AnalysisStatus::Collecting;
+    analysis.started_at.get_or_insert(Utc::now());
+    analysis.alert = serde_json::to_value(&alert).unwrap_or(Value::Null);
+    analysis.window = serde_json::to_value(&plan).unwrap_or(Value::Null);
+    engine.store.update_claimed_analysis(&analysis, owner).await?;
+    reporter
+        .emit(
+            Stage::Parsed,
+            format!("parsed {:?} alert \"{}\" starting {}", alert.format, alert.name, alert.starts_at),
+            Some(json!({"starts_at": alert.starts_at, "scope": alert.scope})),
+        )
+        .await;
+
+    // Collect from every source at once; each is bounded by its own budget.
+    for (ds, _) in &sources {
+        reporter.emit(Stage::Collecting, format!("querying {} ({})", ds.name, ds.kind.as_str()), Some(json!({"source": ds.name}))).await;
+    }
+    let window = plan.time_window();
+    let tasks = sources.iter().map(|(ds, conn)| collect_one(ds, conn.clone(), &alert, &window));
+    let results = futures_util::future::join_all(tasks).await;
+    let mut collected = Collected::default();
+    let mut reports = Vec::new();
+    let mut evidence_sources = EvidenceSources::default();
+    for (report, data) in results {
+        match &report.error {
+            None => {
+                reporter
+                    .emit(Stage::Collected, format!("{}: {} rows in {} ms", report.name, report.rows, report.ms), Some(json!({"source": report.name, "rows": report.rows, "ms": report.ms})))
+                    .await
+            }
+            Some(e) => {
+                reporter
+                    .emit(Stage::Collected, format!("{} failed: {e}", report.name), Some(json!({"source": report.name, "error": e})))
+                    .await
+            }
+        }
+        if !data.logs.is_empty() && evidence_sources.logs.is_none() {
+            evidence_sources.logs = Some((report.name.clone(), report.queries.first().cloned().unwrap_or_default()));
+        }
+        if !data.series.is_empty() && evidence_sources.metrics.is_none() {
+            evidence_sources.metrics = Some((report.name.clone(), report.queries.first().cloned().unwrap_or_default()));
+        }
+        collected.logs.extend(data.logs);
+        collected.series.extend(data.series);
+        reports.push(report);
+    }
+    analysis.sources = serde_json::to_value(&reports).unwrap_or(Value::Null);
+    analysis.status = AnalysisStatus::Analyzing;
+    engine.store.update_claimed_analysis(&analysis, owner).await?;
+
+    reporter
+        .emit(Stage::Reducing, format!("mining {} log lines and {} series", collected.logs.len(), collected.series.len()), None)
+        .await;
+    let evidence: Evidence = tokio::task::spawn_blocking(move || reduce(&collected, &window))
+        .await
+        .map_err(|e| Error::Internal(format!("reduce stage: {e}")))?;
+
+    reporter.emit(Stage::Analyzing, format!("ranking {} suspects", evidence.suspects.len()), None).await;
+    let result = analyze(&alert, &evidence, language, &evidence_sources);
+    let failed_sources: Vec<&str> = reports.iter().filter(|r| r.error.is_some()).map(|r| r.name.as_str()).collect();
+
+    analysis.evidence = serde_json::to_value(&evidence).unwrap_or(Value::Null);
+    analysis.result = Some(serde_json::to_value(&result).unwrap_or(Value::Null));
+    analysis.analyzer = Some("statistical".into());
+    analysis.error = if failed_sources.is_empty() {
+        None
+    } else {
+        Some(format!("partial analysis: {} failed", failed_sources.join(", ")))
+    };
+    analysis.usage = Some(json!({"seconds": started.elapsed().as_secs_f64()}));
+    analysis.status = AnalysisStatus::Completed;
+    analysis.completed_at = Some(Utc::now());
+    engine.store.update_claimed_analysis(&analysis, owner).await?;
+    let top = result.suspects.first().map(|s| s.component.clone()).unwrap_or_default();
+    reporter
+        .emit(Stage::Done, format!("done in {:.1} s: {}", started.elapsed().as_secs_f64(), result.root_cause), Some(json!({"top_suspect": top})))
+        .await;
+    Ok(())
+}
+
+/// Marks an analysis failed with `reason` (used when the pipeline errs or gives up).
+pub(crate) async fn fail(engine: &OnCall, mut analysis: Analysis, owner: &str, reason: String) -> Result<()> {
+    let past = engine.store.events(analysis.id, 0).await.unwrap_or_default();
+    analysis.status = AnalysisStatus::Failed;
+    analysis.error = Some(reason.clone());
+    analysis.completed_at = Some(Utc::now());
+    engine.store.update_claimed_analysis(&analysis, owner).await?;
+    let mut reporter = Reporter { engine, analysis: analysis.id, next: past.last().map_or(1, |e| e.seq + 1) };
+    reporter.emit(Stage::Failed, reason, None).await;
+    Ok(())
+}
+
+async fn enabled_sources(engine: &OnCall) -> Result<Vec<(DataSource, Arc<dyn Connector>)>> {
+    let mut out = Vec::new();
+    let mut page = 1;
+    loop {
+        let p = engine.store.list_datasources(crate::store::PageRequest::new(page, 200)?).await?;
+        let n = p.items.len();
+        for ds in p.items.into_iter().filter(|d| d.enabled) {
+            let (ds, credentials) = engine.datasource_with_credentials(ds.id).await?;
+            match connector_for(&ds, credentials) {
+                Ok(conn) => out.push((ds, conn)),
+                Err(e) => tracing::warn!(source = %ds.name, error = %e, "skipping a data source that cannot be used"),
+            }
+        }
+        if n < 200 {
+            break;
+        }
+        page += 1;
+    }
+    Ok(out)
+}
+
+/// Label values the metric sources know, for matching names in free-text alerts.
+async fn discover_names(sources: &[(DataSource, Arc<dyn Connector>)]) -> KnownNames {
+    let mut known = KnownNames::default();
+    let now = Utc::now();
+    let Ok(range) = TimeRange::new(now - chrono::Duration::hours(1), now) else { return known };
+    for (ds, conn) in sources.iter().filter(|(d, _)| d.kind == DataSourceKind::Prometheus) {
+        let get = |label: &'static str| {
+            let conn = conn.clone();
+            let range = range;
+            async move { tokio::time::timeout(Duration::from_secs(5), conn.label_values(label, None, &range)).await.ok().and_then(|r| r.ok()).unwrap_or_default() }
+        };
+        known.services.extend(get("service").await);
+        known.services.extend(get("app").await);
+        known.pods.extend(get("pod").await);
+        known.namespaces.extend(get("namespace").await);
+        known.hosts.extend(get("node").await);
+        known.instances.extend(get("instance").await);
+        tracing::debug!(source = %ds.name, services = known.services.len(), "discovered names");
+    }
+    known
+}
+
+async fn collect_one(ds: &DataSource, conn: Arc<dyn Connector>, alert: &Alert, window: &TimeWindow) -> (SourceReport, Collected) {
+    let started = Instant::now();
+    let mut report = SourceReport {
+        name: ds.name.clone(),
+        kind: ds.kind.as_str().into(),
+        queries: vec![],
+        rows: 0,
+        ms: 0,
+        truncated: false,
+        notes: vec![],
+        error: None,
+    };
+    let mut data = Collected::default();
+    let work = async {
+        match ds.kind {
+            DataSourceKind::Prometheus => collect_metrics(ds, conn.as_ref(), alert, window, &mut report, &mut data).await,
+            DataSourceKind::Elk | DataSourceKind::Loki => collect_logs(ds, conn.as_ref(), alert, window, &mut report, &mut data).await,
+        }
+    };
+    match tokio::time::timeout(SOURCE_BUDGET, work).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => report.error = Some(e.to_string()),
+        Err(_) => report.error = Some(format!("timed out after {} s", SOURCE_BUDGET.as_secs())),
+    }
+    report.ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    (report, data)
+}
+
+async fn collect_metrics(
+    ds: &DataSource,
+    conn: &dyn Connector,
+    alert: &Alert,
+    window: &TimeWindow,
+    report: &mut SourceReport,
+    data: &mut Collected,
+) -> Result<()> {
+    let selectors = scope_selectors(alert);
+    if selectors.is_empty() {
+        report.notes.push("the alert names no namespace, service, pod, instance or job: no series to compare".into());
+        return Ok(());
+    }
+    let range = TimeRange::new(window.baseline_start, window.incident_end)?;
+    for selector in selectors {
+        if data.series.len() >= MAX_SERIES {
+            report.truncated = true;
+            break;
+        }
+        let result = conn.metric_range(&selector, &range, Some(Duration::from_secs(60))).await?;
+        report.queries.push(result.query.clone());
+        report.notes.extend(result.warnings.iter().cloned());
+        for s in result.series {
+            if data.series.len() >= MAX_SERIES {
+                report.truncated = true;
+                break;
+            }
+            data.series.push(CollectedSeries {
+                source: ds.name.clone(),
+                labels: s.labels,
+                points: s.samples.into_iter().map(|p| (p.timestamp, p.value)).collect(),
+            });
+        }
+    }
+    report.rows = data.series.len() as u64;
+    Ok(())
+}
+
+async fn collect_logs(
+    ds: &DataSource,
+    conn: &dyn Connector,
+    alert: &Alert,
+    window: &TimeWindow,
+    report: &mut SourceReport,
+    data: &mut Collected,
+) -> Result<()> {
+    let mut labels = log_scope(alert);
+    // Baseline and incident are fetched apart, so a busy baseline never crowds out
+    // the incident's lines under the row cap.
+    let ranges = [
+        TimeRange::new(window.incident_start, window.incident_end)?,
+        TimeRange::new(window.baseline_start, window.incident_start)?,
+    ];
+    for (i, range) in ranges.iter().enumerate() {
+        let query = LogQuery {
+            range: *range,
+            filter: LogFilter { labels: labels.clone(), ..LogFilter::default() },
+            limit: MAX_LOG_LINES_PER_WINDOW,
+            order: LogOrder::NewestFirst,
+        };
+        let mut batch = conn.logs(&query).await?;
+        if i == 0 && batch.records.is_empty() && !labels.is_empty() {
+            // The source may not carry the scope's fields: look unscoped instead.
+            report.notes.push(format!("no lines matched {labels:?}; looked without the scope filter"));
+            labels.clear();
+            let query = LogQuery { filter: LogFilter::default(), ..query };
+            batch = conn.logs(&query).await?;
+        }
+        report.queries.push(batch.query.clone());
+        report.truncated |= batch.truncated;
+        for r in batch.records {
+            let field = |keys: &[&str]| keys.iter().find_map(|k| r.labels.get(*k)).cloned();
+            data.logs.push(CollectedLog {
+                source: ds.name.clone(),
+                time: r.timestamp,
+                service: field(&["service", "service_name", "app", "kubernetes.labels.app", "container", "job"]),
+                pod: field(&["pod", "kubernetes.pod_name", "kubernetes.pod.name"]),
+                trace_id: field(&["trace_id", "traceId", "trace.id", "traceID"]),
+                level: r.level,
+                message: r.message,
+            });
+        }
+    }
+    report.rows = data.logs.len() as u64;
+    Ok(())
+}

@@ -1,0 +1,167 @@
+//! Analysis workers: claim pending analyses from the database with a lease, run
+//! them with bounded concurrency and a deadline, renew the lease while running.
+//! Several processes may share one database: the claim is a compare-and-set, so
+//! each analysis runs once; one whose worker died is taken over when its lease
+//! runs out, and given up (failed, with the reason) after [`MAX_ATTEMPTS`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinHandle;
+
+use super::ClaimedAnalysis;
+use super::pipeline;
+use crate::engine::OnCall;
+
+/// How long a claim lasts without renewal.
+pub const LEASE: Duration = Duration::from_secs(30);
+/// Longest one analysis may run.
+pub const DEADLINE: Duration = Duration::from_secs(120);
+/// Claims of one analysis before it is failed for good.
+pub const MAX_ATTEMPTS: i64 = 3;
+/// How often an idle worker looks for work (a local submit wakes it at once).
+const IDLE_POLL: Duration = Duration::from_millis(1000);
+
+/// Running workers; dropping it does not stop them, [`Workers::shutdown`] does.
+#[derive(Debug)]
+pub struct Workers {
+    stop: watch::Sender<bool>,
+    handle: JoinHandle<()>,
+}
+
+impl Workers {
+    /// Stops claiming new work and waits for the running analyses (at most
+    /// `grace`); those still running are left to be taken over after their lease.
+    pub async fn shutdown(self, grace: Duration) {
+        let _ = self.stop.send(true);
+        let _ = tokio::time::timeout(grace, self.handle).await;
+    }
+}
+
+impl OnCall {
+    /// Starts `settings.analysis_workers` workers in this process.
+    pub fn start_workers(&self) -> Workers {
+        let (stop, stopped) = watch::channel(false);
+        let engine = self.clone();
+        let handle = tokio::spawn(async move { engine.work(stopped).await });
+        Workers { stop, handle }
+    }
+
+    async fn work(self, mut stopped: watch::Receiver<bool>) {
+        let slots = Arc::new(Semaphore::new(self.settings.analysis_workers.max(1)));
+        let owner = format!("{}-{}", hostname(), uuid::Uuid::new_v4().simple());
+        let mut running = tokio::task::JoinSet::new();
+        loop {
+            if *stopped.borrow() {
+                break;
+            }
+            let Ok(permit) = slots.clone().acquire_owned().await else { break };
+            let claimed = self.store.claim_analysis(&owner, lease_until(), Utc::now()).await;
+            match claimed {
+                Ok(Some(job)) => {
+                    let engine = self.clone();
+                    let owner = owner.clone();
+                    running.spawn(async move {
+                        engine.run_claimed(job, &owner).await;
+                        drop(permit);
+                    });
+                }
+                Ok(None) => {
+                    drop(permit);
+                    tokio::select! {
+                        _ = self.wake.notified() => {}
+                        _ = tokio::time::sleep(IDLE_POLL) => {}
+                        _ = stopped.changed() => {}
+                    }
+                }
+                Err(e) => {
+                    drop(permit);
+                    tracing::warn!(error = %e, "claiming analyses");
+                    tokio::time::sleep(IDLE_POLL * 3).await;
+                }
+            }
+            while running.try_join_next().is_some() {}
+        }
+        while running.join_next().await.is_some() {}
+    }
+
+    /// Runs one claimed analysis to its end, renewing the lease meanwhile.
+    pub(crate) async fn run_claimed(&self, job: ClaimedAnalysis, owner: &str) {
+        let ClaimedAnalysis { analysis, attempts } = job;
+        let id = analysis.id;
+        if attempts > MAX_ATTEMPTS {
+            let reason = format!("gave up after {} attempts: the workers running it stopped or timed out", attempts - 1);
+            if let Err(e) = pipeline::fail(self, analysis, owner, reason).await {
+                tracing::warn!(analysis = %id, error = %e, "failing an abandoned analysis");
+            }
+            return;
+        }
+        let renew = {
+            let store = self.store.clone();
+            let owner = owner.to_owned();
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(LEASE / 3).await;
+                    match store.renew_lease(id, &owner, lease_until()).await {
+                        Ok(true) => {}
+                        Ok(false) => break,
+                        Err(e) => tracing::warn!(analysis = %id, error = %e, "renewing a lease"),
+                    }
+                }
+            })
+        };
+        let outcome = tokio::time::timeout(DEADLINE, pipeline::run(self, analysis.clone(), owner)).await;
+        renew.abort();
+        let reason = match outcome {
+            Ok(Ok(())) => return,
+            Ok(Err(e)) if e.code() == crate::ErrorCode::Conflict => {
+                tracing::warn!(analysis = %id, error = %e, "lost the lease; another worker has it");
+                return;
+            }
+            Ok(Err(e)) => format!("analysis failed: {e}"),
+            Err(_) => format!("analysis exceeded its deadline of {} s", DEADLINE.as_secs()),
+        };
+        // Keep what the pipeline already stored (alert, window, sources).
+        let latest = self.store.analysis(id).await.unwrap_or(analysis);
+        if let Err(e) = pipeline::fail(self, latest, owner, reason).await {
+            tracing::warn!(analysis = %id, error = %e, "recording a failed analysis");
+        }
+    }
+
+    /// Runs pending analyses in this process until `id` is final (for the CLI and
+    /// scripts without a server), or `timeout` passes.
+    pub async fn run_until_done(&self, id: uuid::Uuid, timeout: Duration) -> crate::Result<super::Analysis> {
+        let owner = format!("{}-inline-{}", hostname(), uuid::Uuid::new_v4().simple());
+        let started = std::time::Instant::now();
+        loop {
+            let current = self.store.analysis(id).await?;
+            if current.status.is_final() {
+                return Ok(current);
+            }
+            if started.elapsed() > timeout {
+                return Err(crate::Error::Unavailable(format!("analysis {id} did not finish within {} s", timeout.as_secs())));
+            }
+            match self.store.claim_analysis(&owner, lease_until(), Utc::now()).await? {
+                Some(job) => self.run_claimed(job, &owner).await,
+                None => tokio::time::sleep(Duration::from_millis(200)).await,
+            }
+        }
+    }
+}
+
+fn lease_until() -> chrono::DateTime<Utc> {
+    Utc::now() + chrono::Duration::from_std(LEASE).unwrap_or(chrono::Duration::seconds(30))
+}
+
+fn hostname() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok().map(|s| s.trim().to_owned()))
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "oncall".into())
+        .chars()
+        .take(24)
+        .collect()
+}
