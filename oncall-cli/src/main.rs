@@ -112,37 +112,7 @@ enum DataSourceCommand {
         json: bool,
     },
     /// Add a data source.
-    Add {
-        /// Unique name.
-        name: String,
-        /// elk, loki or prometheus.
-        #[arg(long = "type")]
-        kind: String,
-        /// Base URL.
-        #[arg(long)]
-        url: String,
-        /// Basic-auth user.
-        #[arg(long)]
-        username: Option<String>,
-        /// Basic-auth password (prefer ONCALL_DS_PASSWORD).
-        #[arg(long, env = "ONCALL_DS_PASSWORD", hide_env_values = true)]
-        password: Option<String>,
-        /// Bearer token (prefer ONCALL_DS_TOKEN).
-        #[arg(long, env = "ONCALL_DS_TOKEN", hide_env_values = true)]
-        token: Option<String>,
-        /// Index pattern (elk).
-        #[arg(long)]
-        index: Option<String>,
-        /// Stream selector (loki), e.g. '{app="api"}'.
-        #[arg(long)]
-        labels: Option<String>,
-        /// Other settings as a JSON object.
-        #[arg(long)]
-        config: Option<String>,
-        /// Per-request timeout in milliseconds.
-        #[arg(long)]
-        timeout_ms: Option<i64>,
-    },
+    Add(Box<DataSourceAdd>),
     /// Test connectivity.
     Test {
         /// Name or id.
@@ -153,6 +123,40 @@ enum DataSourceCommand {
         /// Name or id.
         name: String,
     },
+}
+
+/// Settings of a new data source.
+#[derive(Debug, clap::Args)]
+struct DataSourceAdd {
+    /// Unique name.
+    name: String,
+    /// elk, loki or prometheus.
+    #[arg(long = "type")]
+    kind: String,
+    /// Base URL.
+    #[arg(long)]
+    url: String,
+    /// Basic-auth user.
+    #[arg(long)]
+    username: Option<String>,
+    /// Basic-auth password (prefer ONCALL_DS_PASSWORD).
+    #[arg(long, env = "ONCALL_DS_PASSWORD", hide_env_values = true)]
+    password: Option<String>,
+    /// Bearer token (prefer ONCALL_DS_TOKEN).
+    #[arg(long, env = "ONCALL_DS_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// Index pattern (elk).
+    #[arg(long)]
+    index: Option<String>,
+    /// Stream selector (loki), e.g. '{app="api"}'.
+    #[arg(long)]
+    labels: Option<String>,
+    /// Other settings as a JSON object.
+    #[arg(long)]
+    config: Option<String>,
+    /// Per-request timeout in milliseconds.
+    #[arg(long)]
+    timeout_ms: Option<i64>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -303,7 +307,12 @@ fn read_alert(text: Option<String>, file: Option<PathBuf>) -> Result<serde_json:
         (Some(t), None) if t != "-" => t,
         (None, Some(f)) if f.as_os_str() != "-" => std::fs::read_to_string(&f)
             .map_err(|e| Error::invalid("file", format!("cannot read {}: {e}", f.display())))?,
-        (Some(_), Some(_)) => return Err(Error::invalid("alert", "give the alert as text or --file, not both")),
+        (Some(_), Some(_)) => {
+            return Err(Error::invalid(
+                "alert",
+                "give the alert as text or --file, not both",
+            ));
+        }
         _ => {
             let mut s = String::new();
             std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
@@ -326,7 +335,10 @@ fn print_analysis(a: &Analysis) {
     let text = |k: &str| r.get(k).and_then(|v| v.as_str()).unwrap_or("").to_owned();
     println!();
     println!("root cause : {}", text("root_cause"));
-    println!("confidence : {}", r.get("confidence").and_then(|v| v.as_f64()).unwrap_or(0.0));
+    println!(
+        "confidence : {}",
+        r.get("confidence").and_then(|v| v.as_f64()).unwrap_or(0.0)
+    );
     println!("severity   : {}", text("severity"));
     println!();
     println!("{}", text("summary"));
@@ -337,7 +349,13 @@ fn print_analysis(a: &Analysis) {
             let name = s.get("component").and_then(|v| v.as_str()).unwrap_or("?");
             let score = s.get("score").and_then(|v| v.as_f64()).unwrap_or(0.0);
             println!("  {}. {name}  {score:.2}", i + 1);
-            for reason in s.get("reasons").and_then(|v| v.as_array()).into_iter().flatten().take(2) {
+            for reason in s
+                .get("reasons")
+                .and_then(|v| v.as_array())
+                .into_iter()
+                .flatten()
+                .take(2)
+            {
                 println!("       - {}", reason.as_str().unwrap_or(""));
             }
         }
@@ -355,7 +373,9 @@ async fn find_datasource(oncall: &OnCall, me: &User, name: &str) -> Result<uuid:
     if let Ok(id) = name.parse::<uuid::Uuid>() {
         return Ok(id);
     }
-    let all = oncall.list_datasources(me, PageRequest::new(1, 200)?).await?;
+    let all = oncall
+        .list_datasources(me, PageRequest::new(1, 200)?)
+        .await?;
     all.items
         .into_iter()
         .find(|d| d.name == name)
@@ -374,7 +394,15 @@ async fn run(cli: Cli) -> Result<(), Error> {
             );
         }
         Command::User(cmd) => user_command(&oncall, &me, cmd).await?,
-        Command::Analyze { text, file, json, lang, baseline_minutes, window, timeout } => {
+        Command::Analyze {
+            text,
+            file,
+            json,
+            lang,
+            baseline_minutes,
+            window,
+            timeout,
+        } => {
             let alert = read_alert(text, file)?;
             let options = AnalysisOptions {
                 llm: None,
@@ -386,30 +414,47 @@ async fn run(cli: Cli) -> Result<(), Error> {
             if !json {
                 eprintln!("analysing {} ...", accepted.id);
             }
-            let done = oncall.run_until_done(accepted.id, Duration::from_secs(timeout)).await?;
+            let done = oncall
+                .run_until_done(accepted.id, Duration::from_secs(timeout))
+                .await?;
             if json {
                 print_json(&done)?;
             } else {
                 print_analysis(&done);
             }
         }
-        Command::Analysis(AnalysisCommand::List { status, query, limit, json }) => {
+        Command::Analysis(AnalysisCommand::List {
+            status,
+            query,
+            limit,
+            json,
+        }) => {
             let filter = AnalysisFilter {
                 status: status.map(|s| s.parse()).transpose()?,
                 text: query,
                 ..Default::default()
             };
-            let page = oncall.list_analyses(&me, &filter, PageRequest::new(1, limit.clamp(1, 200))?).await?;
+            let page = oncall
+                .list_analyses(&me, &filter, PageRequest::new(1, limit.clamp(1, 200))?)
+                .await?;
             if json {
                 print_json(&page.items)?;
             } else {
                 println!("{:<36}  {:<10}  {:<20}  TITLE", "ID", "STATUS", "CREATED");
                 for a in page.items {
-                    println!("{:<36}  {:<10}  {:<20}  {}", a.id, a.status.as_str(), a.created_at.format("%Y-%m-%d %H:%M:%S"), a.title);
+                    println!(
+                        "{:<36}  {:<10}  {:<20}  {}",
+                        a.id,
+                        a.status.as_str(),
+                        a.created_at.format("%Y-%m-%d %H:%M:%S"),
+                        a.title
+                    );
                 }
             }
         }
-        Command::Analysis(AnalysisCommand::Show { id }) => print_json(&oncall.analysis(&me, id).await?)?,
+        Command::Analysis(AnalysisCommand::Show { id }) => {
+            print_json(&oncall.analysis(&me, id).await?)?
+        }
         Command::Datasource(cmd) => datasource_command(&oncall, &me, cmd).await?,
         Command::Ticket(cmd) => ticket_command(&oncall, &me, cmd).await?,
     }
@@ -479,23 +524,48 @@ async fn find(oncall: &OnCall, me: &User, email: &str) -> Result<uuid::Uuid, Err
     Ok(oncall.user_by_email(me, email).await?.id)
 }
 
-async fn datasource_command(oncall: &OnCall, me: &User, cmd: DataSourceCommand) -> Result<(), Error> {
+async fn datasource_command(
+    oncall: &OnCall,
+    me: &User,
+    cmd: DataSourceCommand,
+) -> Result<(), Error> {
     match cmd {
         DataSourceCommand::List { json } => {
-            let page = oncall.list_datasources(me, PageRequest::new(1, 200)?).await?;
+            let page = oncall
+                .list_datasources(me, PageRequest::new(1, 200)?)
+                .await?;
             if json {
                 print_json(&page.items)?;
             } else {
                 println!("{:<24}  {:<10}  {:<8}  URL", "NAME", "TYPE", "ENABLED");
                 for d in page.items {
-                    println!("{:<24}  {:<10}  {:<8}  {}", d.name, d.kind.as_str(), d.enabled, d.url);
+                    println!(
+                        "{:<24}  {:<10}  {:<8}  {}",
+                        d.name,
+                        d.kind.as_str(),
+                        d.enabled,
+                        d.url
+                    );
                 }
             }
         }
-        DataSourceCommand::Add { name, kind, url, username, password, token, index, labels, config, timeout_ms } => {
+        DataSourceCommand::Add(add) => {
+            let DataSourceAdd {
+                name,
+                kind,
+                url,
+                username,
+                password,
+                token,
+                index,
+                labels,
+                config,
+                timeout_ms,
+            } = *add;
             let kind: DataSourceKind = kind.parse()?;
             let mut config: serde_json::Value = match config {
-                Some(c) => serde_json::from_str(&c).map_err(|e| Error::invalid("config", format!("not JSON: {e}")))?,
+                Some(c) => serde_json::from_str(&c)
+                    .map_err(|e| Error::invalid("config", format!("not JSON: {e}")))?,
                 None => serde_json::json!({}),
             };
             if let Some(obj) = config.as_object_mut() {
@@ -517,7 +587,12 @@ async fn datasource_command(oncall: &OnCall, me: &User, cmd: DataSourceCommand) 
                 name,
                 kind,
                 url,
-                auth: AuthInput { kind: Some(auth_kind), username, password, token },
+                auth: AuthInput {
+                    kind: Some(auth_kind),
+                    username,
+                    password,
+                    token,
+                },
                 config: Some(config),
                 enabled: Some(true),
                 timeout_ms,
@@ -544,25 +619,48 @@ async fn datasource_command(oncall: &OnCall, me: &User, cmd: DataSourceCommand) 
 
 async fn ticket_command(oncall: &OnCall, me: &User, cmd: TicketCommand) -> Result<(), Error> {
     match cmd {
-        TicketCommand::List { status, severity, query, json } => {
+        TicketCommand::List {
+            status,
+            severity,
+            query,
+            json,
+        } => {
             let filter = TicketFilter {
                 status: status.map(|s| s.parse::<TicketStatus>()).transpose()?,
                 severity: severity.map(|s| s.parse::<Severity>()).transpose()?,
                 text: query,
                 ..Default::default()
             };
-            let page = oncall.list_tickets(me, &filter, PageRequest::new(1, 200)?).await?;
+            let page = oncall
+                .list_tickets(me, &filter, PageRequest::new(1, 200)?)
+                .await?;
             if json {
                 print_json(&page.items)?;
             } else {
-                println!("{:<18}  {:<3}  {:<10}  {:<24}  TITLE", "NO", "SEV", "STATUS", "ASSIGNEE");
+                println!(
+                    "{:<18}  {:<3}  {:<10}  {:<24}  TITLE",
+                    "NO", "SEV", "STATUS", "ASSIGNEE"
+                );
                 for t in page.items {
-                    println!("{:<18}  {:<3}  {:<10}  {:<24}  {}", t.no, t.severity.as_str(), t.status.as_str(), t.assignee.unwrap_or_default(), t.title);
+                    println!(
+                        "{:<18}  {:<3}  {:<10}  {:<24}  {}",
+                        t.no,
+                        t.severity.as_str(),
+                        t.status.as_str(),
+                        t.assignee.unwrap_or_default(),
+                        t.title
+                    );
                 }
             }
         }
         TicketCommand::Show { no } => print_json(&oncall.ticket(me, &no).await?)?,
-        TicketCommand::Create { title, from_analysis, severity, root_cause, assignee } => {
+        TicketCommand::Create {
+            title,
+            from_analysis,
+            severity,
+            root_cause,
+            assignee,
+        } => {
             let input = TicketInput {
                 title,
                 root_cause,
@@ -575,7 +673,11 @@ async fn ticket_command(oncall: &OnCall, me: &User, cmd: TicketCommand) -> Resul
             println!("created {}  {}", t.ticket.no, t.ticket.title);
         }
         TicketCommand::SetStatus { no, status, reason } => {
-            let patch = TicketPatch { status: Some(status.parse()?), reason, ..Default::default() };
+            let patch = TicketPatch {
+                status: Some(status.parse()?),
+                reason,
+                ..Default::default()
+            };
             let t = oncall.update_ticket(me, &no, patch).await?;
             println!("{} is now {}", t.ticket.no, t.ticket.status.as_str());
         }

@@ -17,22 +17,32 @@ use oncall_core::evidence::metrics::TimeWindow;
 
 fn gz_lines(path: &Path) -> impl Iterator<Item = String> {
     let f = std::fs::File::open(path).unwrap();
-    BufReader::new(flate2::read::GzDecoder::new(f)).lines().map(|l| l.unwrap())
+    BufReader::new(flate2::read::GzDecoder::new(f))
+        .lines()
+        .map(|l| l.unwrap())
 }
 
 fn parse_labels(s: &str) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     for part in s.split("\",") {
         if let Some((k, v)) = part.split_once("=\"") {
-            out.insert(k.trim_matches(',').to_owned(), v.trim_end_matches('"').to_owned());
+            out.insert(
+                k.trim_matches(',').to_owned(),
+                v.trim_end_matches('"').to_owned(),
+            );
         }
     }
     out
 }
 
 fn load(dir: &Path) -> (Collected, DateTime<Utc>) {
-    let alert: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("alert.json")).unwrap()).unwrap();
-    let starts: DateTime<Utc> = alert["alerts"][0]["startsAt"].as_str().unwrap().parse().unwrap();
+    let alert: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("alert.json")).unwrap()).unwrap();
+    let starts: DateTime<Utc> = alert["alerts"][0]["startsAt"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     let mut series: BTreeMap<String, CollectedSeries> = BTreeMap::new();
     for line in gz_lines(&dir.join("metrics.om.gz")) {
         if line.starts_with('#') || line.is_empty() {
@@ -47,7 +57,11 @@ fn load(dir: &Path) -> (Collected, DateTime<Utc>) {
         let s = series.entry(key).or_insert_with(|| {
             let mut l = parse_labels(labels);
             l.insert("__name__".into(), name.into());
-            CollectedSeries { source: "prom".into(), labels: l, points: vec![] }
+            CollectedSeries {
+                source: "prom".into(),
+                labels: l,
+                points: vec![],
+            }
         });
         s.points.push((Utc.timestamp_opt(ts as i64, 0).unwrap(), v));
     }
@@ -68,18 +82,30 @@ fn load(dir: &Path) -> (Collected, DateTime<Utc>) {
             });
         }
     }
-    (Collected { logs, series: series.into_values().collect() }, starts)
+    (
+        Collected {
+            logs,
+            series: series.into_values().collect(),
+        },
+        starts,
+    )
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let root = Path::new(args.get(1).expect("scenarios dir"));
     let lead: i64 = args.get(2).map_or(5, |s| s.parse().unwrap());
-    let mut dirs: Vec<_> = std::fs::read_dir(root).unwrap().map(|e| e.unwrap().path()).filter(|p| p.join("truth.json").exists()).collect();
+    let mut dirs: Vec<_> = std::fs::read_dir(root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("truth.json").exists())
+        .collect();
     dirs.sort();
     let (mut ac1, mut ac3, mut n) = (0, 0, 0);
     for dir in dirs {
-        let truth: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("truth.json")).unwrap()).unwrap();
+        let truth: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("truth.json")).unwrap())
+                .unwrap();
         let truth_service = truth["root_cause_service"].as_str().unwrap().to_owned();
         let (collected, starts) = load(&dir);
         let window = TimeWindow {
@@ -88,7 +114,11 @@ fn main() {
             incident_end: starts + Duration::minutes(10),
         };
         let ev = reduce(&collected, &window);
-        let rank = ev.suspects.iter().position(|s| s.component == truth_service).map(|p| p + 1);
+        let rank = ev
+            .suspects
+            .iter()
+            .position(|s| s.component == truth_service)
+            .map(|p| p + 1);
         n += 1;
         if rank == Some(1) {
             ac1 += 1;
@@ -96,8 +126,24 @@ fn main() {
         if rank.is_some_and(|r| r <= 3) {
             ac3 += 1;
         }
-        let top: Vec<String> = ev.suspects.iter().take(3).map(|s| format!("{}:{:.2}", s.component, s.score)).collect();
-        println!("{} {:<26} {:<15} rank {:?}  top {:?}", dir.file_name().unwrap().to_string_lossy(), truth_service, truth["fault_type"].as_str().unwrap(), rank, top);
+        let top: Vec<String> = ev
+            .suspects
+            .iter()
+            .take(3)
+            .map(|s| format!("{}:{:.2}", s.component, s.score))
+            .collect();
+        println!(
+            "{} {:<26} {:<15} rank {:?}  top {:?}",
+            dir.file_name().unwrap().to_string_lossy(),
+            truth_service,
+            truth["fault_type"].as_str().unwrap(),
+            rank,
+            top
+        );
     }
-    println!("AC@1 {:.3}  AC@3 {:.3}  (n={n})", ac1 as f64 / n as f64, ac3 as f64 / n as f64);
+    println!(
+        "AC@1 {:.3}  AC@3 {:.3}  (n={n})",
+        ac1 as f64 / n as f64,
+        ac3 as f64 / n as f64
+    );
 }

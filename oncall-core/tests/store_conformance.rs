@@ -325,18 +325,36 @@ mod suite {
         let now = Utc::now();
         let lease = now + Duration::seconds(60);
         let c1 = s.claim_analysis("w1", lease, now).await.unwrap().unwrap();
-        assert_eq!((c1.analysis.id, c1.attempts), (first.id, 1), "oldest first, final ones skipped");
+        assert_eq!(
+            (c1.analysis.id, c1.attempts),
+            (first.id, 1),
+            "oldest first, final ones skipped"
+        );
         let c2 = s.claim_analysis("w2", lease, now).await.unwrap().unwrap();
         assert_eq!(c2.analysis.id, second.id);
-        assert!(s.claim_analysis("w3", lease, now).await.unwrap().is_none(), "all leased");
+        assert!(
+            s.claim_analysis("w3", lease, now).await.unwrap().is_none(),
+            "all leased"
+        );
 
-        assert!(s.renew_lease(first.id, "w1", lease + Duration::seconds(30)).await.unwrap());
-        assert!(!s.renew_lease(first.id, "w2", lease).await.unwrap(), "not w2's lease");
+        assert!(
+            s.renew_lease(first.id, "w1", lease + Duration::seconds(30))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !s.renew_lease(first.id, "w2", lease).await.unwrap(),
+            "not w2's lease"
+        );
 
         // w1 dies: after its lease runs out another worker takes the analysis over,
         // and w1's late writes are refused.
         let later = lease + Duration::seconds(31);
-        let c3 = s.claim_analysis("w3", later + Duration::seconds(60), later).await.unwrap().unwrap();
+        let c3 = s
+            .claim_analysis("w3", later + Duration::seconds(60), later)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!((c3.analysis.id, c3.attempts), (first.id, 2));
         let mut stale = c1.analysis.clone();
         stale.status = AnalysisStatus::Completed;
@@ -345,7 +363,10 @@ mod suite {
         let mut fresh = c3.analysis.clone();
         fresh.status = AnalysisStatus::Collecting;
         s.update_claimed_analysis(&fresh, "w3").await.unwrap();
-        assert_eq!(s.analysis(first.id).await.unwrap().status, AnalysisStatus::Collecting);
+        assert_eq!(
+            s.analysis(first.id).await.unwrap().status,
+            AnalysisStatus::Collecting
+        );
     }
 
     pub async fn analysis_events_are_kept_in_order(s: &dyn Store) {
@@ -363,12 +384,24 @@ mod suite {
             s.append_event(a.id, &e).await.unwrap();
         }
         let all = s.events(a.id, 0).await.unwrap();
-        assert_eq!(all.iter().map(|e| e.stage).collect::<Vec<_>>(), [Stage::Parsed, Stage::Collecting, Stage::Done]);
+        assert_eq!(
+            all.iter().map(|e| e.stage).collect::<Vec<_>>(),
+            [Stage::Parsed, Stage::Collecting, Stage::Done]
+        );
         assert_eq!(all[1].data, Some(json!({"source": "prom"})));
         assert_eq!(all[0].message, "第 1 步");
         assert_eq!(s.events(a.id, 2).await.unwrap().len(), 1);
-        let dup = AnalysisEvent { seq: 3, stage: Stage::Failed, message: "x".into(), data: None, at: Utc::now() };
-        assert_eq!(s.append_event(a.id, &dup).await.unwrap_err().code(), ErrorCode::Conflict);
+        let dup = AnalysisEvent {
+            seq: 3,
+            stage: Stage::Failed,
+            message: "x".into(),
+            data: None,
+            at: Utc::now(),
+        };
+        assert_eq!(
+            s.append_event(a.id, &dup).await.unwrap_err().code(),
+            ErrorCode::Conflict
+        );
     }
 
     pub async fn competing_workers_claim_each_analysis_once(s: Arc<dyn Store>) {
@@ -384,7 +417,11 @@ mod suite {
             workers.push(tokio::spawn(async move {
                 let mut mine = Vec::new();
                 let owner = format!("worker-{w}");
-                while let Some(c) = s.claim_analysis(&owner, Utc::now() + Duration::seconds(60), Utc::now()).await.unwrap() {
+                while let Some(c) = s
+                    .claim_analysis(&owner, Utc::now() + Duration::seconds(60), Utc::now())
+                    .await
+                    .unwrap()
+                {
                     mine.push(c.analysis.id);
                 }
                 mine
@@ -395,7 +432,11 @@ mod suite {
             claimed.extend(w.await.unwrap());
         }
         assert_eq!(claimed.len(), 30, "no analysis claimed twice");
-        assert_eq!(claimed.into_iter().collect::<HashSet<_>>(), ids, "every analysis claimed");
+        assert_eq!(
+            claimed.into_iter().collect::<HashSet<_>>(),
+            ids,
+            "every analysis claimed"
+        );
     }
 
     fn new_ticket(title: &str, severity: Severity, assignee: Option<&str>) -> NewTicketRecord {

@@ -87,7 +87,12 @@ pub struct BearerAuth(pub User);
 /// The same access token in the `access_token` query parameter, for clients that
 /// cannot set headers (a browser's `EventSource`). Only the event stream takes it.
 #[derive(Debug, SecurityScheme)]
-#[oai(ty = "api_key", key_name = "access_token", key_in = "query", checker = "check_query_token")]
+#[oai(
+    ty = "api_key",
+    key_name = "access_token",
+    key_in = "query",
+    checker = "check_query_token"
+)]
 pub struct QueryToken(pub User);
 
 async fn check_query_token(req: &Request, key: poem_openapi::auth::ApiKey) -> Option<User> {

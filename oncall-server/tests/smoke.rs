@@ -25,6 +25,12 @@ impl Drop for Server {
     }
 }
 
+/// A plain HTTP client (the tree carries rustls on ring only: install it first).
+fn http_client() -> reqwest::Client {
+    oncall_core::connectors::install_default_tls_provider();
+    reqwest::Client::new()
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -60,7 +66,7 @@ async fn start(database_url: &str) -> Server {
         .unwrap();
     let base = format!("http://127.0.0.1:{port}");
     let started = Instant::now();
-    let http = reqwest::Client::new();
+    let http = http_client();
     loop {
         if let Ok(r) = http.get(format!("{base}/readyz")).send().await
             && r.status().is_success()
@@ -106,7 +112,7 @@ async fn call(
 async fn smoke(database_url: &str) {
     use reqwest::Method;
     let server = start(database_url).await;
-    let http = reqwest::Client::new();
+    let http = http_client();
     let b = &server.base;
 
     let (s, login) = call(

@@ -112,7 +112,11 @@ pub struct KnownNames {
 
 /// Parses an alert (interim: Alertmanager/Prometheus objects and plain text; the
 /// full parser replaces this).
-pub fn parse(input: &serde_json::Value, _known: &KnownNames, now: DateTime<Utc>) -> crate::Result<Alert> {
+pub fn parse(
+    input: &serde_json::Value,
+    _known: &KnownNames,
+    now: DateTime<Utc>,
+) -> crate::Result<Alert> {
     use serde_json::Value;
     let first = input
         .get("alerts")
@@ -122,7 +126,11 @@ pub fn parse(input: &serde_json::Value, _known: &KnownNames, now: DateTime<Utc>)
         .unwrap_or_else(|| input.clone());
     let map = |v: Option<&Value>| -> BTreeMap<String, String> {
         v.and_then(Value::as_object)
-            .map(|o| o.iter().filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_owned()))).collect())
+            .map(|o| {
+                o.iter()
+                    .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_owned())))
+                    .collect()
+            })
             .unwrap_or_default()
     };
     let labels = map(first.get("labels"));
@@ -133,22 +141,62 @@ pub fn parse(input: &serde_json::Value, _known: &KnownNames, now: DateTime<Utc>)
         .and_then(Value::as_str)
         .and_then(|s| s.parse::<DateTime<Utc>>().ok())
         .unwrap_or(now);
-    let mut scope = Scope { namespace: labels.get("namespace").cloned(), job: labels.get("job").cloned(), ..Scope::default() };
+    let mut scope = Scope {
+        namespace: labels.get("namespace").cloned(),
+        job: labels.get("job").cloned(),
+        ..Scope::default()
+    };
     scope.services.extend(labels.get("service").cloned());
     scope.pods.extend(labels.get("pod").cloned());
     scope.instances.extend(labels.get("instance").cloned());
-    let name = labels.get("alertname").cloned().unwrap_or_else(|| text.lines().next().unwrap_or("alert").chars().take(120).collect());
-    let summary = annotations.get("summary").cloned().unwrap_or_else(|| text.to_owned());
-    let language = if summary.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)) { Language::Zh } else { Language::En };
+    let name = labels.get("alertname").cloned().unwrap_or_else(|| {
+        text.lines()
+            .next()
+            .unwrap_or("alert")
+            .chars()
+            .take(120)
+            .collect()
+    });
+    let summary = annotations
+        .get("summary")
+        .cloned()
+        .unwrap_or_else(|| text.to_owned());
+    let language = if summary
+        .chars()
+        .any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))
+    {
+        Language::Zh
+    } else {
+        Language::En
+    };
     Ok(Alert {
-        format: if input.is_string() { AlertFormat::Text } else { AlertFormat::Alertmanager },
+        format: if input.is_string() {
+            AlertFormat::Text
+        } else {
+            AlertFormat::Alertmanager
+        },
         name,
-        status: first.get("status").and_then(Value::as_str).unwrap_or("firing").to_owned(),
-        severity: labels.get("severity").map(|s| match s.as_str() { "critical" => crate::tickets::Severity::P1, "warning" => crate::tickets::Severity::P2, _ => crate::tickets::Severity::P3 }),
+        status: first
+            .get("status")
+            .and_then(Value::as_str)
+            .unwrap_or("firing")
+            .to_owned(),
+        severity: labels.get("severity").map(|s| match s.as_str() {
+            "critical" => crate::tickets::Severity::P1,
+            "warning" => crate::tickets::Severity::P2,
+            _ => crate::tickets::Severity::P3,
+        }),
         starts_at,
         ends_at: None,
-        fingerprint: first.get("fingerprint").and_then(Value::as_str).unwrap_or_default().to_owned(),
-        generator_url: first.get("generatorURL").and_then(Value::as_str).map(str::to_owned),
+        fingerprint: first
+            .get("fingerprint")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
+        generator_url: first
+            .get("generatorURL")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
         labels,
         annotations,
         scope,

@@ -78,7 +78,11 @@ impl std::str::FromStr for AnalysisStatus {
 /// A step of an analysis, as reported to whoever watches it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-#[cfg_attr(feature = "openapi", derive(poem_openapi::Enum), oai(rename_all = "snake_case"))]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Enum),
+    oai(rename_all = "snake_case")
+)]
 pub enum Stage {
     /// A worker took the analysis and parsed the alert.
     Parsed,
@@ -136,7 +140,11 @@ impl std::str::FromStr for Stage {
 
 /// One progress event of an analysis, numbered from 1.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(poem_openapi::Object), oai(skip_serializing_if_is_none))]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Object),
+    oai(skip_serializing_if_is_none)
+)]
 pub struct AnalysisEvent {
     /// 1, 2, 3, ... within the analysis.
     pub seq: i64,

@@ -38,7 +38,11 @@ pub const SOURCE_BUDGET: Duration = Duration::from_secs(60);
 
 /// What happened when one data source was queried.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(poem_openapi::Object), oai(skip_serializing_if_is_none))]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Object),
+    oai(skip_serializing_if_is_none)
+)]
 pub struct SourceReport {
     /// Data source name.
     pub name: String,
@@ -102,7 +106,10 @@ pub fn plan_window(alert: &Alert, options: &AnalysisOptions) -> WindowPlan {
 pub fn scope_selectors(alert: &Alert) -> Vec<String> {
     let quote = |v: &str| v.replace('\\', "\\\\").replace('"', "\\\"");
     let any_of = |vals: &[String]| {
-        vals.iter().map(|v| regex_escape(v)).collect::<Vec<_>>().join("|")
+        vals.iter()
+            .map(|v| regex_escape(v))
+            .collect::<Vec<_>>()
+            .join("|")
     };
     let s = &alert.scope;
     let mut out = Vec::new();
@@ -116,7 +123,10 @@ pub fn scope_selectors(alert: &Alert) -> Vec<String> {
             out.push(format!("{{pod=~\"{}\"}}", quote(&any_of(&s.pods))));
         }
         if !s.instances.is_empty() {
-            out.push(format!("{{instance=~\"{}\"}}", quote(&any_of(&s.instances))));
+            out.push(format!(
+                "{{instance=~\"{}\"}}",
+                quote(&any_of(&s.instances))
+            ));
         }
         if let Some(job) = &s.job {
             out.push(format!("{{job=\"{}\"}}", quote(job)));
@@ -155,10 +165,18 @@ struct Reporter<'a> {
 
 impl Reporter<'_> {
     async fn emit(&mut self, stage: Stage, message: String, data: Option<Value>) {
-        let event = AnalysisEvent { seq: self.next, stage, message, data, at: Utc::now() };
+        let event = AnalysisEvent {
+            seq: self.next,
+            stage,
+            message,
+            data,
+            at: Utc::now(),
+        };
         match self.engine.store.append_event(self.analysis, &event).await {
             Ok(()) => self.next += 1,
-            Err(e) => tracing::warn!(analysis = %self.analysis, error = %e, "recording an analysis event"),
+            Err(e) => {
+                tracing::warn!(analysis = %self.analysis, error = %e, "recording an analysis event")
+            }
         }
     }
 }
@@ -167,16 +185,24 @@ impl Reporter<'_> {
 pub(crate) async fn run(engine: &OnCall, mut analysis: Analysis, owner: &str) -> Result<()> {
     let started = Instant::now();
     let past = engine.store.events(analysis.id, 0).await?;
-    let mut reporter =
-        Reporter { engine, analysis: analysis.id, next: past.last().map_or(1, |e| e.seq + 1) };
+    let mut reporter = Reporter {
+        engine,
+        analysis: analysis.id,
+        next: past.last().map_or(1, |e| e.seq + 1),
+    };
 
-    let options: AnalysisOptions = serde_json::from_value(analysis.options.clone()).unwrap_or_default();
+    let options: AnalysisOptions =
+        serde_json::from_value(analysis.options.clone()).unwrap_or_default();
     let input: Value = match serde_json::from_str::<Value>(&analysis.raw_alert) {
         Ok(v @ (Value::Object(_) | Value::Array(_))) => v,
         _ => Value::String(analysis.raw_alert.clone()),
     };
     let sources = enabled_sources(engine).await?;
-    let known = if input.is_string() { discover_names(&sources).await } else { KnownNames::default() };
+    let known = if input.is_string() {
+        discover_names(&sources).await
+    } else {
+        KnownNames::default()
+    };
     let alert = alert::parse(&input, &known, Utc::now())?;
     let plan = plan_window(&alert, &options);
     let language = match options.language.as_deref() {
@@ -188,21 +214,35 @@ pub(crate) async fn run(engine: &OnCall, mut analysis: Analysis, owner: &str) ->
     analysis.started_at.get_or_insert(Utc::now());
     analysis.alert = serde_json::to_value(&alert).unwrap_or(Value::Null);
     analysis.window = serde_json::to_value(&plan).unwrap_or(Value::Null);
-    engine.store.update_claimed_analysis(&analysis, owner).await?;
+    engine
+        .store
+        .update_claimed_analysis(&analysis, owner)
+        .await?;
     reporter
         .emit(
             Stage::Parsed,
-            format!("parsed {:?} alert \"{}\" starting {}", alert.format, alert.name, alert.starts_at),
+            format!(
+                "parsed {:?} alert \"{}\" starting {}",
+                alert.format, alert.name, alert.starts_at
+            ),
             Some(json!({"starts_at": alert.starts_at, "scope": alert.scope})),
         )
         .await;
 
     // Collect from every source at once; each is bounded by its own budget.
     for (ds, _) in &sources {
-        reporter.emit(Stage::Collecting, format!("querying {} ({})", ds.name, ds.kind.as_str()), Some(json!({"source": ds.name}))).await;
+        reporter
+            .emit(
+                Stage::Collecting,
+                format!("querying {} ({})", ds.name, ds.kind.as_str()),
+                Some(json!({"source": ds.name})),
+            )
+            .await;
     }
     let window = plan.time_window();
-    let tasks = sources.iter().map(|(ds, conn)| collect_one(ds, conn.clone(), &alert, &window));
+    let tasks = sources
+        .iter()
+        .map(|(ds, conn)| collect_one(ds, conn.clone(), &alert, &window));
     let results = futures_util::future::join_all(tasks).await;
     let mut collected = Collected::default();
     let mut reports = Vec::new();
@@ -211,20 +251,34 @@ pub(crate) async fn run(engine: &OnCall, mut analysis: Analysis, owner: &str) ->
         match &report.error {
             None => {
                 reporter
-                    .emit(Stage::Collected, format!("{}: {} rows in {} ms", report.name, report.rows, report.ms), Some(json!({"source": report.name, "rows": report.rows, "ms": report.ms})))
+                    .emit(
+                        Stage::Collected,
+                        format!("{}: {} rows in {} ms", report.name, report.rows, report.ms),
+                        Some(json!({"source": report.name, "rows": report.rows, "ms": report.ms})),
+                    )
                     .await
             }
             Some(e) => {
                 reporter
-                    .emit(Stage::Collected, format!("{} failed: {e}", report.name), Some(json!({"source": report.name, "error": e})))
+                    .emit(
+                        Stage::Collected,
+                        format!("{} failed: {e}", report.name),
+                        Some(json!({"source": report.name, "error": e})),
+                    )
                     .await
             }
         }
         if !data.logs.is_empty() && evidence_sources.logs.is_none() {
-            evidence_sources.logs = Some((report.name.clone(), report.queries.first().cloned().unwrap_or_default()));
+            evidence_sources.logs = Some((
+                report.name.clone(),
+                report.queries.first().cloned().unwrap_or_default(),
+            ));
         }
         if !data.series.is_empty() && evidence_sources.metrics.is_none() {
-            evidence_sources.metrics = Some((report.name.clone(), report.queries.first().cloned().unwrap_or_default()));
+            evidence_sources.metrics = Some((
+                report.name.clone(),
+                report.queries.first().cloned().unwrap_or_default(),
+            ));
         }
         collected.logs.extend(data.logs);
         collected.series.extend(data.series);
@@ -232,18 +286,39 @@ pub(crate) async fn run(engine: &OnCall, mut analysis: Analysis, owner: &str) ->
     }
     analysis.sources = serde_json::to_value(&reports).unwrap_or(Value::Null);
     analysis.status = AnalysisStatus::Analyzing;
-    engine.store.update_claimed_analysis(&analysis, owner).await?;
+    engine
+        .store
+        .update_claimed_analysis(&analysis, owner)
+        .await?;
 
     reporter
-        .emit(Stage::Reducing, format!("mining {} log lines and {} series", collected.logs.len(), collected.series.len()), None)
+        .emit(
+            Stage::Reducing,
+            format!(
+                "mining {} log lines and {} series",
+                collected.logs.len(),
+                collected.series.len()
+            ),
+            None,
+        )
         .await;
     let evidence: Evidence = tokio::task::spawn_blocking(move || reduce(&collected, &window))
         .await
         .map_err(|e| Error::Internal(format!("reduce stage: {e}")))?;
 
-    reporter.emit(Stage::Analyzing, format!("ranking {} suspects", evidence.suspects.len()), None).await;
+    reporter
+        .emit(
+            Stage::Analyzing,
+            format!("ranking {} suspects", evidence.suspects.len()),
+            None,
+        )
+        .await;
     let result = analyze(&alert, &evidence, language, &evidence_sources);
-    let failed_sources: Vec<&str> = reports.iter().filter(|r| r.error.is_some()).map(|r| r.name.as_str()).collect();
+    let failed_sources: Vec<&str> = reports
+        .iter()
+        .filter(|r| r.error.is_some())
+        .map(|r| r.name.as_str())
+        .collect();
 
     analysis.evidence = serde_json::to_value(&evidence).unwrap_or(Value::Null);
     analysis.result = Some(serde_json::to_value(&result).unwrap_or(Value::Null));
@@ -251,27 +326,61 @@ pub(crate) async fn run(engine: &OnCall, mut analysis: Analysis, owner: &str) ->
     analysis.error = if failed_sources.is_empty() {
         None
     } else {
-        Some(format!("partial analysis: {} failed", failed_sources.join(", ")))
+        Some(format!(
+            "partial analysis: {} failed",
+            failed_sources.join(", ")
+        ))
     };
     analysis.usage = Some(json!({"seconds": started.elapsed().as_secs_f64()}));
     analysis.status = AnalysisStatus::Completed;
     analysis.completed_at = Some(Utc::now());
-    engine.store.update_claimed_analysis(&analysis, owner).await?;
-    let top = result.suspects.first().map(|s| s.component.clone()).unwrap_or_default();
+    engine
+        .store
+        .update_claimed_analysis(&analysis, owner)
+        .await?;
+    let top = result
+        .suspects
+        .first()
+        .map(|s| s.component.clone())
+        .unwrap_or_default();
     reporter
-        .emit(Stage::Done, format!("done in {:.1} s: {}", started.elapsed().as_secs_f64(), result.root_cause), Some(json!({"top_suspect": top})))
+        .emit(
+            Stage::Done,
+            format!(
+                "done in {:.1} s: {}",
+                started.elapsed().as_secs_f64(),
+                result.root_cause
+            ),
+            Some(json!({"top_suspect": top})),
+        )
         .await;
     Ok(())
 }
 
 /// Marks an analysis failed with `reason` (used when the pipeline errs or gives up).
-pub(crate) async fn fail(engine: &OnCall, mut analysis: Analysis, owner: &str, reason: String) -> Result<()> {
-    let past = engine.store.events(analysis.id, 0).await.unwrap_or_default();
+pub(crate) async fn fail(
+    engine: &OnCall,
+    mut analysis: Analysis,
+    owner: &str,
+    reason: String,
+) -> Result<()> {
+    let past = engine
+        .store
+        .events(analysis.id, 0)
+        .await
+        .unwrap_or_default();
     analysis.status = AnalysisStatus::Failed;
     analysis.error = Some(reason.clone());
     analysis.completed_at = Some(Utc::now());
-    engine.store.update_claimed_analysis(&analysis, owner).await?;
-    let mut reporter = Reporter { engine, analysis: analysis.id, next: past.last().map_or(1, |e| e.seq + 1) };
+    engine
+        .store
+        .update_claimed_analysis(&analysis, owner)
+        .await?;
+    let mut reporter = Reporter {
+        engine,
+        analysis: analysis.id,
+        next: past.last().map_or(1, |e| e.seq + 1),
+    };
     reporter.emit(Stage::Failed, reason, None).await;
     Ok(())
 }
@@ -280,13 +389,18 @@ async fn enabled_sources(engine: &OnCall) -> Result<Vec<(DataSource, Arc<dyn Con
     let mut out = Vec::new();
     let mut page = 1;
     loop {
-        let p = engine.store.list_datasources(crate::store::PageRequest::new(page, 200)?).await?;
+        let p = engine
+            .store
+            .list_datasources(crate::store::PageRequest::new(page, 200)?)
+            .await?;
         let n = p.items.len();
         for ds in p.items.into_iter().filter(|d| d.enabled) {
             let (ds, credentials) = engine.datasource_with_credentials(ds.id).await?;
             match connector_for(&ds, credentials) {
                 Ok(conn) => out.push((ds, conn)),
-                Err(e) => tracing::warn!(source = %ds.name, error = %e, "skipping a data source that cannot be used"),
+                Err(e) => {
+                    tracing::warn!(source = %ds.name, error = %e, "skipping a data source that cannot be used")
+                }
             }
         }
         if n < 200 {
@@ -301,12 +415,25 @@ async fn enabled_sources(engine: &OnCall) -> Result<Vec<(DataSource, Arc<dyn Con
 async fn discover_names(sources: &[(DataSource, Arc<dyn Connector>)]) -> KnownNames {
     let mut known = KnownNames::default();
     let now = Utc::now();
-    let Ok(range) = TimeRange::new(now - chrono::Duration::hours(1), now) else { return known };
-    for (ds, conn) in sources.iter().filter(|(d, _)| d.kind == DataSourceKind::Prometheus) {
+    let Ok(range) = TimeRange::new(now - chrono::Duration::hours(1), now) else {
+        return known;
+    };
+    for (ds, conn) in sources
+        .iter()
+        .filter(|(d, _)| d.kind == DataSourceKind::Prometheus)
+    {
         let get = |label: &'static str| {
             let conn = conn.clone();
-            let range = range;
-            async move { tokio::time::timeout(Duration::from_secs(5), conn.label_values(label, None, &range)).await.ok().and_then(|r| r.ok()).unwrap_or_default() }
+            async move {
+                tokio::time::timeout(
+                    Duration::from_secs(5),
+                    conn.label_values(label, None, &range),
+                )
+                .await
+                .ok()
+                .and_then(|r| r.ok())
+                .unwrap_or_default()
+            }
         };
         known.services.extend(get("service").await);
         known.services.extend(get("app").await);
@@ -319,7 +446,12 @@ async fn discover_names(sources: &[(DataSource, Arc<dyn Connector>)]) -> KnownNa
     known
 }
 
-async fn collect_one(ds: &DataSource, conn: Arc<dyn Connector>, alert: &Alert, window: &TimeWindow) -> (SourceReport, Collected) {
+async fn collect_one(
+    ds: &DataSource,
+    conn: Arc<dyn Connector>,
+    alert: &Alert,
+    window: &TimeWindow,
+) -> (SourceReport, Collected) {
     let started = Instant::now();
     let mut report = SourceReport {
         name: ds.name.clone(),
@@ -334,8 +466,12 @@ async fn collect_one(ds: &DataSource, conn: Arc<dyn Connector>, alert: &Alert, w
     let mut data = Collected::default();
     let work = async {
         match ds.kind {
-            DataSourceKind::Prometheus => collect_metrics(ds, conn.as_ref(), alert, window, &mut report, &mut data).await,
-            DataSourceKind::Elk | DataSourceKind::Loki => collect_logs(ds, conn.as_ref(), alert, window, &mut report, &mut data).await,
+            DataSourceKind::Prometheus => {
+                collect_metrics(ds, conn.as_ref(), alert, window, &mut report, &mut data).await
+            }
+            DataSourceKind::Elk | DataSourceKind::Loki => {
+                collect_logs(ds, conn.as_ref(), alert, window, &mut report, &mut data).await
+            }
         }
     };
     match tokio::time::timeout(SOURCE_BUDGET, work).await {
@@ -357,7 +493,10 @@ async fn collect_metrics(
 ) -> Result<()> {
     let selectors = scope_selectors(alert);
     if selectors.is_empty() {
-        report.notes.push("the alert names no namespace, service, pod, instance or job: no series to compare".into());
+        report.notes.push(
+            "the alert names no namespace, service, pod, instance or job: no series to compare"
+                .into(),
+        );
         return Ok(());
     }
     let range = TimeRange::new(window.baseline_start, window.incident_end)?;
@@ -366,7 +505,9 @@ async fn collect_metrics(
             report.truncated = true;
             break;
         }
-        let result = conn.metric_range(&selector, &range, Some(Duration::from_secs(60))).await?;
+        let result = conn
+            .metric_range(&selector, &range, Some(Duration::from_secs(60)))
+            .await?;
         report.queries.push(result.query.clone());
         report.notes.extend(result.warnings.iter().cloned());
         for s in result.series {
@@ -377,7 +518,11 @@ async fn collect_metrics(
             data.series.push(CollectedSeries {
                 source: ds.name.clone(),
                 labels: s.labels,
-                points: s.samples.into_iter().map(|p| (p.timestamp, p.value)).collect(),
+                points: s
+                    .samples
+                    .into_iter()
+                    .map(|p| (p.timestamp, p.value))
+                    .collect(),
             });
         }
     }
@@ -403,16 +548,24 @@ async fn collect_logs(
     for (i, range) in ranges.iter().enumerate() {
         let query = LogQuery {
             range: *range,
-            filter: LogFilter { labels: labels.clone(), ..LogFilter::default() },
+            filter: LogFilter {
+                labels: labels.clone(),
+                ..LogFilter::default()
+            },
             limit: MAX_LOG_LINES_PER_WINDOW,
             order: LogOrder::NewestFirst,
         };
         let mut batch = conn.logs(&query).await?;
         if i == 0 && batch.records.is_empty() && !labels.is_empty() {
             // The source may not carry the scope's fields: look unscoped instead.
-            report.notes.push(format!("no lines matched {labels:?}; looked without the scope filter"));
+            report.notes.push(format!(
+                "no lines matched {labels:?}; looked without the scope filter"
+            ));
             labels.clear();
-            let query = LogQuery { filter: LogFilter::default(), ..query };
+            let query = LogQuery {
+                filter: LogFilter::default(),
+                ..query
+            };
             batch = conn.logs(&query).await?;
         }
         report.queries.push(batch.query.clone());
@@ -422,7 +575,14 @@ async fn collect_logs(
             data.logs.push(CollectedLog {
                 source: ds.name.clone(),
                 time: r.timestamp,
-                service: field(&["service", "service_name", "app", "kubernetes.labels.app", "container", "job"]),
+                service: field(&[
+                    "service",
+                    "service_name",
+                    "app",
+                    "kubernetes.labels.app",
+                    "container",
+                    "job",
+                ]),
                 pod: field(&["pod", "kubernetes.pod_name", "kubernetes.pod.name"]),
                 trace_id: field(&["trace_id", "traceId", "trace.id", "traceID"]),
                 level: r.level,

@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 use crate::evidence::metrics::{MetricShift, SeriesInput, ShiftConfig, TimeWindow, metric_shifts};
 use crate::evidence::suspects::{Suspect, SuspectWeights, rank_suspects, service_of_pod};
 use crate::evidence::traces::{ErrorOrigin, TraceEvent, error_origins};
-use crate::evidence::{BurstTest, LogLevel, LogRecord, LogTemplate, MinerConfig, TemplateMiner, Window, WindowSpans};
+use crate::evidence::{
+    BurstTest, LogLevel, LogRecord, LogTemplate, MinerConfig, TemplateMiner, Window, WindowSpans,
+};
 
 /// One log line as collected from any log source.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -101,8 +103,16 @@ pub fn reduce(collected: &Collected, window: &TimeWindow) -> Evidence {
             services.push(service);
             continue;
         };
-        let level = l.level.as_deref().map_or(LogLevel::Unknown, LogLevel::parse);
-        miner.add(&LogRecord::new(&l.message, window_of).service(&service).level(level).at(l.time));
+        let level = l
+            .level
+            .as_deref()
+            .map_or(LogLevel::Unknown, LogLevel::parse);
+        miner.add(
+            &LogRecord::new(&l.message, window_of)
+                .service(&service)
+                .level(level)
+                .at(l.time),
+        );
         if l.trace_id.as_deref().is_some_and(|t| !t.is_empty()) {
             let is_error = level.is_error() || looks_like_exception(&l.message);
             trace_events.push((i, is_error));
@@ -110,8 +120,12 @@ pub fn reduce(collected: &Collected, window: &TimeWindow) -> Evidence {
         services.push(service);
     }
     let spans = WindowSpans {
-        baseline_seconds: (window.incident_start - window.baseline_start).num_seconds().max(1) as f64,
-        incident_seconds: (window.incident_end - window.incident_start).num_seconds().max(1) as f64,
+        baseline_seconds: (window.incident_start - window.baseline_start)
+            .num_seconds()
+            .max(1) as f64,
+        incident_seconds: (window.incident_end - window.incident_start)
+            .num_seconds()
+            .max(1) as f64,
     };
     let all_templates = miner.templates(&spans, &BurstTest::default());
     let templates_total = all_templates.len();
@@ -127,18 +141,35 @@ pub fn reduce(collected: &Collected, window: &TimeWindow) -> Evidence {
         .collect();
     let origins = error_origins(&events, window);
 
-    let inputs: Vec<SeriesInput<'_>> =
-        collected.series.iter().map(|s| SeriesInput { labels: &s.labels, points: &s.points }).collect();
+    let inputs: Vec<SeriesInput<'_>> = collected
+        .series
+        .iter()
+        .map(|s| SeriesInput {
+            labels: &s.labels,
+            points: &s.points,
+        })
+        .collect();
     let shifts = metric_shifts(&inputs, window, &ShiftConfig::default());
 
-    let suspects = rank_suspects(&origins, &all_templates, &shifts, &SuspectWeights::default());
+    let suspects = rank_suspects(
+        &origins,
+        &all_templates,
+        &shifts,
+        &SuspectWeights::default(),
+    );
 
     let mut interesting: Vec<LogTemplate> = all_templates
         .into_iter()
         .filter(|t| t.incident_count > 0 && (t.is_new || t.is_bursting || t.is_error_level))
         .collect();
     interesting.sort_by(|a, b| {
-        let key = |t: &LogTemplate| (t.is_error_level && (t.is_new || t.is_bursting), t.is_new, t.incident_count);
+        let key = |t: &LogTemplate| {
+            (
+                t.is_error_level && (t.is_new || t.is_bursting),
+                t.is_new,
+                t.incident_count,
+            )
+        };
         key(b).cmp(&key(a))
     });
     interesting.truncate(KEEP_TEMPLATES);
@@ -157,5 +188,7 @@ pub fn reduce(collected: &Collected, window: &TimeWindow) -> Evidence {
 
 /// Lines that report an exception even when logged below error level.
 fn looks_like_exception(message: &str) -> bool {
-    message.contains("Exception") || message.contains("Traceback") || message.contains("panicked at")
+    message.contains("Exception")
+        || message.contains("Traceback")
+        || message.contains("panicked at")
 }

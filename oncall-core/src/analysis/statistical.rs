@@ -11,7 +11,11 @@ use crate::tickets::Severity;
 
 /// One piece of evidence in a result (SPEC §5).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(poem_openapi::Object), oai(skip_serializing_if_is_none))]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Object),
+    oai(skip_serializing_if_is_none)
+)]
 pub struct EvidenceItem {
     /// Data source it came from.
     pub source: String,
@@ -75,7 +79,12 @@ fn kind_name(s: &Suspect) -> &'static str {
 }
 
 /// Builds the result from the evidence.
-pub fn analyze(alert: &Alert, evidence: &Evidence, language: Language, sources: &EvidenceSources) -> AnalysisResult {
+pub fn analyze(
+    alert: &Alert,
+    evidence: &Evidence,
+    language: Language,
+    sources: &EvidenceSources,
+) -> AnalysisResult {
     let zh = language == Language::Zh;
     let suspects: Vec<ResultSuspect> = evidence
         .suspects
@@ -90,31 +99,90 @@ pub fn analyze(alert: &Alert, evidence: &Evidence, language: Language, sources: 
 
     let mut items = Vec::new();
     let (log_source, log_query) = sources.logs.clone().unwrap_or_default();
-    for t in evidence.log_templates.iter().filter(|t| t.is_new || t.is_bursting).take(5) {
-        let services: Vec<&str> = t.services.iter().filter(|s| s.incident > 0).map(|s| s.service.as_str()).take(3).collect();
+    for t in evidence
+        .log_templates
+        .iter()
+        .filter(|t| t.is_new || t.is_bursting)
+        .take(5)
+    {
+        let services: Vec<&str> = t
+            .services
+            .iter()
+            .filter(|s| s.incident > 0)
+            .map(|s| s.service.as_str())
+            .take(3)
+            .collect();
         let detail = if zh {
-            format!("{}日志模板 \"{}\"：告警窗口 {} 次，基线 {} 次（服务：{}）", if t.is_new { "新出现的" } else { "激增的" }, t.template, t.incident_count, t.baseline_count, services.join(", "))
+            format!(
+                "{}日志模板 \"{}\"：告警窗口 {} 次，基线 {} 次（服务：{}）",
+                if t.is_new {
+                    "新出现的"
+                } else {
+                    "激增的"
+                },
+                t.template,
+                t.incident_count,
+                t.baseline_count,
+                services.join(", ")
+            )
         } else {
-            format!("{} log template \"{}\": {} in the incident window, {} in the baseline (services: {})", if t.is_new { "new" } else { "bursting" }, t.template, t.incident_count, t.baseline_count, services.join(", "))
+            format!(
+                "{} log template \"{}\": {} in the incident window, {} in the baseline (services: {})",
+                if t.is_new { "new" } else { "bursting" },
+                t.template,
+                t.incident_count,
+                t.baseline_count,
+                services.join(", ")
+            )
         };
-        items.push(EvidenceItem { source: log_source.clone(), kind: "log".into(), detail, query: Some(log_query.clone()).filter(|q| !q.is_empty()) });
+        items.push(EvidenceItem {
+            source: log_source.clone(),
+            kind: "log".into(),
+            detail,
+            query: Some(log_query.clone()).filter(|q| !q.is_empty()),
+        });
     }
     let (metric_source, _) = sources.metrics.clone().unwrap_or_default();
     for m in evidence.metric_shifts.iter().take(5) {
         let selector = promql_selector(&m.metric, &m.labels);
         let up = m.direction == Direction::Up;
         let detail = if zh {
-            format!("{} {} 至 {:.3}（基线中位数 {:.3}，偏离 {:.1} 个稳健标准差），始于 {}", selector, if up { "升高" } else { "降低" }, m.peak, m.baseline_median, m.score, m.started_at.format("%H:%M:%S"))
+            format!(
+                "{} {} 至 {:.3}（基线中位数 {:.3}，偏离 {:.1} 个稳健标准差），始于 {}",
+                selector,
+                if up { "升高" } else { "降低" },
+                m.peak,
+                m.baseline_median,
+                m.score,
+                m.started_at.format("%H:%M:%S")
+            )
         } else {
-            format!("{} {} to {:.3} (baseline median {:.3}, {:.1} robust deviations), from {}", selector, if up { "rose" } else { "fell" }, m.peak, m.baseline_median, m.score, m.started_at.format("%H:%M:%S"))
+            format!(
+                "{} {} to {:.3} (baseline median {:.3}, {:.1} robust deviations), from {}",
+                selector,
+                if up { "rose" } else { "fell" },
+                m.peak,
+                m.baseline_median,
+                m.score,
+                m.started_at.format("%H:%M:%S")
+            )
         };
-        items.push(EvidenceItem { source: metric_source.clone(), kind: "metric".into(), detail, query: Some(selector) });
+        items.push(EvidenceItem {
+            source: metric_source.clone(),
+            kind: "metric".into(),
+            detail,
+            query: Some(selector),
+        });
     }
 
     let top = evidence.suspects.first();
     let second = evidence.suspects.get(1).map_or(0.0, |s| s.score);
     let confidence = top.map_or(0.0, |t| {
-        let margin = if t.score > 0.0 { (t.score - second) / t.score } else { 0.0 };
+        let margin = if t.score > 0.0 {
+            (t.score - second) / t.score
+        } else {
+            0.0
+        };
         (0.25 + 0.6 * margin * t.score.min(1.0)).clamp(0.05, 0.95)
     });
     let confidence = (confidence * 100.0).round() / 100.0;
@@ -126,7 +194,14 @@ pub fn analyze(alert: &Alert, evidence: &Evidence, language: Language, sources: 
                 (
                     format!(
                         "告警「{}」最可能的根因在 {}（{}）。最强证据：{}。共检查了 {} 行日志、{} 条指标序列，发现 {} 个值得关注的日志模板和 {} 条异常指标。",
-                        alert.name, t.component, kind_name(t), strongest, evidence.log_lines, evidence.series, evidence.log_templates.len(), evidence.metric_shifts.len()
+                        alert.name,
+                        t.component,
+                        kind_name(t),
+                        strongest,
+                        evidence.log_lines,
+                        evidence.series,
+                        evidence.log_templates.len(),
+                        evidence.metric_shifts.len()
                     ),
                     format!("{} 异常：{}", t.component, strongest),
                 )
@@ -134,18 +209,31 @@ pub fn analyze(alert: &Alert, evidence: &Evidence, language: Language, sources: 
                 (
                     format!(
                         "The most probable root cause of \"{}\" is {} ({}). Strongest evidence: {}. Looked at {} log lines and {} metric series; {} log templates and {} metric shifts stand out.",
-                        alert.name, t.component, kind_name(t), strongest, evidence.log_lines, evidence.series, evidence.log_templates.len(), evidence.metric_shifts.len()
+                        alert.name,
+                        t.component,
+                        kind_name(t),
+                        strongest,
+                        evidence.log_lines,
+                        evidence.series,
+                        evidence.log_templates.len(),
+                        evidence.metric_shifts.len()
                     ),
                     format!("{} is failing: {}", t.component, strongest),
                 )
             }
         }
         None if zh => (
-            format!("告警「{}」的时间窗口内未发现明显异常（{} 行日志、{} 条指标序列）。请检查数据源配置与告警范围。", alert.name, evidence.log_lines, evidence.series),
+            format!(
+                "告警「{}」的时间窗口内未发现明显异常（{} 行日志、{} 条指标序列）。请检查数据源配置与告警范围。",
+                alert.name, evidence.log_lines, evidence.series
+            ),
             "未能确定根因：证据不足".to_owned(),
         ),
         None => (
-            format!("Nothing stands out around \"{}\" ({} log lines, {} metric series looked at). Check the data sources and the alert's scope.", alert.name, evidence.log_lines, evidence.series),
+            format!(
+                "Nothing stands out around \"{}\" ({} log lines, {} metric series looked at). Check the data sources and the alert's scope.",
+                alert.name, evidence.log_lines, evidence.series
+            ),
             "Undetermined: not enough evidence".to_owned(),
         ),
     };
@@ -162,22 +250,37 @@ pub fn analyze(alert: &Alert, evidence: &Evidence, language: Language, sources: 
 }
 
 /// `name{a="b",...}` for a series.
-pub fn promql_selector(metric: &str, labels: &std::collections::BTreeMap<String, String>) -> String {
-    let inner: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\""))).collect();
+pub fn promql_selector(
+    metric: &str,
+    labels: &std::collections::BTreeMap<String, String>,
+) -> String {
+    let inner: Vec<String> = labels
+        .iter()
+        .map(|(k, v)| format!("{k}=\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\"")))
+        .collect();
     format!("{metric}{{{}}}", inner.join(","))
 }
 
 fn suggestions(top: Option<&Suspect>, evidence: &Evidence, zh: bool) -> Vec<String> {
     let Some(top) = top else {
-        return vec![if zh { "确认告警的服务/命名空间能在数据源中查到，并扩大时间窗口后重试。".into() } else { "Check that the alert's service/namespace exists in the data sources, widen the window and retry.".into() }];
+        return vec![if zh {
+            "确认告警的服务/命名空间能在数据源中查到，并扩大时间窗口后重试。".into()
+        } else {
+            "Check that the alert's service/namespace exists in the data sources, widen the window and retry.".into()
+        }];
     };
     let c = &top.component;
     let mut out = Vec::new();
-    let has_new_errors = evidence.log_templates.iter().any(|t| t.is_new && t.is_error_level && t.services.iter().any(|s| &s.service == c));
+    let has_new_errors = evidence
+        .log_templates
+        .iter()
+        .any(|t| t.is_new && t.is_error_level && t.services.iter().any(|s| &s.service == c));
     let metric_names: Vec<&str> = evidence
         .metric_shifts
         .iter()
-        .filter(|m| crate::evidence::suspects::component_of(&m.labels).is_some_and(|(_, n, _)| &n == c))
+        .filter(|m| {
+            crate::evidence::suspects::component_of(&m.labels).is_some_and(|(_, n, _)| &n == c)
+        })
         .map(|m| m.metric.as_str())
         .collect();
     let has = |needle: &str| metric_names.iter().any(|m| m.contains(needle));
@@ -188,7 +291,11 @@ fn suggestions(top: Option<&Suspect>, evidence: &Evidence, zh: bool) -> Vec<Stri
         out.push(if zh { format!("{c} CPU 异常：检查 CPU limit 与节点上的争抢，必要时扩容或迁移 Pod。") } else { format!("{c} shows CPU pressure: check its CPU limits and noisy neighbours on the node; scale out or reschedule.") });
     }
     if has("memory") || has("mem") {
-        out.push(if zh { format!("{c} 内存异常：检查内存泄漏与 OOM 事件。") } else { format!("{c} shows memory pressure: look for leaks and OOM kills.") });
+        out.push(if zh {
+            format!("{c} 内存异常：检查内存泄漏与 OOM 事件。")
+        } else {
+            format!("{c} shows memory pressure: look for leaks and OOM kills.")
+        });
     }
     if has("latency") || has("duration") {
         out.push(if zh { format!("{c} 延迟升高：检查其下游依赖（数据库、缓存、被调用服务）的响应时间。") } else { format!("{c} got slower: check the latency of its dependencies (databases, caches, callees).") });
@@ -197,6 +304,11 @@ fn suggestions(top: Option<&Suspect>, evidence: &Evidence, zh: bool) -> Vec<Stri
         out.push(if zh { format!("{c} 成功率下降：按错误码查看失败请求，定位首个失败的调用。") } else { format!("{c} is failing requests: break failures down by error code and find the first failing call.") });
     }
     out.push(if zh { format!("在 {c} 的日志中按 trace_id 追踪失败请求，确认错误首次出现的位置。") } else { format!("Follow failing requests by trace id through {c}'s logs to confirm where the first error appears.") });
-    out.push(if zh { "修复后观察告警指标恢复，并把结论记录到工单。".into() } else { "After the fix, watch the alerting metric recover and record the finding in the ticket.".into() });
+    out.push(if zh {
+        "修复后观察告警指标恢复，并把结论记录到工单。".into()
+    } else {
+        "After the fix, watch the alerting metric recover and record the finding in the ticket."
+            .into()
+    });
     out
 }

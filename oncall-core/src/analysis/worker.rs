@@ -57,8 +57,13 @@ impl OnCall {
             if *stopped.borrow() {
                 break;
             }
-            let Ok(permit) = slots.clone().acquire_owned().await else { break };
-            let claimed = self.store.claim_analysis(&owner, lease_until(), Utc::now()).await;
+            let Ok(permit) = slots.clone().acquire_owned().await else {
+                break;
+            };
+            let claimed = self
+                .store
+                .claim_analysis(&owner, lease_until(), Utc::now())
+                .await;
             match claimed {
                 Ok(Some(job)) => {
                     let engine = self.clone();
@@ -92,7 +97,10 @@ impl OnCall {
         let ClaimedAnalysis { analysis, attempts } = job;
         let id = analysis.id;
         if attempts > MAX_ATTEMPTS {
-            let reason = format!("gave up after {} attempts: the workers running it stopped or timed out", attempts - 1);
+            let reason = format!(
+                "gave up after {} attempts: the workers running it stopped or timed out",
+                attempts - 1
+            );
             if let Err(e) = pipeline::fail(self, analysis, owner, reason).await {
                 tracing::warn!(analysis = %id, error = %e, "failing an abandoned analysis");
             }
@@ -112,7 +120,8 @@ impl OnCall {
                 }
             })
         };
-        let outcome = tokio::time::timeout(DEADLINE, pipeline::run(self, analysis.clone(), owner)).await;
+        let outcome =
+            tokio::time::timeout(DEADLINE, pipeline::run(self, analysis.clone(), owner)).await;
         renew.abort();
         let reason = match outcome {
             Ok(Ok(())) => return,
@@ -132,7 +141,11 @@ impl OnCall {
 
     /// Runs pending analyses in this process until `id` is final (for the CLI and
     /// scripts without a server), or `timeout` passes.
-    pub async fn run_until_done(&self, id: uuid::Uuid, timeout: Duration) -> crate::Result<super::Analysis> {
+    pub async fn run_until_done(
+        &self,
+        id: uuid::Uuid,
+        timeout: Duration,
+    ) -> crate::Result<super::Analysis> {
         let owner = format!("{}-inline-{}", hostname(), uuid::Uuid::new_v4().simple());
         let started = std::time::Instant::now();
         loop {
@@ -141,9 +154,16 @@ impl OnCall {
                 return Ok(current);
             }
             if started.elapsed() > timeout {
-                return Err(crate::Error::Unavailable(format!("analysis {id} did not finish within {} s", timeout.as_secs())));
+                return Err(crate::Error::Unavailable(format!(
+                    "analysis {id} did not finish within {} s",
+                    timeout.as_secs()
+                )));
             }
-            match self.store.claim_analysis(&owner, lease_until(), Utc::now()).await? {
+            match self
+                .store
+                .claim_analysis(&owner, lease_until(), Utc::now())
+                .await?
+            {
                 Some(job) => self.run_claimed(job, &owner).await,
                 None => tokio::time::sleep(Duration::from_millis(200)).await,
             }
@@ -158,7 +178,11 @@ fn lease_until() -> chrono::DateTime<Utc> {
 fn hostname() -> String {
     std::env::var("HOSTNAME")
         .ok()
-        .or_else(|| std::fs::read_to_string("/etc/hostname").ok().map(|s| s.trim().to_owned()))
+        .or_else(|| {
+            std::fs::read_to_string("/etc/hostname")
+                .ok()
+                .map(|s| s.trim().to_owned())
+        })
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "oncall".into())
         .chars()

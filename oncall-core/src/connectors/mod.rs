@@ -181,7 +181,11 @@ impl fmt::Debug for Credentials {
 /// Why a call to a data source failed, in terms of what the user should fix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-#[cfg_attr(feature = "openapi", derive(poem_openapi::Enum), oai(rename_all = "snake_case"))]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Enum),
+    oai(rename_all = "snake_case")
+)]
 pub enum ConnectorErrorKind {
     /// The data source's settings are wrong (URL, CA certificate, missing config key).
     Config,
@@ -298,7 +302,11 @@ pub type ConnectorResult<T> = std::result::Result<T, ConnectorError>;
 
 /// The outcome of a connectivity test, as `POST /api/datasources/{id}/test` returns it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(poem_openapi::Object), oai(skip_serializing_if_is_none))]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Object),
+    oai(skip_serializing_if_is_none)
+)]
 pub struct ConnectionTest {
     /// Reachable, authenticated and answering like the expected kind of server.
     pub ok: bool,

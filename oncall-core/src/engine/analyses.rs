@@ -157,7 +157,12 @@ impl OnCall {
     }
 
     /// The analysis' progress events after `after` (any role).
-    pub async fn analysis_events(&self, actor: &User, id: Uuid, after: i64) -> Result<Vec<crate::analysis::AnalysisEvent>> {
+    pub async fn analysis_events(
+        &self,
+        actor: &User,
+        id: Uuid,
+        after: i64,
+    ) -> Result<Vec<crate::analysis::AnalysisEvent>> {
         actor.require(Role::Viewer)?;
         self.store.events(id, after).await
     }

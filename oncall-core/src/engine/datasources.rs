@@ -331,7 +331,11 @@ impl OnCall {
     /// Tests connectivity of a data source (engineer): reachable, authenticated,
     /// server version, latency — or why not. Never fails for an unreachable server;
     /// the answer says so.
-    pub async fn test_datasource(&self, actor: &User, id: Uuid) -> Result<crate::connectors::ConnectionTest> {
+    pub async fn test_datasource(
+        &self,
+        actor: &User,
+        id: Uuid,
+    ) -> Result<crate::connectors::ConnectionTest> {
         actor.require(Role::Engineer)?;
         let (ds, credentials) = self.datasource_with_credentials(id).await?;
         Ok(crate::connectors::test_data_source(&ds, credentials).await)

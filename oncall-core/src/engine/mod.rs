@@ -19,8 +19,7 @@ mod tickets;
 
 pub use analyses::{AnalysisOptions, MAX_ALERT_BYTES, alert_title};
 pub use datasources::{
-    AuthInput, AuthView, DEFAULT_TIMEOUT_MS, DataSourceInput, DataSourceView,
-    validate_url,
+    AuthInput, AuthView, DEFAULT_TIMEOUT_MS, DataSourceInput, DataSourceView, validate_url,
 };
 pub use tickets::{TicketDetail, TicketInput, TicketPatch};
 

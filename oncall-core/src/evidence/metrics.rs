@@ -108,12 +108,23 @@ pub fn median(v: &mut [f64]) -> Option<f64> {
     }
     v.sort_by(f64::total_cmp);
     let n = v.len();
-    Some(if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 })
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    })
 }
 
 /// Examines every series and returns those that moved, strongest first.
-pub fn metric_shifts(series: &[SeriesInput<'_>], window: &TimeWindow, cfg: &ShiftConfig) -> Vec<MetricShift> {
-    let mut out: Vec<MetricShift> = series.iter().filter_map(|s| shift_of(s, window, cfg)).collect();
+pub fn metric_shifts(
+    series: &[SeriesInput<'_>],
+    window: &TimeWindow,
+    cfg: &ShiftConfig,
+) -> Vec<MetricShift> {
+    let mut out: Vec<MetricShift> = series
+        .iter()
+        .filter_map(|s| shift_of(s, window, cfg))
+        .collect();
     out.sort_by(|a, b| b.score.total_cmp(&a.score));
     out
 }
@@ -131,12 +142,18 @@ fn shift_of(s: &SeriesInput<'_>, window: &TimeWindow, cfg: &ShiftConfig) -> Opti
     let med = median(&mut baseline)?;
     let mut deviations: Vec<f64> = baseline.iter().map(|v| (v - med).abs()).collect();
     let mad = median(&mut deviations)?;
-    let spread = (1.4826 * mad).max(cfg.min_relative_spread * med.abs()).max(cfg.min_spread);
+    let spread = (1.4826 * mad)
+        .max(cfg.min_relative_spread * med.abs())
+        .max(cfg.min_spread);
 
     let mut peak: Option<(f64, f64)> = None; // (z, value)
     let mut started_at = None;
     let mut anomalous = 0;
-    for (t, v) in s.points.iter().filter(|(t, v)| window.in_incident(*t) && v.is_finite()) {
+    for (t, v) in s
+        .points
+        .iter()
+        .filter(|(t, v)| window.in_incident(*t) && v.is_finite())
+    {
         let z = (v - med) / spread;
         if z.abs() >= cfg.threshold {
             anomalous += 1;
@@ -157,8 +174,16 @@ fn shift_of(s: &SeriesInput<'_>, window: &TimeWindow, cfg: &ShiftConfig) -> Opti
         baseline_spread: spread,
         peak: value,
         score: z.abs(),
-        direction: if z >= 0.0 { Direction::Up } else { Direction::Down },
-        relative_change: if med.abs() > f64::EPSILON { (value - med) / med.abs() } else { 0.0 },
+        direction: if z >= 0.0 {
+            Direction::Up
+        } else {
+            Direction::Down
+        },
+        relative_change: if med.abs() > f64::EPSILON {
+            (value - med) / med.abs()
+        } else {
+            0.0
+        },
         started_at,
         anomalous_points: anomalous,
     })
@@ -170,7 +195,9 @@ mod tests {
     use chrono::Duration;
 
     fn t0() -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2026-11-24T10:00:00Z").unwrap().with_timezone(&Utc)
+        DateTime::parse_from_rfc3339("2026-11-24T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
     }
 
     fn window() -> TimeWindow {
@@ -182,18 +209,30 @@ mod tests {
     }
 
     fn series(values: impl Fn(i64) -> f64) -> Vec<(DateTime<Utc>, f64)> {
-        (0..=40).map(|m| (t0() + Duration::minutes(m), values(m))).collect()
+        (0..=40)
+            .map(|m| (t0() + Duration::minutes(m), values(m)))
+            .collect()
     }
 
     fn labels(name: &str) -> BTreeMap<String, String> {
-        [("__name__", name), ("pod", "api-1")].iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        [("__name__", name), ("pod", "api-1")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn a_step_up_is_found_with_its_start() {
         let l = labels("cpu");
         let pts = series(|m| if m >= 33 { 90.0 } else { 20.0 + (m % 3) as f64 });
-        let shifts = metric_shifts(&[SeriesInput { labels: &l, points: &pts }], &window(), &ShiftConfig::default());
+        let shifts = metric_shifts(
+            &[SeriesInput {
+                labels: &l,
+                points: &pts,
+            }],
+            &window(),
+            &ShiftConfig::default(),
+        );
         assert_eq!(shifts.len(), 1);
         let s = &shifts[0];
         assert_eq!((s.metric.as_str(), s.direction), ("cpu", Direction::Up));
@@ -207,8 +246,21 @@ mod tests {
     fn noise_and_old_spikes_do_not_count() {
         let l = labels("latency");
         // A spike in the baseline and ordinary noise later: nothing new.
-        let pts = series(|m| if m == 10 { 50.0 } else { 1.0 + 0.02 * ((m * 7) % 5) as f64 });
-        let shifts = metric_shifts(&[SeriesInput { labels: &l, points: &pts }], &window(), &ShiftConfig::default());
+        let pts = series(|m| {
+            if m == 10 {
+                50.0
+            } else {
+                1.0 + 0.02 * ((m * 7) % 5) as f64
+            }
+        });
+        let shifts = metric_shifts(
+            &[SeriesInput {
+                labels: &l,
+                points: &pts,
+            }],
+            &window(),
+            &ShiftConfig::default(),
+        );
         assert!(shifts.is_empty(), "{shifts:?}");
     }
 
@@ -216,18 +268,45 @@ mod tests {
     fn drops_are_shifts_too_and_flat_series_need_a_real_move() {
         let l = labels("success_rate");
         let pts = series(|m| if m >= 31 { 60.0 } else { 100.0 });
-        let s = metric_shifts(&[SeriesInput { labels: &l, points: &pts }], &window(), &ShiftConfig::default());
+        let s = metric_shifts(
+            &[SeriesInput {
+                labels: &l,
+                points: &pts,
+            }],
+            &window(),
+            &ShiftConfig::default(),
+        );
         assert_eq!(s[0].direction, Direction::Down);
         // 100 → 99.5 on a flat series is within the 5 % floor.
         let pts = series(|m| if m >= 31 { 99.5 } else { 100.0 });
-        assert!(metric_shifts(&[SeriesInput { labels: &l, points: &pts }], &window(), &ShiftConfig::default()).is_empty());
+        assert!(
+            metric_shifts(
+                &[SeriesInput {
+                    labels: &l,
+                    points: &pts
+                }],
+                &window(),
+                &ShiftConfig::default()
+            )
+            .is_empty()
+        );
     }
 
     #[test]
     fn short_baselines_and_nans_are_skipped() {
         let l = labels("x");
         let pts: Vec<_> = series(|m| if m < 27 { f64::NAN } else { 5.0 });
-        assert!(metric_shifts(&[SeriesInput { labels: &l, points: &pts }], &window(), &ShiftConfig::default()).is_empty());
+        assert!(
+            metric_shifts(
+                &[SeriesInput {
+                    labels: &l,
+                    points: &pts
+                }],
+                &window(),
+                &ShiftConfig::default()
+            )
+            .is_empty()
+        );
     }
 
     #[test]

@@ -42,8 +42,15 @@ pub struct Suspect {
 }
 
 /// Labels naming a service, in order of preference.
-const SERVICE_LABELS: [&str; 7] =
-    ["service", "service_name", "app", "app_kubernetes_io_name", "k8s_app", "container", "deployment"];
+const SERVICE_LABELS: [&str; 7] = [
+    "service",
+    "service_name",
+    "app",
+    "app_kubernetes_io_name",
+    "k8s_app",
+    "container",
+    "deployment",
+];
 /// Labels naming a pod.
 const POD_LABELS: [&str; 2] = ["pod", "pod_name"];
 /// Labels naming a host.
@@ -63,8 +70,7 @@ pub fn service_of_pod(pod: &str) -> String {
     if n >= 3 && is_hash(parts[n - 1], 5..=5) && is_hash(parts[n - 2], 6..=10) {
         return parts[..n - 2].join("-");
     }
-    if n >= 2
-        && (is_hash(parts[n - 1], 5..=5) || parts[n - 1].chars().all(|c| c.is_ascii_digit()))
+    if n >= 2 && (is_hash(parts[n - 1], 5..=5) || parts[n - 1].chars().all(|c| c.is_ascii_digit()))
     {
         return parts[..n - 1].join("-");
     }
@@ -72,8 +78,15 @@ pub fn service_of_pod(pod: &str) -> String {
 }
 
 /// The component a set of labels describes: (kind, name, pod if any).
-pub fn component_of(labels: &BTreeMap<String, String>) -> Option<(ComponentKind, String, Option<String>)> {
-    let get = |keys: &[&str]| keys.iter().find_map(|k| labels.get(*k)).filter(|v| !v.is_empty()).cloned();
+pub fn component_of(
+    labels: &BTreeMap<String, String>,
+) -> Option<(ComponentKind, String, Option<String>)> {
+    let get = |keys: &[&str]| {
+        keys.iter()
+            .find_map(|k| labels.get(*k))
+            .filter(|v| !v.is_empty())
+            .cloned()
+    };
     let pod = get(&POD_LABELS);
     if let Some(service) = get(&SERVICE_LABELS) {
         return Some((ComponentKind::Service, service, pod));
@@ -82,7 +95,10 @@ pub fn component_of(labels: &BTreeMap<String, String>) -> Option<(ComponentKind,
         return Some((ComponentKind::Service, service_of_pod(&pod), Some(pod)));
     }
     get(&HOST_LABELS).map(|h| {
-        let host = h.rsplit_once(':').map_or(h.as_str(), |(host, _)| host).to_owned();
+        let host = h
+            .rsplit_once(':')
+            .map_or(h.as_str(), |(host, _)| host)
+            .to_owned();
         (ComponentKind::Host, host, None)
     })
 }
@@ -103,7 +119,12 @@ pub struct SuspectWeights {
 
 impl Default for SuspectWeights {
     fn default() -> Self {
-        SuspectWeights { origins: 0.45, templates: 0.3, metrics: 0.25, onset_half_life_minutes: 2.0 }
+        SuspectWeights {
+            origins: 0.45,
+            templates: 0.3,
+            metrics: 0.25,
+            onset_half_life_minutes: 2.0,
+        }
     }
 }
 
@@ -127,7 +148,10 @@ pub fn rank_suspects(
 ) -> Vec<Suspect> {
     let mut tally: HashMap<String, Tally> = HashMap::new();
 
-    for o in origins.iter().filter(|o| o.incident > 0 && o.rate_ratio > 1.5) {
+    for o in origins
+        .iter()
+        .filter(|o| o.incident > 0 && o.rate_ratio > 1.5)
+    {
         let t = tally.entry(o.service.clone()).or_default();
         t.kind = Some(ComponentKind::Service);
         let s = (o.incident as f64).ln_1p() * o.rate_ratio.ln();
@@ -141,8 +165,15 @@ pub fn rank_suspects(
         ));
     }
 
-    for tpl in templates.iter().filter(|t| t.is_error_level && (t.is_new || t.is_bursting)) {
-        for sc in tpl.services.iter().filter(|s| s.incident > 0 && !s.service.is_empty()) {
+    for tpl in templates
+        .iter()
+        .filter(|t| t.is_error_level && (t.is_new || t.is_bursting))
+    {
+        for sc in tpl
+            .services
+            .iter()
+            .filter(|s| s.incident > 0 && !s.service.is_empty())
+        {
             let t = tally.entry(sc.service.clone()).or_default();
             t.kind = Some(ComponentKind::Service);
             let novelty = if sc.baseline == 0 { 2.0 } else { 1.0 };
@@ -154,21 +185,31 @@ pub fn rank_suspects(
             let what = if sc.baseline == 0 { "new" } else { "bursting" };
             t.reasons.push((
                 s * weights.templates,
-                format!("{what} error log: \"{}\" ×{} (baseline {})", truncate(&tpl.template, 160), sc.incident, sc.baseline),
+                format!(
+                    "{what} error log: \"{}\" ×{} (baseline {})",
+                    truncate(&tpl.template, 160),
+                    sc.incident,
+                    sc.baseline
+                ),
             ));
         }
     }
 
     let earliest = shifts.iter().map(|s| s.started_at).min();
     for shift in shifts {
-        let Some((kind, name, pod)) = component_of(&shift.labels) else { continue };
+        let Some((kind, name, pod)) = component_of(&shift.labels) else {
+            continue;
+        };
         let t = tally.entry(name).or_default();
         t.kind.get_or_insert(kind);
         let late_min = earliest.map_or(0.0, |e| (shift.started_at - e).num_seconds() as f64 / 60.0);
         let onset = 0.5f64.powf(late_min.max(0.0) / weights.onset_half_life_minutes.max(0.1));
         let s = (shift.score.min(50.0) / 50.0) * onset;
         t.metrics = t.metrics.max(s);
-        t.first = Some(t.first.map_or(shift.started_at, |f| f.min(shift.started_at)));
+        t.first = Some(
+            t.first
+                .map_or(shift.started_at, |f| f.min(shift.started_at)),
+        );
         if let Some(p) = pod
             && !t.pods.contains(&p)
         {
@@ -196,7 +237,9 @@ pub fn rank_suspects(
     let mut out: Vec<Suspect> = tally
         .into_iter()
         .map(|(component, mut t)| {
-            let score = weights.origins * t.origins / mo + weights.templates * t.templates / mt + weights.metrics * t.metrics / mm;
+            let score = weights.origins * t.origins / mo
+                + weights.templates * t.templates / mt
+                + weights.metrics * t.metrics / mm;
             t.reasons.sort_by(|a, b| b.0.total_cmp(&a.0));
             t.reasons.dedup_by(|a, b| a.1 == b.1);
             Suspect {
@@ -210,7 +253,11 @@ pub fn rank_suspects(
         })
         .filter(|s| s.score > 0.0)
         .collect();
-    out.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.component.cmp(&b.component)));
+    out.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then_with(|| a.component.cmp(&b.component))
+    });
     let top = out.first().map_or(1.0, |s| s.score).max(f64::EPSILON);
     for s in &mut out {
         s.score = (s.score / top).clamp(0.0, 1.0) * top.min(1.0);
@@ -234,18 +281,39 @@ mod tests {
 
     #[test]
     fn pods_map_to_their_services() {
-        assert_eq!(service_of_pod("ts-contacts-service-866bd68c97-xcqfx"), "ts-contacts-service");
+        assert_eq!(
+            service_of_pod("ts-contacts-service-866bd68c97-xcqfx"),
+            "ts-contacts-service"
+        );
         assert_eq!(service_of_pod("redis-0"), "redis");
         assert_eq!(service_of_pod("api-7d9f8c6b5-x2x4z"), "api");
         assert_eq!(service_of_pod("payment"), "payment");
-        assert_eq!(service_of_pod("node-exporter-x7k2p"), "node-exporter", "DaemonSet pods have one hash");
-        assert_eq!(service_of_pod("redis-cache"), "redis-cache", "words are not hashes");
+        assert_eq!(
+            service_of_pod("node-exporter-x7k2p"),
+            "node-exporter",
+            "DaemonSet pods have one hash"
+        );
+        assert_eq!(
+            service_of_pod("redis-cache"),
+            "redis-cache",
+            "words are not hashes"
+        );
     }
 
     #[test]
     fn components_prefer_service_labels() {
-        let l = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<BTreeMap<_, _>>();
-        assert_eq!(component_of(&l(&[("service", "api"), ("pod", "api-1")])).unwrap().1, "api");
+        let l = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<BTreeMap<_, _>>()
+        };
+        assert_eq!(
+            component_of(&l(&[("service", "api"), ("pod", "api-1")]))
+                .unwrap()
+                .1,
+            "api"
+        );
         assert_eq!(component_of(&l(&[("pod", "db-0")])).unwrap().1, "db");
         let (kind, host, _) = component_of(&l(&[("instance", "10.0.0.5:9100")])).unwrap();
         assert_eq!((kind, host.as_str()), (ComponentKind::Host, "10.0.0.5"));
@@ -255,13 +323,29 @@ mod tests {
     #[test]
     fn combined_evidence_outranks_one_kind_alone() {
         let origins = vec![
-            ErrorOrigin { service: "db".into(), incident: 20, baseline: 0, rate_ratio: 40.0, spread: 3 },
-            ErrorOrigin { service: "api".into(), incident: 2, baseline: 1, rate_ratio: 2.0, spread: 2 },
+            ErrorOrigin {
+                service: "db".into(),
+                incident: 20,
+                baseline: 0,
+                rate_ratio: 40.0,
+                spread: 3,
+            },
+            ErrorOrigin {
+                service: "api".into(),
+                incident: 2,
+                baseline: 1,
+                rate_ratio: 2.0,
+                spread: 2,
+            },
         ];
-        let t0 = DateTime::parse_from_rfc3339("2026-11-24T10:30:00Z").unwrap().with_timezone(&Utc);
+        let t0 = DateTime::parse_from_rfc3339("2026-11-24T10:30:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
         let shift = |svc: &str, score: f64, min: i64| MetricShift {
             metric: "latency".into(),
-            labels: [("service".to_string(), svc.to_string())].into_iter().collect(),
+            labels: [("service".to_string(), svc.to_string())]
+                .into_iter()
+                .collect(),
             baseline_median: 1.0,
             baseline_spread: 0.1,
             peak: 3.0,
@@ -275,7 +359,11 @@ mod tests {
         let ranked = rank_suspects(&origins, &[], &shifts, &SuspectWeights::default());
         assert_eq!(ranked[0].component, "db");
         assert!(ranked[0].score <= 1.0 && ranked[0].score > ranked[1].score);
-        assert!(ranked[0].reasons[0].contains("first error"), "{:?}", ranked[0].reasons);
+        assert!(
+            ranked[0].reasons[0].contains("first error"),
+            "{:?}",
+            ranked[0].reasons
+        );
         assert!(ranked.iter().any(|s| s.component == "gateway"));
     }
 }

@@ -47,7 +47,10 @@ pub fn error_origins(events: &[TraceEvent<'_>], window: &TimeWindow) -> Vec<Erro
     }
     let mut traces: HashMap<&str, Trace<'_>> = HashMap::new();
     for e in events.iter().filter(|e| !e.trace.is_empty()) {
-        let t = traces.entry(e.trace).or_insert(Trace { first_error: None, services: Vec::new() });
+        let t = traces.entry(e.trace).or_insert(Trace {
+            first_error: None,
+            services: Vec::new(),
+        });
         if !t.services.contains(&e.service) {
             t.services.push(e.service);
         }
@@ -57,7 +60,9 @@ pub fn error_origins(events: &[TraceEvent<'_>], window: &TimeWindow) -> Vec<Erro
     }
     let mut per_service: HashMap<&str, (u64, u64, u64)> = HashMap::new();
     for t in traces.values() {
-        let Some((at, service)) = t.first_error else { continue };
+        let Some((at, service)) = t.first_error else {
+            continue;
+        };
         let entry = per_service.entry(service).or_default();
         if window.in_incident(at) {
             entry.0 += 1;
@@ -66,7 +71,8 @@ pub fn error_origins(events: &[TraceEvent<'_>], window: &TimeWindow) -> Vec<Erro
             entry.1 += 1;
         }
     }
-    let minutes = |a: DateTime<Utc>, b: DateTime<Utc>| ((b - a).num_seconds() as f64 / 60.0).max(1.0);
+    let minutes =
+        |a: DateTime<Utc>, b: DateTime<Utc>| ((b - a).num_seconds() as f64 / 60.0).max(1.0);
     let baseline_min = minutes(window.baseline_start, window.incident_start);
     let incident_min = minutes(window.incident_start, window.incident_end);
     let mut out: Vec<ErrorOrigin> = per_service
@@ -75,11 +81,16 @@ pub fn error_origins(events: &[TraceEvent<'_>], window: &TimeWindow) -> Vec<Erro
             service: service.to_owned(),
             incident,
             baseline,
-            rate_ratio: ((incident as f64 + 0.5) / incident_min) / ((baseline as f64 + 0.5) / baseline_min),
+            rate_ratio: ((incident as f64 + 0.5) / incident_min)
+                / ((baseline as f64 + 0.5) / baseline_min),
             spread,
         })
         .collect();
-    out.sort_by(|a, b| b.incident.cmp(&a.incident).then_with(|| a.service.cmp(&b.service)));
+    out.sort_by(|a, b| {
+        b.incident
+            .cmp(&a.incident)
+            .then_with(|| a.service.cmp(&b.service))
+    });
     out
 }
 
@@ -89,12 +100,19 @@ mod tests {
     use chrono::Duration;
 
     fn at(min: i64) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2026-11-24T10:00:00Z").unwrap().with_timezone(&Utc) + Duration::minutes(min)
+        DateTime::parse_from_rfc3339("2026-11-24T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
+            + Duration::minutes(min)
     }
 
     #[test]
     fn the_first_error_of_a_trace_names_its_origin() {
-        let window = TimeWindow { baseline_start: at(0), incident_start: at(30), incident_end: at(40) };
+        let window = TimeWindow {
+            baseline_start: at(0),
+            incident_start: at(30),
+            incident_end: at(40),
+        };
         let ev = |trace, service, min, secs: i64, is_error| TraceEvent {
             trace,
             service,
@@ -118,10 +136,17 @@ mod tests {
         ];
         let origins = error_origins(&events, &window);
         assert_eq!(origins[0].service, "db");
-        assert_eq!((origins[0].incident, origins[0].baseline, origins[0].spread), (2, 0, 3));
+        assert_eq!(
+            (origins[0].incident, origins[0].baseline, origins[0].spread),
+            (2, 0, 3)
+        );
         assert!(origins[0].rate_ratio > 5.0);
         let cache = origins.iter().find(|o| o.service == "cache").unwrap();
         assert_eq!((cache.incident, cache.baseline), (0, 1));
-        assert!(origins.iter().all(|o| o.service != "api" && o.service != "gateway"));
+        assert!(
+            origins
+                .iter()
+                .all(|o| o.service != "api" && o.service != "gateway")
+        );
     }
 }

@@ -3,13 +3,13 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use futures_util::stream::{self, BoxStream, StreamExt};
 use oncall_core::AnalysisOptions;
+use oncall_core::analysis::AnalysisEvent;
 use oncall_core::analysis::{Analysis, AnalysisStatus};
 use oncall_core::store::AnalysisFilter;
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
-use futures_util::stream::{self, BoxStream, StreamExt};
-use oncall_core::analysis::AnalysisEvent;
 use poem_openapi::payload::EventStream;
 use poem_openapi::{Object, OpenApi, payload::Json};
 use uuid::Uuid;
