@@ -126,6 +126,12 @@ fn main() {
         if rank.is_some_and(|r| r <= 3) {
             ac3 += 1;
         }
+        eprintln!(
+            "shifts {} templates {} series {}",
+            ev.metric_shifts.len(),
+            ev.log_templates.len(),
+            ev.series
+        );
         let top: Vec<String> = ev
             .suspects
             .iter()
