@@ -5,109 +5,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may panic
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+mod support;
+
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
-use sqlx::{Connection, Executor, MySqlConnection};
-
-struct Server {
-    child: Child,
-    base: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A plain HTTP client (the tree carries rustls on ring only: install it first).
-fn http_client() -> reqwest::Client {
-    oncall_core::connectors::install_default_tls_provider();
-    reqwest::Client::new()
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn command(dir: &tempfile::TempDir, database_url: &str, port: u16) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_oncall-server"));
-    cmd.current_dir(dir.path())
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("DATABASE_URL", database_url)
-        .env("ONCALL_ADDR", format!("127.0.0.1:{port}"))
-        .env("ONCALL_WEB_DIR", dir.path().join("no-ui"))
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    cmd
-}
-
-async fn start(database_url: &str) -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let child = command(&dir, database_url, port)
-        .env("JWT_SECRET_KEY", "smoke-test-secret-0123456789")
-        .env(
-            "ONCALL_ENCRYPTION_KEY",
-            oncall_core::secrets::SecretBox::generate_key(),
-        )
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
-    let started = Instant::now();
-    let http = http_client();
-    loop {
-        if let Ok(r) = http.get(format!("{base}/readyz")).send().await
-            && r.status().is_success()
-        {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "server did not become ready"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Server {
-        child,
-        base,
-        _dir: dir,
-    }
-}
-
-async fn call(
-    http: &reqwest::Client,
-    method: reqwest::Method,
-    url: String,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut req = http.request(method, url);
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let resp = req.send().await.unwrap();
-    let status = resp.status().as_u16();
-    let text = resp.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
-}
+use serde_json::json;
+use support::{call, command, free_port, http_client, start};
 
 async fn smoke(database_url: &str) {
     use reqwest::Method;
@@ -248,36 +151,16 @@ async fn smoke_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn smoke_on_mysql() {
-    let in_ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
-    if !in_ci && std::env::var("ONCALL_TEST_MYSQL").is_ok_and(|v| v == "skip") {
-        eprintln!("SKIPPED smoke_on_mysql (ONCALL_TEST_MYSQL=skip)");
-        return;
-    }
-    let server_url = std::env::var("ONCALL_TEST_MYSQL_URL")
-        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into());
-    let mut conn = MySqlConnection::connect(&server_url)
-        .await
-        .unwrap_or_else(|e| panic!("MySQL test server at {server_url} is unreachable: {e}"));
-    let name = format!("oncall_smoke_{}", uuid::Uuid::new_v4().simple());
-    conn.execute(sqlx::AssertSqlSafe(format!(
-        "CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
-    )))
-    .await
-    .unwrap();
-    let base = server_url
-        .rsplit_once('/')
-        .map_or(server_url.as_str(), |(b, _)| b);
-    smoke(&format!("{base}/{name}")).await;
-    conn.execute(sqlx::AssertSqlSafe(format!("DROP DATABASE `{name}`")))
-        .await
-        .unwrap();
+    let Some((server_url, name, url)) = support::fresh_mysql().await else { return };
+    smoke(&url).await;
+    support::drop_mysql(&server_url, &name).await;
 }
 
 #[test]
 fn refuses_to_start_without_secrets_outside_development_mode() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("x.db").display());
-    let out = command(&dir, &url, free_port()).output().unwrap();
+    let out = command(&dir, &url, free_port()).stderr(std::process::Stdio::piped()).output().unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
