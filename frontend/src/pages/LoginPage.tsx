@@ -1,0 +1,81 @@
+import { useEffect } from "react";
+import { Navigate, useNavigate, useSearchParams } from "react-router-dom";
+import { Alert, Button, Card, Form, Input, Space, Typography } from "antd";
+import { AlertOutlined, LockOutlined, MailOutlined } from "@ant-design/icons";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { api } from "../api/endpoints";
+import { errorMessage } from "../api/client";
+import { safeNext, useAuth, validToken } from "../store/auth";
+import { useServerInfo } from "../lib/queries";
+import { useT } from "../i18n";
+import { LangSwitch } from "../components/common";
+
+interface Values {
+  email: string;
+  password: string;
+}
+
+export default function LoginPage() {
+  const t = useT();
+  const [params] = useSearchParams();
+  const navigate = useNavigate();
+  const qc = useQueryClient();
+  const token = useAuth((s) => validToken(s));
+  const { login, reason, clearReason } = useAuth();
+  const info = useServerInfo();
+  const next = safeNext(params.get("next"));
+
+  const m = useMutation({
+    mutationFn: (v: Values) => api.login(v.email.trim(), v.password),
+    onSuccess: (r) => {
+      qc.clear();
+      login(r.access_token, r.expires_in);
+      navigate(next, { replace: true });
+    },
+  });
+
+  useEffect(() => () => clearReason(), [clearReason]);
+
+  if (token && !m.isSuccess) return <Navigate to={next} replace />;
+  const defaultAccount = info.data?.default_account;
+
+  return (
+    <div className="login-wrap">
+      <Card className="login-card" styles={{ body: { padding: 28 } }}>
+        <Space direction="vertical" size={4} style={{ width: "100%", marginBottom: 20 }}>
+          <div style={{ display: "flex", justifyContent: "space-between", alignItems: "center" }}>
+            <Typography.Title level={3} style={{ margin: 0 }}>
+              <AlertOutlined style={{ color: "#1677ff", marginRight: 8 }} />
+              {t("app.name")}
+            </Typography.Title>
+            <LangSwitch />
+          </div>
+          <Typography.Text type="secondary">{t("app.tagline")}</Typography.Text>
+        </Space>
+        {reason === "expired" && !m.isError && (
+          <Alert type="warning" showIcon message={t("login.expired")} style={{ marginBottom: 16 }} />
+        )}
+        {m.isError && <Alert type="error" showIcon message={errorMessage(m.error)} style={{ marginBottom: 16 }} data-testid="login-error" />}
+        <Form<Values> layout="vertical" onFinish={(v) => m.mutate(v)} requiredMark={false} initialValues={{ email: defaultAccount ?? "" }} key={defaultAccount ?? "-"}>
+          <Form.Item name="email" label={t("login.email")} rules={[{ required: true, message: t("login.required") }]}>
+            <Input id="email" prefix={<MailOutlined />} autoComplete="username" autoFocus />
+          </Form.Item>
+          <Form.Item name="password" label={t("login.password")} rules={[{ required: true, message: t("login.required") }]}>
+            <Input.Password id="password" prefix={<LockOutlined />} autoComplete="current-password" />
+          </Form.Item>
+          <Button type="primary" htmlType="submit" block loading={m.isPending} data-testid="login-submit">
+            {t("login.submit")}
+          </Button>
+        </Form>
+        {defaultAccount && (
+          <Alert type="info" showIcon style={{ marginTop: 16 }} message={t("login.defaultHint", { email: defaultAccount })} data-testid="default-hint" />
+        )}
+        {info.data?.version && (
+          <Typography.Text type="secondary" style={{ display: "block", marginTop: 16, fontSize: 12, textAlign: "center" }}>
+            v{info.data.version}
+          </Typography.Text>
+        )}
+      </Card>
+    </div>
+  );
+}
