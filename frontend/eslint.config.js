@@ -19,7 +19,13 @@ export default tseslint.config(
   },
   {
     extends: [js.configs.recommended],
-    files: ["e2e/**/*.mjs", "scripts/**/*.mjs", "eslint.config.js"],
+    files: ["e2e/**/*.mjs"],
+    // page.evaluate() bodies run in the browser.
+    languageOptions: { ecmaVersion: 2022, sourceType: "module", globals: { ...globals.node, ...globals.browser } },
+  },
+  {
+    extends: [js.configs.recommended],
+    files: ["scripts/**/*.mjs", "eslint.config.js"],
     languageOptions: { ecmaVersion: 2022, sourceType: "module", globals: globals.node },
   },
 );

@@ -177,7 +177,8 @@ export const en = {
   "analysis.noEvidence": "No evidence collected.",
   "analysis.by": "Submitted by",
   "analysis.statistical": "statistical",
-  "analysis.tickets": "Tickets from this analysis",
+  "analysis.notYet": "Nothing collected yet.",
+  "analysis.noSourcesQueried": "No data source was queried.",
 
   "history.title": "Analysis history",
   "history.search": "Search alert text",

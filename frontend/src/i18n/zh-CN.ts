@@ -179,7 +179,8 @@ export const zhCN: Record<MessageKey, string> = {
   "analysis.noEvidence": "没有收集到证据。",
   "analysis.by": "提交人",
   "analysis.statistical": "统计分析",
-  "analysis.tickets": "由此分析生成的工单",
+  "analysis.notYet": "尚未开始收集。",
+  "analysis.noSourcesQueried": "没有查询任何数据源。",
 
   "history.title": "分析历史",
   "history.search": "搜索告警内容",

@@ -32,6 +32,7 @@ import {
   alertFacts,
   alertLabels,
   alertStart,
+  isFinal,
   parseEvidenceOverview,
   parseResult,
   parseSources,
@@ -105,7 +106,7 @@ export default function AnalysisPage() {
         {result && <ResultCards analysis={a} result={result} />}
         <EvidenceOverviewCard analysis={a} />
         <Col xs={24}>
-          <SourcesCard sources={parseSources(a.sources)} />
+          <SourcesCard sources={parseSources(a.sources)} final={isFinal(a.status)} />
         </Col>
         <Col xs={24}>
           <AlertCard analysis={a} />
@@ -366,7 +367,7 @@ function EvidenceOverviewCard({ analysis: a }: { analysis: Analysis }) {
   );
 }
 
-function SourcesCard({ sources }: { sources: SourceRun[] }) {
+function SourcesCard({ sources, final }: { sources: SourceRun[]; final: boolean }) {
   const t = useT();
   return (
     <Card title={t("analysis.sources")} size="small">
@@ -376,7 +377,7 @@ function SourcesCard({ sources }: { sources: SourceRun[] }) {
         dataSource={sources}
         pagination={false}
         scroll={{ x: 700 }}
-        locale={{ emptyText: <Empty image={Empty.PRESENTED_IMAGE_SIMPLE} description={t("analysis.noEvidence")} /> }}
+        locale={{ emptyText: <Empty image={Empty.PRESENTED_IMAGE_SIMPLE} description={final ? t("analysis.noSourcesQueried") : t("analysis.notYet")} /> }}
         columns={[
           { title: t("common.name"), dataIndex: "name", width: 160, render: (n: string, s) => <Space>{n}{s.type && <Tag>{s.type}</Tag>}</Space> },
           { title: t("analysis.query"), dataIndex: "query", render: (q?: string) => (q ? <Typography.Text className="mono" copyable ellipsis={{ tooltip: q }} style={{ maxWidth: 420 }}>{q}</Typography.Text> : "—") },
@@ -399,7 +400,7 @@ function AlertCard({ analysis: a }: { analysis: Analysis }) {
   const facts = alertFacts(a.alert);
   const labels = alertLabels(a.alert);
   return (
-    <Card title={t("analysis.alert")} size="small">
+    <Card title={a.alert != null ? t("analysis.alert") : t("analysis.rawAlert")} size="small">
       {facts.length > 0 && (
         <Descriptions size="small" column={{ xs: 1, sm: 2, lg: 3 }} style={{ marginBottom: 8 }}>
           {facts.map(([k, v]) => (
@@ -422,10 +423,21 @@ function AlertCard({ analysis: a }: { analysis: Analysis }) {
         size="small"
         defaultActiveKey={facts.length || labels.length ? [] : ["raw"]}
         items={[
-          { key: "raw", label: t("analysis.rawAlert"), children: <CodeBlock>{a.raw_alert}</CodeBlock> },
+          { key: "raw", label: t("analysis.rawAlert"), children: <CodeBlock>{prettyJson(a.raw_alert)}</CodeBlock> },
           ...(a.alert != null ? [{ key: "parsed", label: t("common.raw"), children: <CodeBlock>{JSON.stringify(a.alert, null, 2)}</CodeBlock> }] : []),
         ]}
       />
     </Card>
   );
+}
+
+/** The alert as submitted, indented when it is JSON. */
+function prettyJson(s: string): string {
+  const x = s.trim();
+  if (!x.startsWith("{") && !x.startsWith("[")) return s;
+  try {
+    return JSON.stringify(JSON.parse(x), null, 2);
+  } catch {
+    return s;
+  }
 }

@@ -95,12 +95,12 @@ export default function DataSourcesPage() {
         loading={list.isPending}
         dataSource={list.data?.items ?? []}
         pagination={false}
-        scroll={{ x: 900 }}
+        scroll={{ x: 1240 }}
         locale={{ emptyText: <Empty description={t("ds.empty")} /> }}
         columns={[
-          { title: t("ds.name"), dataIndex: "name", render: (n: string) => <strong>{n}</strong> },
+          { title: t("ds.name"), dataIndex: "name", width: 180, fixed: "left", render: (n: string) => <strong>{n}</strong> },
           { title: t("ds.type"), dataIndex: "type", width: 170, render: (k: DataSourceKind) => <Tag color={TYPE_COLOR[k]}>{TYPE_LABEL[k]}</Tag> },
-          { title: t("ds.url"), dataIndex: "url", render: (u: string) => <Typography.Text className="mono" copyable>{u}</Typography.Text> },
+          { title: t("ds.url"), dataIndex: "url", width: 260, render: (u: string) => <Typography.Text className="mono" copyable ellipsis={{ tooltip: u }} style={{ maxWidth: 240 }}>{u}</Typography.Text> },
           {
             title: t("ds.auth"),
             key: "auth",
