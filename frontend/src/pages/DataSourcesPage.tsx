@@ -95,22 +95,34 @@ export default function DataSourcesPage() {
         loading={list.isPending}
         dataSource={list.data?.items ?? []}
         pagination={false}
-        scroll={{ x: 1240 }}
+        scroll={{ x: 940 }}
         locale={{ emptyText: <Empty description={t("ds.empty")} /> }}
         columns={[
-          { title: t("ds.name"), dataIndex: "name", width: 180, fixed: "left", render: (n: string) => <strong>{n}</strong> },
-          { title: t("ds.type"), dataIndex: "type", width: 170, render: (k: DataSourceKind) => <Tag color={TYPE_COLOR[k]}>{TYPE_LABEL[k]}</Tag> },
-          { title: t("ds.url"), dataIndex: "url", width: 260, render: (u: string) => <Typography.Text className="mono" copyable ellipsis={{ tooltip: u }} style={{ maxWidth: 240 }}>{u}</Typography.Text> },
           {
-            title: t("ds.auth"),
-            key: "auth",
-            width: 150,
-            render: (_, d) => (
-              <span>
-                {t(`ds.auth.${d.auth.type}` as MessageKey)}
-                {d.auth.type === "basic" && d.auth.username ? ` · ${d.auth.username}` : ""}
-                {(d.auth.has_password || d.auth.has_token) && <Tag style={{ marginLeft: 6 }}>•••• {t("ds.secretSet")}</Tag>}
-              </span>
+            title: t("ds.name"),
+            dataIndex: "name",
+            width: 210,
+            render: (n: string, d) => (
+              <Space direction="vertical" size={2}>
+                <strong>{n}</strong>
+                <Tag color={TYPE_COLOR[d.type]}>{TYPE_LABEL[d.type]}</Tag>
+              </Space>
+            ),
+          },
+          {
+            title: t("ds.url"),
+            dataIndex: "url",
+            render: (u: string, d) => (
+              <Space direction="vertical" size={2} style={{ maxWidth: 300 }}>
+                <Typography.Text className="mono" copyable ellipsis={{ tooltip: u }} style={{ maxWidth: 280 }}>
+                  {u}
+                </Typography.Text>
+                <Typography.Text type="secondary" style={{ fontSize: 12 }}>
+                  {t("ds.auth")}: {t(`ds.auth.${d.auth.type}` as MessageKey)}
+                  {d.auth.type === "basic" && d.auth.username ? ` · ${d.auth.username}` : ""}
+                  {(d.auth.has_password || d.auth.has_token) && ` · •••• ${t("ds.secretSet")}`}
+                </Typography.Text>
+              </Space>
             ),
           },
           {
@@ -120,12 +132,11 @@ export default function DataSourcesPage() {
             render: (e: boolean, d) => <Switch size="small" checked={e} disabled={!isAdmin} loading={toggle.isPending && toggle.variables?.id === d.id} onChange={() => toggle.mutate(d)} />,
           },
           { title: t("ds.lastTest"), key: "test", width: 240, render: (_, d) => <TestResult state={tests[d.id]} /> },
-          { title: t("common.updatedAt"), dataIndex: "updated_at", width: 170, responsive: ["xl"], render: formatDateTime },
+          { title: t("common.updatedAt"), dataIndex: "updated_at", width: 170, responsive: ["xxl"], render: formatDateTime },
           {
             title: t("common.actions"),
             key: "actions",
-            fixed: "right",
-            width: isAdmin ? 200 : 90,
+            width: isAdmin ? 180 : 90,
             render: (_, d) => (
               <Space size={4}>
                 {canTest && (
