@@ -14,7 +14,7 @@
 //   ONCALL_E2E_REQUIRE_COMPLETE=1  also wait for the analysis to reach `completed`
 //   ONCALL_E2E_HEADED=1            show the browser
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, createWriteStream } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, createWriteStream } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -297,6 +297,58 @@ async function run(page, deadPort) {
     }
     await shot(page, "06-analysis");
     return `status ${status}`;
+  });
+
+  // The analysis engine is not part of the server yet: these two steps serve a
+  // completed analysis (e2e/fixtures, SPEC §5 shape) and a progress stream through
+  // request interception, to check the result page and the SSE client in the browser.
+  const fixture = JSON.parse(readFileSync(join(here, "fixtures/analysis-completed.json"), "utf8"));
+
+  await step("a completed analysis shows result, suspects, evidence charts and sources (fixture)", async () => {
+    await page.route(`**/api/analysis/${fixture.id}`, (r) => r.fulfill({ json: fixture }));
+    await page.goto(`${base}/analyses/${fixture.id}`);
+    await page.getByTestId("analysis-result").waitFor();
+    await page.getByText(fixture.result.root_cause).waitFor();
+    await page.getByText("Partial result", { exact: true }).waitFor();
+    await page.getByText("timeout after 10 s", { exact: true }).waitFor();
+    const charts = page.locator("[data-testid=metric-chart] canvas");
+    await charts.nth(1).waitFor();
+    expect((await charts.count()) === 2, `${await charts.count()} charts, expected 2`);
+    const first = await page.locator(".ant-list-item", { hasText: "#1" }).first().innerText();
+    expect(first.includes("payments"), `top suspect: ${first}`);
+    await page.getByText("6,962 (6,120 in / 842 out)").waitFor();
+    await shot(page, "06b-analysis-result");
+    await page.unroute(`**/api/analysis/${fixture.id}`);
+  });
+
+  await step("live progress from the SSE stream, then the stored result (interception)", async () => {
+    const id = fixture.id.replace(/c0de$/, "5e5e");
+    let streamed = false;
+    await page.route(`**/api/analysis/${id}`, (r) =>
+      r.fulfill({ json: streamed ? { ...fixture, id } : { ...fixture, id, status: "collecting", result: null, error: null, completed_at: null } }),
+    );
+    await page.route(`**/api/analysis/${id}/events`, (r) => {
+      expect(/^Bearer .+/.test(r.request().headers()["authorization"] ?? ""), "the stream was asked without the token");
+      streamed = true;
+      const ev = (o) => `data: ${JSON.stringify(o)}\n\n`;
+      return r.fulfill({
+        status: 200,
+        headers: { "content-type": "text/event-stream", "cache-control": "no-cache" },
+        body:
+          ": hello\n\n" +
+          ev({ stage: "collecting", message: "querying 3 sources", at: "2026-01-01T09:31:03Z" }) +
+          ev({ stage: "analyzing", message: "2 metric shifts, 1 new log template", at: "2026-01-01T09:31:05Z" }) +
+          ev({ stage: "completed", status: "completed", message: "done in 8.4 s", at: "2026-01-01T09:31:11Z" }),
+      });
+    });
+    await page.goto(`${base}/analyses/${id}`);
+    await page.getByText("querying 3 sources").waitFor();
+    await page.getByText("2 metric shifts, 1 new log template").waitFor();
+    await page.locator('.page-head [data-status="completed"]').waitFor();
+    await page.getByTestId("analysis-result").waitFor();
+    await shot(page, "06c-analysis-streamed");
+    await page.unroute(`**/api/analysis/${id}/events`);
+    await page.unroute(`**/api/analysis/${id}`);
   });
 
   await step("the analysis is listed in the history with its status", async () => {
