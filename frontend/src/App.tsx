@@ -9,7 +9,7 @@ import { useLang } from "./store/lang";
 import { RequireAuth, RequireRole } from "./components/RequireAuth";
 import AppLayout from "./components/AppLayout";
 import LoginPage from "./pages/LoginPage";
-import { PageSpinner } from "./components/common";
+import { PageSpinner } from "./components/shell";
 
 const AnalyzePage = lazy(() => import("./pages/AnalyzePage"));
 const AnalysisPage = lazy(() => import("./pages/AnalysisPage"));

@@ -1,4 +1,4 @@
-import { useState } from "react";
+import { lazy, Suspense, useState } from "react";
 import { Link, Outlet, useLocation, useNavigate } from "react-router-dom";
 import { Alert, Avatar, Button, Dropdown, Grid, Layout, Menu, Tag } from "antd";
 import {
@@ -18,8 +18,8 @@ import { useT, type MessageKey } from "../i18n";
 import { useAuth } from "../store/auth";
 import { useMe } from "../lib/queries";
 import { hasRole } from "../lib/tickets";
-import { LangSwitch } from "./common";
-import PasswordModal from "./PasswordModal";
+import { LangSwitch } from "./shell";
+const PasswordModal = lazy(() => import("./PasswordModal"));
 
 const ROLE_COLOR = { admin: "red", engineer: "blue", viewer: "default" } as const;
 
@@ -62,7 +62,7 @@ export default function AppLayout() {
   };
 
   return (
-    <Layout style={{ minHeight: "100%" }}>
+    <Layout style={{ minHeight: "100vh" }}>
       <Layout.Sider
         breakpoint="lg"
         collapsedWidth={narrow ? 0 : 80}
@@ -135,7 +135,11 @@ export default function AppLayout() {
           <Outlet />
         </Layout.Content>
       </Layout>
-      <PasswordModal open={pwOpen} onClose={() => setPwOpen(false)} />
+      {pwOpen && (
+        <Suspense fallback={null}>
+          <PasswordModal open onClose={() => setPwOpen(false)} />
+        </Suspense>
+      )}
     </Layout>
   );
 }

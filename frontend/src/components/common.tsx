@@ -1,21 +1,11 @@
-// Small shared pieces: spinner, page heading, status tags, error box, code block,
-// language switch.
+// Small shared pieces of the pages: heading, status tags, error box, code block.
 import type { ReactNode } from "react";
-import { Alert, Button, Select, Spin, Tag, Typography } from "antd";
+import { Alert, Button, Tag, Typography } from "antd";
 import { CheckCircleOutlined, CloseCircleOutlined, SyncOutlined, ClockCircleOutlined } from "@ant-design/icons";
 import { errorMessage } from "../api/client";
 import { useT, type MessageKey } from "../i18n";
-import { useLang, type Lang } from "../store/lang";
 import { SEVERITY_COLOR, TICKET_STATUS_COLOR } from "../lib/tickets";
 import type { AnalysisStatus, TicketStatus } from "../api/types";
-
-export function PageSpinner() {
-  return (
-    <div style={{ padding: 48, textAlign: "center" }}>
-      <Spin size="large" />
-    </div>
-  );
-}
 
 export function PageHead({ title, extra }: { title: ReactNode; extra?: ReactNode }) {
   return (
@@ -77,24 +67,5 @@ export function CodeBlock({ children }: { children: string }) {
     <Typography.Paragraph copyable={{ text: children }} style={{ marginBottom: 0 }}>
       <pre className="code">{children}</pre>
     </Typography.Paragraph>
-  );
-}
-
-export function LangSwitch({ style }: { style?: React.CSSProperties }) {
-  const { lang, setLang } = useLang();
-  const t = useT();
-  return (
-    <Select<Lang>
-      aria-label={t("common.language")}
-      data-testid="lang-switch"
-      className="lang-switch"
-      value={lang}
-      onChange={setLang}
-      style={{ width: 110, ...style }}
-      options={[
-        { value: "zh-CN", label: "简体中文" },
-        { value: "en", label: "English" },
-      ]}
-    />
   );
 }

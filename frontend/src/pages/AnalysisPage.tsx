@@ -44,7 +44,8 @@ import {
 } from "../lib/analysis";
 import { elapsedMs, formatCount, formatDateTime, formatDuration, formatPercent, formatTime } from "../lib/format";
 import type { ProgressEvent } from "../lib/sse";
-import { AnalysisStatusTag, CodeBlock, ErrorBox, PageHead, PageSpinner, SeverityTag } from "../components/common";
+import { AnalysisStatusTag, CodeBlock, ErrorBox, PageHead, SeverityTag } from "../components/common";
+import { PageSpinner } from "../components/shell";
 import MetricChart from "../components/MetricChart";
 import TicketFormModal from "../components/TicketFormModal";
 import { asSeverity } from "../lib/tickets";

@@ -1,6 +1,6 @@
 import { useEffect } from "react";
 import { Navigate, useNavigate, useSearchParams } from "react-router-dom";
-import { Alert, Button, Card, Form, Input, Space, Typography } from "antd";
+import { Alert, Button, Form, Input } from "antd";
 import { AlertOutlined, LockOutlined, MailOutlined } from "@ant-design/icons";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { api } from "../api/endpoints";
@@ -8,7 +8,7 @@ import { errorMessage } from "../api/client";
 import { safeNext, useAuth, validToken } from "../store/auth";
 import { useServerInfo } from "../lib/queries";
 import { useT } from "../i18n";
-import { LangSwitch } from "../components/common";
+import { LangSwitch } from "../components/shell";
 
 interface Values {
   email: string;
@@ -41,17 +41,17 @@ export default function LoginPage() {
 
   return (
     <div className="login-wrap">
-      <Card className="login-card" styles={{ body: { padding: 28 } }}>
-        <Space direction="vertical" size={4} style={{ width: "100%", marginBottom: 20 }}>
-          <div style={{ display: "flex", justifyContent: "space-between", alignItems: "center" }}>
-            <Typography.Title level={3} style={{ margin: 0 }}>
+      <main className="login-card">
+        <div style={{ marginBottom: 20 }}>
+          <div style={{ display: "flex", justifyContent: "space-between", alignItems: "center", gap: 8 }}>
+            <h1 className="login-title">
               <AlertOutlined style={{ color: "#1677ff", marginRight: 8 }} />
               {t("app.name")}
-            </Typography.Title>
+            </h1>
             <LangSwitch />
           </div>
-          <Typography.Text type="secondary">{t("app.tagline")}</Typography.Text>
-        </Space>
+          <div className="login-sub">{t("app.tagline")}</div>
+        </div>
         {reason === "expired" && !m.isError && (
           <Alert type="warning" showIcon message={t("login.expired")} style={{ marginBottom: 16 }} />
         )}
@@ -70,12 +70,8 @@ export default function LoginPage() {
         {defaultAccount && (
           <Alert type="info" showIcon style={{ marginTop: 16 }} message={t("login.defaultHint", { email: defaultAccount })} data-testid="default-hint" />
         )}
-        {info.data?.version && (
-          <Typography.Text type="secondary" style={{ display: "block", marginTop: 16, fontSize: 12, textAlign: "center" }}>
-            v{info.data.version}
-          </Typography.Text>
-        )}
-      </Card>
+        {info.data?.version && <div className="login-version">v{info.data.version}</div>}
+      </main>
     </div>
   );
 }

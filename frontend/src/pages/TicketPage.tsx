@@ -10,7 +10,8 @@ import { useT, type MessageKey } from "../i18n";
 import { useCan } from "../lib/queries";
 import { transitions, type Transition } from "../lib/tickets";
 import { formatDateTime } from "../lib/format";
-import { ErrorBox, PageHead, PageSpinner, SeverityTag, TicketStatusTag } from "../components/common";
+import { ErrorBox, PageHead, SeverityTag, TicketStatusTag } from "../components/common";
+import { PageSpinner } from "../components/shell";
 import TicketFormModal from "../components/TicketFormModal";
 
 export default function TicketPage() {
