@@ -96,7 +96,7 @@ async function step(name, fn) {
   } catch (e) {
     failed++;
     stopped = true;
-    log(`  FAIL  ${name}: ${e instanceof Error ? e.message.split("\n")[0] : e}`);
+    log(`  FAIL  ${name}: ${e instanceof Error ? e.message.split("\n")[0] : e}${currentPage ? ` (at ${currentPage.url()})` : ""}`);
     if (currentPage) {
       await currentPage.screenshot({ path: join(shots, `FAILED-${slug(name)}.png`), fullPage: true }).catch(() => {});
     }
@@ -127,6 +127,14 @@ async function poll(get, ok, ms = STEP_TIMEOUT) {
 
 function expect(cond, msg) {
   if (!cond) throw new Error(msg);
+}
+
+/** Fills the login form once the page has loaded /api/info (it pre-fills the email). */
+async function signIn(page, who) {
+  await page.locator(".login-version").waitFor();
+  await page.fill("#email", who.email);
+  await page.fill("#password", who.password);
+  await page.getByTestId("login-submit").click();
 }
 
 /** Picks `label` in the AntD Select found by `selector`. */
@@ -210,6 +218,7 @@ async function run(page, deadPort) {
   });
 
   await step("a wrong password shows the server's message", async () => {
+    await page.locator(".login-version").waitFor();
     await page.fill("#email", ADMIN.email);
     await page.fill("#password", "wrong-password");
     await page.getByTestId("login-submit").click();
@@ -240,9 +249,7 @@ async function run(page, deadPort) {
     await page.reload();
     await page.waitForURL(/\/login\?next=%2Fanalyses%3Fstatus%3Dpending/);
     await page.getByText("Your session ended").waitFor();
-    await page.fill("#email", ADMIN.email);
-    await page.fill("#password", ADMIN.password);
-    await page.getByTestId("login-submit").click();
+    await signIn(page, ADMIN);
     await page.waitForURL(`${base}/analyses?status=pending`);
   });
 
@@ -434,6 +441,49 @@ async function run(page, deadPort) {
     await page.goto(`${base}/users`);
     await page.getByRole("cell", { name: ADMIN.email }).waitFor();
     await shot(page, "13-users");
+  });
+
+  await step("a viewer sees no write actions (and the server still refuses them)", async () => {
+    const viewer = { email: "viewer@example.com", password: "viewer-pass-1" };
+    await page.getByTestId("user-add").click();
+    const dialog = page.locator(".ant-modal");
+    await dialog.locator("#email").fill(viewer.email);
+    await dialog.locator("#password").fill(viewer.password);
+    await choose(page, ".ant-modal .ant-select", "Viewer");
+    await dialog.getByRole("button", { name: "Create" }).click();
+    await page.getByRole("cell", { name: viewer.email }).waitFor();
+    await page.getByTestId("user-menu").click();
+    await page.getByText("Sign out").click();
+    await page.waitForURL(`${base}/login`); // a chosen sign-out does not come back to /users
+    await signIn(page, viewer);
+    await page.waitForURL(`${base}/analyze`);
+    await page.getByTestId("user-menu").getByText("Viewer", { exact: true }).waitFor();
+    expect(await page.getByTestId("analyze-start").isDisabled(), "a viewer may start an analysis");
+    expect((await page.getByRole("link", { name: "Users" }).count()) === 0, "a viewer sees the Users link");
+    await page.goto(`${base}/tickets/${encodeURIComponent(state.ticketNo)}`);
+    await page.locator(".page-head [data-status]").waitFor();
+    expect((await page.getByTestId("ticket-edit").count()) === 0, "a viewer may edit tickets");
+    await page.goto(`${base}/tickets`);
+    await page.locator("tbody tr.ant-table-row").first().waitFor();
+    expect((await page.getByTestId("ticket-new").count()) === 0, "a viewer may create tickets");
+    await page.goto(`${base}/datasources`);
+    await page.locator("tr", { hasText: "prometheus-dead" }).waitFor();
+    expect((await page.getByTestId("ds-add").count()) === 0, "a viewer may add data sources");
+    await shot(page, "13b-viewer-datasources");
+    const status = await page.evaluate(async () => {
+      const token = JSON.parse(localStorage.getItem("oncall.auth")).state.token;
+      const r = await fetch("/api/tickets", { method: "POST", headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" }, body: JSON.stringify({ title: "x" }) });
+      return r.status;
+    });
+    expect(status === 403, `the server let a viewer create a ticket (${status})`);
+    await page.goto(`${base}/users`);
+    await page.getByText("Your role does not allow this page.").waitFor();
+    // Back to the admin for the rest.
+    await page.getByTestId("user-menu").click();
+    await page.getByText("Sign out").click();
+    await page.waitForURL(`${base}/login`);
+    await signIn(page, ADMIN);
+    await page.waitForURL(`${base}/analyze`);
   });
 
   await step("switch the app to Chinese: texts and Ant Design's locale follow", async () => {

@@ -56,7 +56,7 @@ export default function AppLayout() {
   const selected = items.map((i) => i.key).filter((k) => location.pathname.startsWith(k));
 
   const doLogout = () => {
-    logout();
+    logout("signed-out");
     qc.clear();
     navigate("/login", { replace: true });
   };

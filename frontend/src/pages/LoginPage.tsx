@@ -36,8 +36,15 @@ export default function LoginPage() {
 
   useEffect(() => () => clearReason(), [clearReason]);
 
-  if (token && !m.isSuccess) return <Navigate to={next} replace />;
+  // Pre-fill the default account once /api/info says it is still in use, unless the
+  // user has typed something already.
+  const [form] = Form.useForm<Values>();
   const defaultAccount = info.data?.default_account;
+  useEffect(() => {
+    if (defaultAccount && !form.isFieldTouched("email") && !form.getFieldValue("email")) form.setFieldValue("email", defaultAccount);
+  }, [defaultAccount, form]);
+
+  if (token && !m.isSuccess) return <Navigate to={next} replace />;
 
   return (
     <div className="login-wrap">
@@ -56,7 +63,7 @@ export default function LoginPage() {
           <Alert type="warning" showIcon message={t("login.expired")} style={{ marginBottom: 16 }} />
         )}
         {m.isError && <Alert type="error" showIcon message={errorMessage(m.error)} style={{ marginBottom: 16 }} data-testid="login-error" />}
-        <Form<Values> layout="vertical" onFinish={(v) => m.mutate(v)} requiredMark={false} initialValues={{ email: defaultAccount ?? "" }} key={defaultAccount ?? "-"}>
+        <Form<Values> form={form} layout="vertical" onFinish={(v) => m.mutate(v)} requiredMark={false}>
           <Form.Item name="email" label={t("login.email")} rules={[{ required: true, message: t("login.required") }]}>
             <Input id="email" prefix={<MailOutlined />} autoComplete="username" autoFocus />
           </Form.Item>

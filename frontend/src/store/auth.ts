@@ -3,14 +3,19 @@
 import { create } from "zustand";
 import { createJSONStorage, persist } from "zustand/middleware";
 
+export type LogoutReason = "expired" | "signed-out";
+
 export interface AuthState {
   token: string | null;
   /** Epoch milliseconds. */
   expiresAt: number | null;
-  /** Why the last session ended, shown once on the login page. */
-  reason: "expired" | null;
+  /**
+   * Why the last session ended: `expired` (a 401; the login page says so and brings the
+   * user back to the page they were on) or `signed-out` (they chose to; back to home).
+   */
+  reason: LogoutReason | null;
   login: (token: string, expiresInSeconds: number, now?: number) => void;
-  logout: (reason?: "expired") => void;
+  logout: (reason: LogoutReason) => void;
   clearReason: () => void;
 }
 
@@ -22,7 +27,7 @@ export const useAuth = create<AuthState>()(
       reason: null,
       login: (token, expiresIn, now = Date.now()) =>
         set({ token, expiresAt: now + Math.max(0, expiresIn) * 1000, reason: null }),
-      logout: (reason) => set({ token: null, expiresAt: null, reason: reason ?? null }),
+      logout: (reason) => set({ token: null, expiresAt: null, reason }),
       clearReason: () => set({ reason: null }),
     }),
     {

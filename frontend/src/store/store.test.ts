@@ -3,7 +3,7 @@ import { loginUrl, safeNext, useAuth, validToken } from "./auth";
 import { browserLang } from "./lang";
 
 describe("auth store", () => {
-  beforeEach(() => useAuth.getState().logout());
+  beforeEach(() => useAuth.getState().logout("signed-out"));
 
   it("keeps the token until it expires", () => {
     useAuth.getState().login("abc", 3600, 1_000_000);
@@ -19,6 +19,14 @@ describe("auth store", () => {
     expect(useAuth.getState().token).toBeNull();
     expect(useAuth.getState().reason).toBe("expired");
     useAuth.getState().clearReason();
+    expect(useAuth.getState().reason).toBeNull();
+  });
+
+  it("knows a chosen sign-out from an expired session", () => {
+    useAuth.getState().login("abc", 60);
+    useAuth.getState().logout("signed-out");
+    expect(useAuth.getState().reason).toBe("signed-out");
+    useAuth.getState().login("abc", 60);
     expect(useAuth.getState().reason).toBeNull();
   });
 
