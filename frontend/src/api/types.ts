@@ -1,0 +1,54 @@
+// Names for the generated OpenAPI types (src/api/schema.d.ts, `npm run gen:api`), plus
+// the shapes the spec documents but the server does not publish yet.
+import type { components } from "./schema";
+
+type S = components["schemas"];
+
+export type LoginResponse = S["LoginResponse"];
+export type ServerInfo = S["ServerInfo"];
+export type User = S["User"];
+export type Role = S["Role"];
+export type NewUser = S["NewUser"];
+export type UserPatch = S["UserPatch"];
+export type UserPage = S["UserPage"];
+export type DataSource = S["DataSourceView"];
+export type DataSourceInput = S["DataSourceInput"];
+export type DataSourceKind = S["DataSourceKind"];
+export type AuthKind = S["AuthKind"];
+export type DataSourcePage = S["DataSourcePage"];
+export type Analysis = S["Analysis"];
+export type AnalysisStatus = S["AnalysisStatus"];
+export type AnalysisOptions = S["AnalysisOptions"];
+export type AnalysisPage = S["AnalysisPage"];
+export type SubmitAnalysis = S["SubmitAnalysis"];
+export type Accepted = S["Accepted"];
+export type Ticket = S["Ticket"];
+export type TicketPage = S["TicketPage"];
+export type TicketDetail = S["TicketDetail"];
+export type TicketHistoryEntry = S["TicketHistoryEntry"];
+export type TicketInput = S["TicketInput"];
+export type TicketStatus = S["TicketStatus"];
+export type Severity = S["Severity"];
+export type ErrorBody = S["ErrorBody"];
+
+/** `PATCH /api/tickets/{no}`: `assignee`/`description` take `null` to clear. */
+export type TicketUpdate = Omit<S["TicketUpdate"], "assignee" | "description"> & {
+  assignee?: string | null;
+  description?: string | null;
+};
+
+/** `POST /api/datasources/{id}/test` (SPEC §4; lands with the connectors). */
+export interface ConnectionTest {
+  ok: boolean;
+  latency_ms: number;
+  version?: string | null;
+  message: string;
+  error?: string | null;
+}
+
+export interface Page<T> {
+  items: T[];
+  total: number;
+  page: number;
+  page_size: number;
+}
