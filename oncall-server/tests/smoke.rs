@@ -151,7 +151,9 @@ async fn smoke_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn smoke_on_mysql() {
-    let Some((server_url, name, url)) = support::fresh_mysql().await else { return };
+    let Some((server_url, name, url)) = support::fresh_mysql().await else {
+        return;
+    };
     smoke(&url).await;
     support::drop_mysql(&server_url, &name).await;
 }
@@ -160,7 +162,10 @@ async fn smoke_on_mysql() {
 fn refuses_to_start_without_secrets_outside_development_mode() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("x.db").display());
-    let out = command(&dir, &url, free_port()).stderr(std::process::Stdio::piped()).output().unwrap();
+    let out = command(&dir, &url, free_port())
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(

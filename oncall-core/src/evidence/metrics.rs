@@ -75,6 +75,10 @@ pub struct MetricShift {
     pub started_at: DateTime<Utc>,
     /// How many incident samples were past the threshold.
     pub anomalous_points: usize,
+    /// The series' samples over both windows (`[time, value]`), kept for the
+    /// strongest shifts so a person can see the spike; empty for the others.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub points: Vec<(DateTime<Utc>, f64)>,
 }
 
 /// Tuning of [`metric_shifts`].
@@ -186,6 +190,7 @@ fn shift_of(s: &SeriesInput<'_>, window: &TimeWindow, cfg: &ShiftConfig) -> Opti
         },
         started_at,
         anomalous_points: anomalous,
+        points: Vec::new(),
     })
 }
 

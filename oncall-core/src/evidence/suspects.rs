@@ -354,6 +354,7 @@ mod tests {
             relative_change: 2.0,
             started_at: t0 + chrono::Duration::minutes(min),
             anomalous_points: 3,
+            points: vec![],
         };
         let shifts = vec![shift("gateway", 30.0, 2), shift("db", 20.0, 0)];
         let ranked = rank_suspects(&origins, &[], &shifts, &SuspectWeights::default());

@@ -40,7 +40,11 @@ pub fn http_client() -> reqwest::Client {
 }
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// The server command with a clean environment.
@@ -63,7 +67,8 @@ pub async fn start_with(database_url: &str, encryption_key: &str, env: &[(&str, 
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let mut cmd = command(&dir, database_url, port);
-    cmd.env("JWT_SECRET_KEY", JWT_SECRET).env("ONCALL_ENCRYPTION_KEY", encryption_key);
+    cmd.env("JWT_SECRET_KEY", JWT_SECRET)
+        .env("ONCALL_ENCRYPTION_KEY", encryption_key);
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -77,7 +82,10 @@ pub async fn start_with(database_url: &str, encryption_key: &str, env: &[(&str, 
         {
             break;
         }
-        assert!(started.elapsed() < Duration::from_secs(60), "server did not become ready");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "server did not become ready"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     Server { child, base, dir }
@@ -85,7 +93,12 @@ pub async fn start_with(database_url: &str, encryption_key: &str, env: &[(&str, 
 
 /// Starts a server with a fresh encryption key.
 pub async fn start(database_url: &str) -> Server {
-    start_with(database_url, &oncall_core::secrets::SecretBox::generate_key(), &[]).await
+    start_with(
+        database_url,
+        &oncall_core::secrets::SecretBox::generate_key(),
+        &[],
+    )
+    .await
 }
 
 /// One JSON request; returns the status and the body (JSON, or the text as a string).
@@ -106,13 +119,23 @@ pub async fn call(
     let resp = req.send().await.unwrap();
     let status = resp.status().as_u16();
     let text = resp.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
 }
 
 /// Logs in as the default admin.
 pub async fn admin_token(http: &reqwest::Client, base: &str) -> String {
     let body = json!({"email": "admin@oncall.example.com", "password": "admin123"});
-    let (s, login) = call(http, reqwest::Method::POST, format!("{base}/api/auth/login"), None, Some(body)).await;
+    let (s, login) = call(
+        http,
+        reqwest::Method::POST,
+        format!("{base}/api/auth/login"),
+        None,
+        Some(body),
+    )
+    .await;
     assert_eq!(s, 200, "{login}");
     login["access_token"].as_str().unwrap().to_owned()
 }
@@ -126,15 +149,21 @@ pub async fn fresh_mysql() -> Option<(String, String, String)> {
         eprintln!("SKIPPED a MySQL test (ONCALL_TEST_MYSQL=skip)");
         return None;
     }
-    let server_url = std::env::var("ONCALL_TEST_MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into());
+    let server_url = std::env::var("ONCALL_TEST_MYSQL_URL")
+        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into());
     let mut conn = MySqlConnection::connect(&server_url)
         .await
         .unwrap_or_else(|e| panic!("MySQL test server at {server_url} is unreachable: {e}"));
     let name = format!("oncall_srv_{}", uuid::Uuid::new_v4().simple());
-    conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")))
-        .await
-        .unwrap();
-    let base = server_url.rsplit_once('/').map_or(server_url.as_str(), |(b, _)| b).to_owned();
+    conn.execute(sqlx::AssertSqlSafe(format!(
+        "CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+    )))
+    .await
+    .unwrap();
+    let base = server_url
+        .rsplit_once('/')
+        .map_or(server_url.as_str(), |(b, _)| b)
+        .to_owned();
     let url = format!("{base}/{name}");
     Some((server_url, name, url))
 }
@@ -143,5 +172,9 @@ pub async fn fresh_mysql() -> Option<(String, String, String)> {
 pub async fn drop_mysql(server_url: &str, name: &str) {
     use sqlx::{Connection, Executor, MySqlConnection};
     let mut conn = MySqlConnection::connect(server_url).await.unwrap();
-    conn.execute(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS `{name}`"))).await.unwrap();
+    conn.execute(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS `{name}`"
+    )))
+    .await
+    .unwrap();
 }
