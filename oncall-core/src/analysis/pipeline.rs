@@ -28,7 +28,7 @@ pub const DEFAULT_BASELINE_MINUTES: u32 = 30;
 pub const DEFAULT_INCIDENT_MINUTES: u32 = 10;
 /// The incident window starts this long before the alert's start: alert rules
 /// fire after a `for:` delay, so the trouble began earlier.
-pub const LEAD_MINUTES: i64 = 5;
+pub const LEAD_MINUTES: i64 = 2;
 /// Most series pulled from one metric source.
 pub const MAX_SERIES: usize = 3000;
 /// Most log lines pulled per window from one log source.

@@ -156,6 +156,8 @@ pub fn reduce(collected: &Collected, window: &TimeWindow) -> Evidence {
         &all_templates,
         &shifts,
         &SuspectWeights::default(),
+        spans.incident_seconds / spans.baseline_seconds,
+        &components_per_metric(&collected.series),
     );
 
     let mut interesting: Vec<LogTemplate> = all_templates
@@ -184,6 +186,21 @@ pub fn reduce(collected: &Collected, window: &TimeWindow) -> Evidence {
         series: collected.series.len(),
         templates_total,
     }
+}
+
+/// How many distinct components report each metric.
+fn components_per_metric(series: &[CollectedSeries]) -> std::collections::HashMap<String, usize> {
+    let mut seen: std::collections::HashMap<String, std::collections::HashSet<String>> =
+        std::collections::HashMap::new();
+    for s in series {
+        if let (Some(name), Some((_, component, _))) = (
+            s.labels.get("__name__"),
+            crate::evidence::suspects::component_of(&s.labels),
+        ) {
+            seen.entry(name.clone()).or_default().insert(component);
+        }
+    }
+    seen.into_iter().map(|(k, v)| (k, v.len())).collect()
 }
 
 /// Lines that report an exception even when logged below error level.

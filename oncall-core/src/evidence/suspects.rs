@@ -140,24 +140,37 @@ struct Tally {
 }
 
 /// Ranks components by the combined evidence; the best gets the highest score.
+///
+/// `components_per_metric` says how many components report each metric at all.
+/// `incident_over_baseline` is the incident window's length over the baseline's, to
+/// turn baseline counts into what the incident window would hold if nothing changed.
+/// Each kind of evidence is an *excess* over that expectation:
+/// - origins: failing requests whose first error the component logged;
+/// - templates: error-level lines of the component;
+/// - metrics: for each metric, the component that moved most, by how far it stands
+///   out from the next one (a spike in one place outweighs a symptom that every
+///   caller shows), weighted by how early it began.
 pub fn rank_suspects(
     origins: &[ErrorOrigin],
     templates: &[LogTemplate],
     shifts: &[MetricShift],
     weights: &SuspectWeights,
+    incident_over_baseline: f64,
+    components_per_metric: &HashMap<String, usize>,
 ) -> Vec<Suspect> {
+    let ratio = incident_over_baseline.max(0.0);
     let mut tally: HashMap<String, Tally> = HashMap::new();
 
-    for o in origins
-        .iter()
-        .filter(|o| o.incident > 0 && o.rate_ratio > 1.5)
-    {
+    for o in origins {
+        let excess = surprise(o.incident, o.baseline, ratio);
+        if excess <= 0.0 {
+            continue;
+        }
         let t = tally.entry(o.service.clone()).or_default();
         t.kind = Some(ComponentKind::Service);
-        let s = (o.incident as f64).ln_1p() * o.rate_ratio.ln();
-        t.origins += s;
+        t.origins += excess;
         t.reasons.push((
-            s * weights.origins,
+            excess * weights.origins,
             format!(
                 "first error of {} failing request(s) in the incident window (baseline {}; errors spread to {} service(s))",
                 o.incident, o.baseline, o.spread
@@ -165,26 +178,29 @@ pub fn rank_suspects(
         ));
     }
 
-    for tpl in templates
-        .iter()
-        .filter(|t| t.is_error_level && (t.is_new || t.is_bursting))
-    {
+    for tpl in templates.iter().filter(|t| t.is_error_level) {
         for sc in tpl
             .services
             .iter()
             .filter(|s| s.incident > 0 && !s.service.is_empty())
         {
+            let excess = surprise(sc.incident, sc.baseline, ratio);
+            if excess <= 0.0 {
+                continue;
+            }
             let t = tally.entry(sc.service.clone()).or_default();
             t.kind = Some(ComponentKind::Service);
-            let novelty = if sc.baseline == 0 { 2.0 } else { 1.0 };
-            let s = novelty * (sc.incident as f64).ln_1p();
-            t.templates += s;
+            t.templates += excess;
             if let Some(seen) = tpl.first_seen {
                 t.first = Some(t.first.map_or(seen, |f| f.min(seen)));
             }
-            let what = if sc.baseline == 0 { "new" } else { "bursting" };
+            let what = if sc.baseline == 0 {
+                "new"
+            } else {
+                "more frequent"
+            };
             t.reasons.push((
-                s * weights.templates,
+                excess * weights.templates,
                 format!(
                     "{what} error log: \"{}\" ×{} (baseline {})",
                     truncate(&tpl.template, 160),
@@ -195,17 +211,15 @@ pub fn rank_suspects(
         }
     }
 
+    // For each metric, who moved most and by how far they stand out.
     let earliest = shifts.iter().map(|s| s.started_at).min();
+    let mut by_metric: HashMap<&str, Vec<(f64, String, &MetricShift)>> = HashMap::new();
     for shift in shifts {
         let Some((kind, name, pod)) = component_of(&shift.labels) else {
             continue;
         };
-        let t = tally.entry(name).or_default();
+        let t = tally.entry(name.clone()).or_default();
         t.kind.get_or_insert(kind);
-        let late_min = earliest.map_or(0.0, |e| (shift.started_at - e).num_seconds() as f64 / 60.0);
-        let onset = 0.5f64.powf(late_min.max(0.0) / weights.onset_half_life_minutes.max(0.1));
-        let s = (shift.score.min(50.0) / 50.0) * onset;
-        t.metrics = t.metrics.max(s);
         t.first = Some(
             t.first
                 .map_or(shift.started_at, |f| f.min(shift.started_at)),
@@ -215,21 +229,55 @@ pub fn rank_suspects(
         {
             t.pods.push(p);
         }
-        let dir = match shift.direction {
-            super::metrics::Direction::Up => "rose",
-            super::metrics::Direction::Down => "fell",
+        by_metric
+            .entry(shift.metric.as_str())
+            .or_default()
+            .push((shift.score, name, shift));
+    }
+    for (metric, list) in by_metric.iter_mut() {
+        // A metric only some components have (an entry point's own SLO) cannot
+        // single one out against the others.
+        if components_per_metric.get(*metric).copied().unwrap_or(0) < 3 {
+            continue;
+        }
+        // Strongest series per component, then components by strength.
+        list.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let mut seen: Vec<String> = Vec::new();
+        list.retain(|(_, name, _)| {
+            if seen.contains(name) {
+                false
+            } else {
+                seen.push(name.clone());
+                true
+            }
+        });
+        let Some((top, name, shift)) = list.first() else {
+            continue;
         };
-        t.reasons.push((
-            s * weights.metrics,
-            format!(
-                "{} {dir} to {:.3} from a baseline of {:.3} ({:.1} robust deviations) at {}",
-                shift.metric,
-                shift.peak,
-                shift.baseline_median,
-                shift.score,
-                shift.started_at.format("%H:%M:%S")
-            ),
-        ));
+        let second = list.get(1).map_or(0.0, |x| x.0);
+        let standout = (top / (second + 1.0)).min(20.0) / 20.0;
+        let late_min = earliest.map_or(0.0, |e| (shift.started_at - e).num_seconds() as f64 / 60.0);
+        let onset = 0.5f64.powf(late_min.max(0.0) / weights.onset_half_life_minutes.max(0.1));
+        let s = standout * onset;
+        if let Some(t) = tally.get_mut(name.as_str()) {
+            t.metrics = t.metrics.max(s);
+            let dir = match shift.direction {
+                super::metrics::Direction::Up => "rose",
+                super::metrics::Direction::Down => "fell",
+            };
+            t.reasons.push((
+                s * weights.metrics,
+                format!(
+                    "{} {dir} to {:.3} from a baseline of {:.3} ({:.1} robust deviations, {:.1}× the next component's) at {}",
+                    shift.metric,
+                    shift.peak,
+                    shift.baseline_median,
+                    shift.score,
+                    top / (second + 1.0),
+                    shift.started_at.format("%H:%M:%S")
+                ),
+            ));
+        }
     }
 
     let max = |f: fn(&Tally) -> f64| tally.values().map(f).fold(0.0, f64::max).max(f64::EPSILON);
@@ -263,6 +311,15 @@ pub fn rank_suspects(
         s.score = (s.score / top).clamp(0.0, 1.0) * top.min(1.0);
     }
     out
+}
+
+/// How surprising `incident` events are when the baseline had `baseline` over a
+/// window `1 / ratio` times as long: the excess over the expectation in units of
+/// its Poisson spread, so a component that always errs does not outrank one that
+/// just started.
+fn surprise(incident: u64, baseline: u64, ratio: f64) -> f64 {
+    let expected = baseline as f64 * ratio;
+    (incident as f64 - expected) / (expected + 1.0).sqrt()
 }
 
 fn truncate(s: &str, max: usize) -> String {
@@ -357,7 +414,15 @@ mod tests {
             points: vec![],
         };
         let shifts = vec![shift("gateway", 30.0, 2), shift("db", 20.0, 0)];
-        let ranked = rank_suspects(&origins, &[], &shifts, &SuspectWeights::default());
+        let per_metric: HashMap<String, usize> = [("latency".to_string(), 5)].into_iter().collect();
+        let ranked = rank_suspects(
+            &origins,
+            &[],
+            &shifts,
+            &SuspectWeights::default(),
+            1.0 / 3.0,
+            &per_metric,
+        );
         assert_eq!(ranked[0].component, "db");
         assert!(ranked[0].score <= 1.0 && ranked[0].score > ranked[1].score);
         assert!(
