@@ -120,10 +120,10 @@ pub struct SuspectWeights {
 impl Default for SuspectWeights {
     fn default() -> Self {
         SuspectWeights {
-            origins: 0.45,
-            templates: 0.3,
-            metrics: 0.25,
-            onset_half_life_minutes: 2.0,
+            origins: 0.25,
+            templates: 0.35,
+            metrics: 0.4,
+            onset_half_life_minutes: 10.0,
         }
     }
 }
