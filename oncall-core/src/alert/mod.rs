@@ -2,6 +2,24 @@
 //! Grafana unified-alerting notifications, a single Prometheus alert object, and
 //! free text in Chinese or English into one [`Alert`], with a confidence for each
 //! field it extracted.
+//!
+//! [`parse`] is the entry point. How each part is read, and the decisions taken
+//! (naive times are UTC, `CST` is China Standard Time, which words mean which
+//! severity), are documented on the modules: `structured` (webhooks), `text`
+//! (free text), `time`, `severity`, `names` (matching [`KnownNames`]) and
+//! [`labels_fingerprint`].
+
+mod fingerprint;
+mod input;
+mod names;
+mod scope;
+mod severity;
+mod structured;
+mod text;
+mod time;
+
+pub use fingerprint::labels_fingerprint;
+pub use input::parse;
 
 use std::collections::BTreeMap;
 
