@@ -378,3 +378,277 @@ fn grafana_extras(o: &Map<String, Value>, annotations: &mut BTreeMap<String, Str
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use serde_json::json;
+
+    use super::super::{Language, parse};
+    use super::*;
+    use crate::ErrorCode;
+    use crate::tickets::Severity;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 24, 12, 0, 0).unwrap()
+    }
+
+    fn known() -> KnownNames {
+        KnownNames {
+            services: vec!["mysql".into()],
+            ..Default::default()
+        }
+    }
+
+    fn alertmanager() -> Value {
+        json!({
+            "version": "4",
+            "groupKey": "{}:{alertname=\"InstanceDown\"}",
+            "truncatedAlerts": 0,
+            "status": "firing",
+            "receiver": "oncall",
+            "groupLabels": {"alertname": "InstanceDown"},
+            "commonLabels": {"alertname": "InstanceDown", "job": "node", "severity": "critical"},
+            "commonAnnotations": {"runbook_url": "https://runbooks.example.com/InstanceDown"},
+            "externalURL": "http://alertmanager:9093",
+            "alerts": [
+                {
+                    "status": "resolved",
+                    "labels": {"alertname": "InstanceDown", "job": "node", "severity": "critical",
+                               "instance": "10.0.0.8:9100"},
+                    "annotations": {"summary": "10.0.0.8:9100 down"},
+                    "startsAt": "2026-11-24T10:00:00Z",
+                    "endsAt": "2026-11-24T10:20:00Z",
+                    "generatorURL": "http://prometheus:9090/graph?g0.expr=up+%3D%3D+0",
+                    "fingerprint": "aaaaaaaaaaaaaaaa"
+                },
+                {
+                    "status": "firing",
+                    "labels": {"alertname": "InstanceDown", "job": "node", "severity": "critical",
+                               "instance": "db-1.prod.internal:9100", "namespace": "prod",
+                               "pod": "mysql-0"},
+                    "annotations": {"summary": "db-1 主机宕机", "description": "mysql 不可达"},
+                    "startsAt": "2026-11-24T11:30:00.123+08:00",
+                    "endsAt": "2026-11-24T12:04:00Z",
+                    "generatorURL": "http://prometheus:9090/graph?g0.expr=up+%3D%3D+0",
+                    "fingerprint": "bbbbbbbbbbbbbbbb"
+                }
+            ]
+        })
+    }
+
+    #[test]
+    fn alertmanager_first_firing_alert() {
+        let a = parse(&alertmanager(), &known(), now()).unwrap();
+        assert_eq!(a.format, AlertFormat::Alertmanager);
+        assert_eq!(a.alert_count, 2);
+        assert_eq!(a.name, "InstanceDown");
+        assert_eq!(a.status, "firing");
+        assert_eq!(a.fingerprint, "bbbbbbbbbbbbbbbb");
+        assert_eq!(a.severity, Some(Severity::P1));
+        assert_eq!(
+            a.starts_at,
+            Utc.with_ymd_and_hms(2026, 11, 24, 3, 30, 0).unwrap()
+                + chrono::Duration::milliseconds(123)
+        );
+        // A firing alert's endsAt is the resolve timeout, not an end.
+        assert_eq!(a.ends_at, None);
+        assert_eq!(a.summary, "db-1 主机宕机");
+        assert_eq!(a.language, Language::Zh);
+        assert_eq!(
+            a.annotations.get("runbook_url").map(String::as_str),
+            Some("https://runbooks.example.com/InstanceDown")
+        );
+        assert_eq!(a.scope.namespace.as_deref(), Some("prod"));
+        assert_eq!(a.scope.job.as_deref(), Some("node"));
+        assert_eq!(a.scope.pods, vec!["mysql-0"]);
+        assert_eq!(a.scope.instances, vec!["db-1.prod.internal:9100"]);
+        assert_eq!(a.scope.hosts, vec!["db-1.prod.internal"]);
+        // `mysql` is known and named in the description.
+        assert_eq!(a.scope.services, vec!["mysql"]);
+        assert_eq!(a.confidence["services"], 0.6);
+        assert_eq!(a.confidence["pods"], 1.0);
+        assert_eq!(a.confidence["starts_at"], 1.0);
+        assert_eq!(a.confidence["severity"], 1.0);
+        assert!(a.generator_url.is_some());
+    }
+
+    #[test]
+    fn alertmanager_all_resolved() {
+        let mut v = alertmanager();
+        v["alerts"][1]["status"] = json!("resolved");
+        v["status"] = json!("resolved");
+        let a = parse(&v, &known(), now()).unwrap();
+        assert_eq!(a.status, "resolved");
+        assert_eq!(a.fingerprint, "aaaaaaaaaaaaaaaa");
+        assert_eq!(
+            a.ends_at,
+            Some(Utc.with_ymd_and_hms(2026, 11, 24, 10, 20, 0).unwrap())
+        );
+        assert_eq!(a.scope.ips, vec!["10.0.0.8"]);
+        assert_eq!(a.language, Language::En);
+    }
+
+    #[test]
+    fn grafana_notification() {
+        let v = json!({
+            "receiver": "oncall",
+            "status": "firing",
+            "orgId": 1,
+            "alerts": [{
+                "status": "firing",
+                "labels": {"alertname": "High memory usage", "team": "blue", "zone": "us-1",
+                           "grafana_folder": "infra", "severity": "warning"},
+                "annotations": {"summary": "memory above 90% in us-1"},
+                "startsAt": "2026-11-24T09:51:03.157076+02:00",
+                "endsAt": "0001-01-01T00:00:00Z",
+                "generatorURL": "https://grafana.example.com/alerting/grafana/abc/view",
+                "fingerprint": "c6eadffa33fcdf37",
+                "silenceURL": "https://grafana.example.com/alerting/silence/new",
+                "dashboardURL": "https://grafana.example.com/d/xyz",
+                "panelURL": "",
+                "values": {"B": 94.5, "C": 1}
+            }],
+            "groupLabels": {"alertname": "High memory usage"},
+            "commonLabels": {"alertname": "High memory usage"},
+            "commonAnnotations": {},
+            "externalURL": "https://grafana.example.com/",
+            "version": "1",
+            "groupKey": "{}:{alertname=\"High memory usage\"}",
+            "truncatedAlerts": 0,
+            "title": "[FIRING:1] High memory usage",
+            "state": "alerting",
+            "message": "**Firing** ..."
+        });
+        let a = parse(&v, &known(), now()).unwrap();
+        assert_eq!(a.format, AlertFormat::Grafana);
+        assert_eq!(a.name, "High memory usage");
+        assert_eq!(a.severity, Some(Severity::P2));
+        assert_eq!(a.fingerprint, "c6eadffa33fcdf37");
+        assert_eq!(
+            a.starts_at,
+            Utc.with_ymd_and_hms(2026, 11, 24, 7, 51, 3).unwrap()
+                + chrono::Duration::microseconds(157_076)
+        );
+        assert_eq!(
+            a.annotations.get("values").map(String::as_str),
+            Some("B=94.5, C=1")
+        );
+        assert_eq!(
+            a.annotations.get("dashboard_url").map(String::as_str),
+            Some("https://grafana.example.com/d/xyz")
+        );
+        assert!(!a.annotations.contains_key("panel_url"));
+        // Without labels naming one, the Grafana title names the alert.
+        let mut v = v;
+        v["alerts"][0]["labels"] = json!({"team": "blue"});
+        v["commonLabels"] = json!({});
+        let a = parse(&v, &known(), now()).unwrap();
+        assert_eq!(a.name, "[FIRING:1] High memory usage");
+        assert_eq!(a.confidence["name"], 0.7);
+    }
+
+    #[test]
+    fn grafana_told_apart_by_alert_fields_alone() {
+        let v = json!({"alerts": [{"labels": {"alertname": "x"}, "valueString": "[ var='B' value=3 ]"}]});
+        let a = parse(&v, &known(), now()).unwrap();
+        assert_eq!(a.format, AlertFormat::Grafana);
+        assert_eq!(
+            a.annotations.get("value_string").map(String::as_str),
+            Some("[ var='B' value=3 ]")
+        );
+        // No startsAt: now, with low confidence.
+        assert_eq!(a.starts_at, now());
+        assert_eq!(a.confidence["starts_at"], 0.3);
+    }
+
+    #[test]
+    fn single_alert_and_array() {
+        let one = json!({
+            "labels": {"alertname": "HighLatency", "service": "payment", "severity": "P0"},
+            "annotations": {"summary": "p99 > 2s"},
+            "startsAt": "2026-11-24T11:00:00Z",
+            "endsAt": "2026-11-24T11:30:00Z",
+            "generatorURL": "http://prometheus:9090/graph"
+        });
+        let a = parse(&one, &known(), now()).unwrap();
+        assert_eq!(a.format, AlertFormat::PrometheusAlert);
+        assert_eq!(a.alert_count, 1);
+        assert_eq!(a.severity, Some(Severity::P0));
+        assert_eq!(a.scope.services, vec!["payment"]);
+        // No status and an end in the past: resolved.
+        assert_eq!(a.status, "resolved");
+        assert_eq!(
+            a.ends_at,
+            Some(Utc.with_ymd_and_hms(2026, 11, 24, 11, 30, 0).unwrap())
+        );
+        // No fingerprint: Prometheus' hash of the labels.
+        assert_eq!(a.fingerprint, labels_fingerprint(&a.labels));
+
+        let mut firing = one.clone();
+        firing["labels"]["service"] = json!("order");
+        firing["endsAt"] = json!("2026-11-24T12:10:00Z");
+        let a = parse(&json!([one, firing]), &known(), now()).unwrap();
+        assert_eq!(a.format, AlertFormat::PrometheusAlert);
+        assert_eq!(a.alert_count, 2);
+        // Neither says `firing`, so the first is taken.
+        assert_eq!(a.scope.services, vec!["payment"]);
+        let mut firing2 = firing.clone();
+        firing2["status"] = json!("firing");
+        let a = parse(&json!([one, firing2]), &known(), now()).unwrap();
+        assert_eq!(a.scope.services, vec!["order"]);
+        assert_eq!(a.status, "firing");
+        assert_eq!(a.ends_at, None);
+    }
+
+    #[test]
+    fn prometheus_api_active_at() {
+        let v = json!({"labels": {"alertname": "X"}, "state": "firing", "activeAt": "2026-11-24T11:59:00Z"});
+        let a = parse(&v, &known(), now()).unwrap();
+        assert_eq!(
+            a.starts_at,
+            Utc.with_ymd_and_hms(2026, 11, 24, 11, 59, 0).unwrap()
+        );
+    }
+
+    fn invalid(v: Value) -> String {
+        let e = parse(&v, &known(), now()).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::Invalid, "{e}");
+        e.to_string()
+    }
+
+    #[test]
+    fn bad_shapes_are_invalid() {
+        assert!(invalid(json!(42)).contains("a number"));
+        assert!(invalid(json!(true)).contains("a boolean"));
+        assert!(invalid(json!(null)).contains("null"));
+        assert!(invalid(json!("")).contains("empty"));
+        assert!(invalid(json!({"foo": 1})).contains("neither"));
+        assert!(invalid(json!({"alerts": {"a": 1}})).starts_with("alerts: must be an array"));
+        assert!(invalid(json!({"alerts": []})).contains("empty"));
+        assert!(invalid(json!({"alerts": [1]})).starts_with("alerts[0]: must be an alert object"));
+        assert!(invalid(json!([])).contains("empty"));
+        assert!(invalid(json!(["text"])).starts_with("alert[0]"));
+        assert!(invalid(json!({"labels": []})).starts_with("alert.labels: must be an object"));
+        assert!(invalid(json!({"labels": {"a": {"b": 1}}})).starts_with("alert.labels.a"));
+        let e = invalid(json!({"alerts": [{"labels": {}, "startsAt": "yesterday"}]}));
+        assert!(
+            e.starts_with("alerts[0].startsAt: `yesterday` is not an RFC 3339 time"),
+            "{e}"
+        );
+        assert!(invalid(json!({"labels": {}, "startsAt": 5})).contains("RFC 3339"));
+        assert!(
+            invalid(json!({"alerts": [{"labels": {}}], "commonLabels": "x"}))
+                .starts_with("commonLabels")
+        );
+    }
+
+    #[test]
+    fn non_string_label_values_are_written_as_text() {
+        let v = json!({"labels": {"alertname": "X", "port": 9100, "canary": true, "gone": null}});
+        let a = parse(&v, &known(), now()).unwrap();
+        assert_eq!(a.labels.get("port").map(String::as_str), Some("9100"));
+        assert_eq!(a.labels.get("canary").map(String::as_str), Some("true"));
+        assert!(!a.labels.contains_key("gone"));
+    }
+}
