@@ -187,6 +187,7 @@ fn free_text_in_both_languages() {
     assert_eq!(a.starts_at, now() - Duration::minutes(10));
     assert_eq!(a.scope.services, vec!["ts-order-service"]);
     assert_eq!(a.scope.ips, vec!["33.33.33.76"]);
+    assert_eq!(a.scope.hosts, vec!["33.33.33.76"]);
     assert_eq!(a.scope.namespace.as_deref(), Some("train-ticket"));
 
     let en = "P0: ts-travel-service errors since 2026-11-24T11:20:00+08:00, users cannot book";

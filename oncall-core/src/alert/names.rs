@@ -122,7 +122,14 @@ impl NameIndex {
             let conf = c * weight;
             match field {
                 Field::Instance => scope.add_instance(value, conf),
-                Field::Host => scope.add_host_or_ip(value, conf),
+                Field::Host => {
+                    // Known hosts stay hosts even when they are addresses (a `node`
+                    // label of `10.0.0.7`), as with labels.
+                    scope.add(Field::Host, value, conf);
+                    if value.parse::<std::net::IpAddr>().is_ok() {
+                        scope.add(Field::Ip, value, conf);
+                    }
+                }
                 f => scope.add(*f, value, conf),
             }
         }

@@ -153,7 +153,11 @@ pub(crate) fn parse_text(text: &str, known: &KnownNames, now: DateTime<Utc>) -> 
                 let g = gap.trim_end_matches([' ', ':', '：', '\t']);
                 CHINESE_HOST_WORDS.iter().any(|w| g.ends_with(w))
             };
-        classify(tok, after_host_word, &mut scope);
+        // The host of a link (`https://grafana.example.com/...`) is not what the
+        // alert is about.
+        if !gap.ends_with("//") {
+            classify(tok, after_host_word, &mut scope);
+        }
         index.match_token(tok, &mut scope, 1.0);
         let bare = tok.trim_matches(['[', ']']);
         if bare.len() <= 13 {
@@ -504,6 +508,9 @@ mod tests {
         assert_eq!(a.scope.hosts, vec!["node-7", "db-1.prod.internal"]);
         assert_eq!(a.scope.instances, vec!["10.1.2.3:9100", "[fe80::1]:9090"]);
         assert_eq!(a.scope.ips, vec!["10.1.2.3", "fe80::1"]);
+        // Hosts of links are not scope.
+        let a = parse("see https://runbooks.example.com/x and http://10.9.9.9:3000/d");
+        assert!(a.scope.hosts.is_empty() && a.scope.ips.is_empty() && a.scope.instances.is_empty());
     }
 
     #[test]
