@@ -550,7 +550,9 @@ mod tests {
 
     #[test]
     fn grafana_told_apart_by_alert_fields_alone() {
-        let v = json!({"alerts": [{"labels": {"alertname": "x"}, "valueString": "[ var='B' value=3 ]"}]});
+        let v = json!({
+            "alerts": [{"labels": {"alertname": "x"}, "valueString": "[ var='B' value=3 ]"}]
+        });
         let a = parse(&v, &known(), now()).unwrap();
         assert_eq!(a.format, AlertFormat::Grafana);
         assert_eq!(
@@ -603,7 +605,11 @@ mod tests {
 
     #[test]
     fn prometheus_api_active_at() {
-        let v = json!({"labels": {"alertname": "X"}, "state": "firing", "activeAt": "2026-11-24T11:59:00Z"});
+        let v = json!({
+            "labels": {"alertname": "X"},
+            "state": "firing",
+            "activeAt": "2026-11-24T11:59:00Z"
+        });
         let a = parse(&v, &known(), now()).unwrap();
         assert_eq!(
             a.starts_at,

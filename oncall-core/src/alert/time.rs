@@ -8,7 +8,8 @@
 //! * **absolute date-times** — `2026-11-24 10:32:05`, `2026/11/24 10:32`,
 //!   `2026-11-24T10:32:05.123Z`, `2026年11月24日 10:32`, with an optional zone right
 //!   after: `Z`, `+08:00`, `+0800`, `-05`, `UTC`, `GMT`, `UTC+8`, `GMT+08:00`, `(UTC+8)`,
-//!   `CST`, or `北京时间` right before. Confidence 0.9 with a zone, 0.8 without.
+//!   `CST`, or `北京时间` right before or after (`（北京时间）`). Confidence 0.9 with
+//!   a zone, 0.8 without.
 //! * **clock times** — `10:32`, `10:32:05`, `9:05 pm`, zone as above: today in that zone,
 //!   or yesterday if today's would lie more than [`FUTURE_TOLERANCE_SECS`] in the
 //!   future. Confidence 0.75.
@@ -288,6 +289,11 @@ fn zone_after(text: &str, end: usize) -> Option<(i32, f64)> {
     }
     if b.get(j) == Some(&b'(') {
         j += 1;
+    } else if text.get(j..).is_some_and(|r| r.starts_with('（')) {
+        j += '（'.len_utf8();
+    }
+    if text.get(j..).is_some_and(|r| r.starts_with("北京时间")) {
+        return Some((CHINA_OFFSET, 0.9));
     }
     let boundary = |k: usize| b.get(k).is_none_or(|c| !c.is_ascii_alphanumeric());
     match b.get(j) {
@@ -616,6 +622,8 @@ mod tests {
             "2026-11-24 10:32:05 (UTC+8)",
             "2026-11-24 10:32:05 GMT+08:00",
             "北京时间 2026-11-24 10:32:05",
+            "开始时间：2026-11-24 10:32:05（北京时间）",
+            "2026-11-24 10:32:05 北京时间",
             "2026-11-24T02:32:05Z",
             "2026-11-24T02:32:05.000Z",
             "2026-11-24 02:32:05 UTC",
