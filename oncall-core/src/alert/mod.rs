@@ -2,6 +2,57 @@
 //! Grafana unified-alerting notifications, a single Prometheus alert object, and
 //! free text in Chinese or English into one [`Alert`], with a confidence for each
 //! field it extracted.
+//!
+//! [`parse`] is the entry point. The decisions it takes:
+//!
+//! * **Which alert.** A notification's first *firing* alert is parsed (else its
+//!   first); [`Alert::alert_count`] says how many it carried. `endsAt` is kept for
+//!   resolved alerts only.
+//! * **Times.** Structured alerts: RFC 3339, Go's zero time `0001-01-01T00:00:00Z`
+//!   is "unset". Free text: a time with no zone is **UTC**; `Z`, `+08:00`, `+0800`,
+//!   `UTC+8`, `GMT-5`, `(UTC+8)` are honoured; `CST` and `北京时间` are **China
+//!   Standard Time (UTC+8)**. A bare clock time (`10:32`) is today, or yesterday
+//!   when today's would be more than 5 minutes ahead of `now`. `5 分钟前`,
+//!   `半小时前`, `刚刚`, `5 minutes ago`, `an hour ago`, `just now` count back from
+//!   `now`. No time at all means `now`.
+//! * **Severity.** `P0`–`P3`, `sevN` → `P{N}` (capped at P3); P0 = words of an
+//!   outage (`emergency`, `fatal`, `disaster`, `blocker`, `page`, `紧急`, `致命`,
+//!   `灾难`); P1 = `critical`, `high`, `major`, `error`, `严重`, `重要`; P2 =
+//!   `warning`, `medium`, `minor`, `警告`, `一般`; P3 = `info`, `low`, `notice`,
+//!   `提示`, `通知`, `信息`. In free text only unambiguous words count
+//!   (`critical`, `warning`, `严重`, `警告`, ... — not `high` or `error`) and the
+//!   most urgent one wins.
+//! * **Names.** Services, pods, hosts, instances and namespaces come from labels
+//!   (`namespace`, `job`, `service`/`app`/`app_kubernetes_io_name`/`container`/
+//!   `deployment`, `pod`/`pod_name`, `instance`, `host`/`hostname`/`node`/
+//!   `nodename`), from `key=value` pairs in text, and otherwise only from
+//!   [`KnownNames`] (whole tokens, ignoring case, plus the service prefix of a known
+//!   pod). IP addresses, `host:port` instances and dotted host names are read by
+//!   their shape. At most 32 values per scope list, 64 labels from text.
+//! * **Confidence.** 1.0 for fields read from structured JSON; 0.9 for a text
+//!   time with a zone, 0.8 without (or with `CST`), 0.75 for a clock time, 0.7 for
+//!   a relative time, 0.3 for "now" by default; 0.8 for label pairs, IPs and
+//!   instances in text; 0.85 for `P1`/`sev2` codes, 0.6 for severity words; 0.6 for
+//!   names matched from [`KnownNames`] and host names read by shape, 0.5 for
+//!   derived matches. A list field's confidence is that of its surest value.
+//! * **Fingerprint.** Alertmanager's when given, else [`labels_fingerprint`]
+//!   (Prometheus' own label-set hash), or for text without labels a hash of its
+//!   words.
+//!
+//! The details live in the private modules `structured`, `text`, `time`,
+//! `severity`, `names` and `scope`.
+
+mod fingerprint;
+mod input;
+mod names;
+mod scope;
+mod severity;
+mod structured;
+mod text;
+mod time;
+
+pub use fingerprint::labels_fingerprint;
+pub use input::parse;
 
 use std::collections::BTreeMap;
 
