@@ -255,7 +255,9 @@ pub fn rank_suspects(
             continue;
         };
         let second = list.get(1).map_or(0.0, |x| x.0);
-        let standout = (top / (second + 1.0)).min(20.0) / 20.0;
+        // A one-sample blip is weaker evidence than a shift that persists.
+        let persistence = (shift.anomalous_points as f64 / 3.0).min(1.0);
+        let standout = (top / (second + 1.0)).min(20.0) / 20.0 * persistence;
         let late_min = earliest.map_or(0.0, |e| (shift.started_at - e).num_seconds() as f64 / 60.0);
         let onset = 0.5f64.powf(late_min.max(0.0) / weights.onset_half_life_minutes.max(0.1));
         let s = standout * onset;
@@ -280,14 +282,15 @@ pub fn rank_suspects(
         }
     }
 
-    let max = |f: fn(&Tally) -> f64| tally.values().map(f).fold(0.0, f64::max).max(f64::EPSILON);
-    let (mo, mt, mm) = (max(|t| t.origins), max(|t| t.templates), max(|t| t.metrics));
+    // Absolute scales, not relative to the strongest component: a faint signal
+    // stays faint even when it is the only one of its kind.
+    let saturate = |x: f64| 1.0 - (-x / SURPRISE_SCALE).exp();
     let mut out: Vec<Suspect> = tally
         .into_iter()
         .map(|(component, mut t)| {
-            let score = weights.origins * t.origins / mo
-                + weights.templates * t.templates / mt
-                + weights.metrics * t.metrics / mm;
+            let score = weights.origins * saturate(t.origins)
+                + weights.templates * saturate(t.templates)
+                + weights.metrics * t.metrics;
             t.reasons.sort_by(|a, b| b.0.total_cmp(&a.0));
             t.reasons.dedup_by(|a, b| a.1 == b.1);
             Suspect {
@@ -312,6 +315,9 @@ pub fn rank_suspects(
     }
     out
 }
+
+/// Surprise (in Poisson deviations) at which log evidence counts 63 % of its weight.
+const SURPRISE_SCALE: f64 = 5.0;
 
 /// How surprising `incident` events are when the baseline had `baseline` over a
 /// window `1 / ratio` times as long: the excess over the expectation in units of
