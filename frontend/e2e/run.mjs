@@ -306,24 +306,47 @@ async function run(page, deadPort) {
     return `status ${status}`;
   });
 
-  // The analysis engine is not part of the server yet: these two steps serve a
-  // completed analysis (e2e/fixtures, SPEC §5 shape) and a progress stream through
-  // request interception, to check the result page and the SSE client in the browser.
+  // A completed analysis in the API's shape (e2e/fixtures: a real analysis of a
+  // train-ticket incident through Prometheus and OpenSearch, with three metric shifts
+  // and a timed-out third source added), served through request interception so the
+  // result page is checked with every part filled in.
   const fixture = JSON.parse(readFileSync(join(here, "fixtures/analysis-completed.json"), "utf8"));
 
-  await step("a completed analysis shows result, suspects, evidence charts and sources (fixture)", async () => {
+  const showFixture = async (page) => {
     await page.route(`**/api/analysis/${fixture.id}`, (r) => r.fulfill({ json: fixture }));
     await page.goto(`${base}/analyses/${fixture.id}`);
     await page.getByTestId("analysis-result").waitFor();
+    await page.locator("[data-testid=metric-chart] canvas").nth(1).waitFor();
+  };
+
+  await step("a completed analysis shows result, suspects, evidence, metric charts, log templates and sources (fixture)", async () => {
+    await showFixture(page);
     await page.getByText(fixture.result.root_cause).waitFor();
     await page.getByText("Partial result", { exact: true }).waitFor();
     await page.getByText("timeout after 10 s", { exact: true }).waitFor();
     const charts = page.locator("[data-testid=metric-chart] canvas");
-    await charts.nth(1).waitFor();
-    expect((await charts.count()) === 2, `${await charts.count()} charts, expected 2`);
-    const first = await page.locator(".ant-list-item", { hasText: "#1" }).first().innerText();
-    expect(first.includes("payments"), `top suspect: ${first}`);
-    await page.getByText("6,962 (6,120 in / 842 out)").waitFor();
+    expect((await charts.count()) === 2, `${await charts.count()} charts, expected 2 (shifts with samples)`);
+    const first = await page.getByTestId("suspect").first().innerText();
+    expect(first.includes("ts-contacts-service"), `top suspect: ${first}`);
+    // Metric shifts: selector, direction, baseline and peak; the third without samples in the table.
+    const shifts = page.getByTestId("metric-shifts");
+    await shifts.getByText('http_server_requests_error_ratio{namespace="train-ticket",pod="ts-contacts-service-6f8c9d7b54-qz2lp",service="ts-contacts-service"}').first().waitFor();
+    await shifts.getByText("rose +16,196%").first().waitFor();
+    await shifts.getByText('process_cpu_usage{namespace="train-ticket",pod="ts-travel-service-7b6d5f9c4-h8w2n",service="ts-travel-service"}').waitFor();
+    // Error origins: failing requests per service.
+    const origins = await page.getByTestId("error-origins").innerText();
+    expect(/ts-contacts-service\s+19\s+0\s+×78\s+17 services/.test(origins), `error origins: ${origins.slice(0, 200)}`);
+    // Log templates: counts, ratio, flags; a row opens to its example lines.
+    const templates = page.getByTestId("log-templates");
+    await templates.getByText("30 of 176 mined templates", { exact: false }).waitFor();
+    const row = templates.locator("tr", { hasText: "ContactsServiceImpl" }).first();
+    const rowText = await row.innerText();
+    expect(/bursting/.test(rowText) && /error/.test(rowText) && /×78/.test(rowText), `template row: ${rowText}`);
+    await row.locator(".ant-table-row-expand-icon").click();
+    await templates.getByText(fixture.evidence.log_templates[0].examples[0], { exact: false }).first().waitFor();
+    // Sources: every query, rows and time.
+    await page.getByText("10,230", { exact: true }).first().waitFor();
+    await page.getByText("298 ms", { exact: true }).waitFor();
     await shot(page, "06b-analysis-result");
     await page.unroute(`**/api/analysis/${fixture.id}`);
   });
@@ -496,14 +519,21 @@ async function run(page, deadPort) {
     await page.goto(`${base}/tickets/${encodeURIComponent(state.ticketNo)}`);
     await page.getByText("变更记录").waitFor();
     await shot(page, "15-ticket-zh");
+    await showFixture(page);
+    await page.getByText("失败请求的首个错误位置").waitFor();
+    await page.getByText("指标突变").waitFor();
+    await shot(page, "15b-analysis-result-zh");
+    await page.unroute(`**/api/analysis/${fixture.id}`);
   });
 
   await step("usable at phone width (390 px): no page-level horizontal scroll", async () => {
     await page.setViewportSize({ width: 390, height: 844 });
+    await page.route(`**/api/analysis/${fixture.id}`, (r) => r.fulfill({ json: fixture }));
     for (const [path, name] of [
       ["/tickets", "16-mobile-tickets"],
       [new URL(state.analysisUrl).pathname, "17-mobile-analysis"],
       ["/datasources", "18-mobile-datasources"],
+      [`/analyses/${fixture.id}`, "19-mobile-analysis-result"],
     ]) {
       await page.goto(`${base}${path}`);
       await page.locator(".page-head").waitFor();
@@ -512,6 +542,7 @@ async function run(page, deadPort) {
       expect(width <= 392, `${path} is ${width}px wide`);
       await shot(page, name);
     }
+    await page.unroute(`**/api/analysis/${fixture.id}`);
     await page.setViewportSize({ width: 1280, height: 860 });
   });
 }

@@ -6,14 +6,13 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use oncall_core::analysis::Analysis;
 use oncall_core::connectors::{AuthKind, DataSourceKind};
 use oncall_core::store::{AnalysisFilter, PageRequest, TicketFilter};
 use oncall_core::tickets::{Severity, TicketStatus};
 use oncall_core::users::{NewUser, Role, User};
 use oncall_core::{
-    AnalysisOptions, AuthInput, DataSourceInput, Error, ErrorCode, OnCall, Settings, TicketInput,
-    TicketPatch, UserPatch,
+    AnalysisOptions, AnalysisView, AuthInput, DataSourceInput, Error, ErrorCode, OnCall, Settings,
+    TicketInput, TicketPatch, UserPatch,
 };
 use serde::Serialize;
 
@@ -326,45 +325,33 @@ fn read_alert(text: Option<String>, file: Option<PathBuf>) -> Result<serde_json:
     })
 }
 
-fn print_analysis(a: &Analysis) {
+fn print_analysis(a: &AnalysisView) {
     println!("analysis {}  [{}]  {}", a.id, a.status.as_str(), a.title);
     if let Some(err) = &a.error {
         println!("note: {err}");
     }
     let Some(r) = &a.result else { return };
-    let text = |k: &str| r.get(k).and_then(|v| v.as_str()).unwrap_or("").to_owned();
     println!();
-    println!("root cause : {}", text("root_cause"));
-    println!(
-        "confidence : {}",
-        r.get("confidence").and_then(|v| v.as_f64()).unwrap_or(0.0)
-    );
-    println!("severity   : {}", text("severity"));
+    println!("root cause : {}", r.root_cause);
+    println!("confidence : {}", r.confidence);
+    println!("severity   : {}", r.severity.as_str());
     println!();
-    println!("{}", text("summary"));
-    if let Some(suspects) = r.get("suspects").and_then(|v| v.as_array()) {
+    println!("{}", r.summary);
+    if !r.suspects.is_empty() {
         println!();
         println!("suspects:");
-        for (i, s) in suspects.iter().take(5).enumerate() {
-            let name = s.get("component").and_then(|v| v.as_str()).unwrap_or("?");
-            let score = s.get("score").and_then(|v| v.as_f64()).unwrap_or(0.0);
-            println!("  {}. {name}  {score:.2}", i + 1);
-            for reason in s
-                .get("reasons")
-                .and_then(|v| v.as_array())
-                .into_iter()
-                .flatten()
-                .take(2)
-            {
-                println!("       - {}", reason.as_str().unwrap_or(""));
+        for (i, s) in r.suspects.iter().take(5).enumerate() {
+            println!("  {}. {}  {:.2}", i + 1, s.component, s.score);
+            for reason in s.reasons.iter().take(2) {
+                println!("       - {reason}");
             }
         }
     }
-    if let Some(steps) = r.get("suggestions").and_then(|v| v.as_array()) {
+    if !r.suggestions.is_empty() {
         println!();
         println!("suggestions:");
-        for (i, s) in steps.iter().enumerate() {
-            println!("  {}. {}", i + 1, s.as_str().unwrap_or(""));
+        for (i, s) in r.suggestions.iter().enumerate() {
+            println!("  {}. {s}", i + 1);
         }
     }
 }
@@ -414,9 +401,11 @@ async fn run(cli: Cli) -> Result<(), Error> {
             if !json {
                 eprintln!("analysing {} ...", accepted.id);
             }
-            let done = oncall
-                .run_until_done(accepted.id, Duration::from_secs(timeout))
-                .await?;
+            let done = AnalysisView::from(
+                oncall
+                    .run_until_done(accepted.id, Duration::from_secs(timeout))
+                    .await?,
+            );
             if json {
                 print_json(&done)?;
             } else {

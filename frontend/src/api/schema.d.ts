@@ -2045,7 +2045,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One analysis: status, parsed alert, evidence and result. */
+        /**
+         * One analysis: status, parsed alert, windows, per-source reports, evidence
+         *     (log templates, metric shifts, error origins, suspects) and result.
+         */
         get: {
             parameters: {
                 query?: never;
@@ -2062,7 +2065,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json; charset=utf-8": components["schemas"]["Analysis"];
+                        "application/json; charset=utf-8": components["schemas"]["AnalysisView"];
                     };
                 };
                 /** @description Malformed request. */
@@ -2881,60 +2884,6 @@ export interface components {
             status: components["schemas"]["AnalysisStatus"] & unknown;
         };
         /**
-         * Analysis
-         * @description One analysis as stored. The structured parts (parsed alert, window, per-source
-         *     collection results, evidence, result, usage) are JSON documents whose shapes are
-         *     owned by the pipeline stages that write them.
-         */
-        Analysis: {
-            /**
-             * Format: uuid
-             * @description Generated in the application (UUID v7).
-             */
-            id: string;
-            /** @description Life-cycle state. */
-            status: components["schemas"]["AnalysisStatus"] & unknown;
-            /** @description A one-line description for lists and search (alert name or first line). */
-            title: string;
-            /** @description The alert exactly as submitted. */
-            raw_alert: string;
-            /** @description Submission options (`llm`, `language`, window sizes). */
-            options: unknown;
-            /** @description The parsed alert. */
-            alert: unknown;
-            /** @description The time window looked at. */
-            window: unknown;
-            /** @description Per data source: query sent, rows seen, time taken, error. */
-            sources: unknown;
-            /** @description Log templates, metric shifts and suspects. */
-            evidence: unknown;
-            /** @description The root-cause result (SPEC §5 shape), once there is one. */
-            result?: unknown;
-            /** @description Why it failed, or what went wrong on the way (partial results). */
-            error?: string;
-            /** @description `statistical` or the LLM model name. */
-            analyzer?: string;
-            /** @description Token counts and timings. */
-            usage?: unknown;
-            /** @description Email of the submitter (or `webhook:<name>`). */
-            created_by: string;
-            /**
-             * Format: date-time
-             * @description When it was accepted (UTC).
-             */
-            created_at: string;
-            /**
-             * Format: date-time
-             * @description When a worker started it.
-             */
-            started_at?: string;
-            /**
-             * Format: date-time
-             * @description When it reached a final state.
-             */
-            completed_at?: string;
-        };
-        /**
          * AnalysisEvent
          * @description One progress event of an analysis, numbered from 1.
          */
@@ -2979,7 +2928,7 @@ export interface components {
         /** AnalysisPage */
         AnalysisPage: {
             /** @description The rows of this page. */
-            items: components["schemas"]["Analysis"][];
+            items: components["schemas"]["AnalysisView"][];
             /**
              * Format: uint64
              * @description Matching rows in all.
@@ -2997,10 +2946,87 @@ export interface components {
             page_size: number;
         };
         /**
+         * AnalysisResult
+         * @description The result of an analysis (SPEC §5); also the JSON an LLM must produce.
+         */
+        AnalysisResult: {
+            /** @description One paragraph. */
+            summary: string;
+            /** @description The most probable cause. */
+            root_cause: string;
+            /**
+             * Format: double
+             * @description 0..1.
+             */
+            confidence: number;
+            /** @description P0..P3. */
+            severity: components["schemas"]["Severity"] & unknown;
+            /** @description What supports it. */
+            evidence: components["schemas"]["EvidenceItem"][];
+            /** @description Ranked suspects. */
+            suspects: components["schemas"]["ResultSuspect"][];
+            /** @description Ordered remediation steps. */
+            suggestions: string[];
+        };
+        /**
          * @description Where an analysis is in its life.
          * @enum {string}
          */
         AnalysisStatus: "pending" | "collecting" | "analyzing" | "completed" | "failed";
+        /**
+         * AnalysisView
+         * @description One analysis as readers see it: the stored [`Analysis`] with its window, source
+         *     reports, evidence and result typed. A part whose stored JSON does not read as its
+         *     type (an older or newer document) is left out rather than failing the request.
+         */
+        AnalysisView: {
+            /**
+             * Format: uuid
+             * @description Generated in the application (UUID v7).
+             */
+            id: string;
+            /** @description Life-cycle state. */
+            status: components["schemas"]["AnalysisStatus"] & unknown;
+            /** @description A one-line description for lists and search (alert name or first line). */
+            title: string;
+            /** @description The alert exactly as submitted. */
+            raw_alert: string;
+            /** @description Submission options (`llm`, `language`, window sizes). */
+            options: unknown;
+            /** @description The parsed alert (`null` until a worker parsed it). */
+            alert: unknown;
+            /** @description The windows compared, once planned. */
+            window?: components["schemas"]["WindowPlan"] & unknown;
+            /** @description Per data source: queries sent, rows seen, time taken, notes, error. */
+            sources: components["schemas"]["SourceReport"][];
+            /** @description Log templates, metric shifts, error origins and suspects, once reduced. */
+            evidence?: components["schemas"]["EvidenceView"] & unknown;
+            /** @description The root-cause result (SPEC §5 shape), once there is one. */
+            result?: components["schemas"]["AnalysisResult"] & unknown;
+            /** @description Why it failed, or what went wrong on the way (partial results). */
+            error?: string;
+            /** @description `statistical` or the LLM model name. */
+            analyzer?: string;
+            /** @description Token counts and timings (`seconds`, ...). */
+            usage?: unknown;
+            /** @description Email of the submitter (or `webhook:<name>`). */
+            created_by: string;
+            /**
+             * Format: date-time
+             * @description When it was accepted (UTC).
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When a worker started it.
+             */
+            started_at?: string;
+            /**
+             * Format: date-time
+             * @description When it reached a final state.
+             */
+            completed_at?: string;
+        };
         /**
          * AuthInput
          * @description Authentication as a client sends it. Secrets are write-only: omitted on an edit,
@@ -3167,6 +3193,157 @@ export interface components {
             message: string;
         };
         /**
+         * ErrorOriginView
+         * @description How often a service was where a failing request's first error appeared.
+         */
+        ErrorOriginView: {
+            /** @description The service. */
+            service: string;
+            /**
+             * Format: uint64
+             * @description Failing requests (traces) of the incident window whose first error it logged.
+             */
+            incident: number;
+            /**
+             * Format: uint64
+             * @description The same in the baseline window.
+             */
+            baseline: number;
+            /**
+             * Format: double
+             * @description Incident over baseline rate, smoothed (1.0 = unchanged).
+             */
+            rate_ratio: number;
+            /**
+             * Format: uint64
+             * @description Distinct services seen in those incident traces.
+             */
+            spread: number;
+        };
+        /**
+         * EvidenceItem
+         * @description One piece of evidence in a result (SPEC §5).
+         */
+        EvidenceItem: {
+            /** @description Data source it came from. */
+            source: string;
+            /** @description `log` or `metric`. */
+            kind: string;
+            /** @description What it shows. */
+            detail: string;
+            /** @description The query behind it, to run again. */
+            query?: string;
+        };
+        /**
+         * EvidenceView
+         * @description The evidence of an analysis (what the reduce stage found), as readers see it.
+         */
+        EvidenceView: {
+            /** @description The windows compared. */
+            window?: components["schemas"]["EvidenceWindow"] & unknown;
+            /** @description Log templates worth a look (new, bursting or error-level), strongest first. */
+            log_templates: components["schemas"]["LogTemplateView"][];
+            /** @description Series that moved, strongest first. */
+            metric_shifts: components["schemas"]["MetricShiftView"][];
+            /** @description Where failing requests' first errors appeared, most first. */
+            error_origins: components["schemas"]["ErrorOriginView"][];
+            /** @description Ranked suspects. */
+            suspects: components["schemas"]["SuspectView"][];
+            /**
+             * Format: uint64
+             * @description Log lines looked at.
+             */
+            log_lines: number;
+            /**
+             * Format: uint64
+             * @description Metric series looked at.
+             */
+            series: number;
+            /**
+             * Format: uint64
+             * @description Distinct log templates mined.
+             */
+            templates_total: number;
+        };
+        /**
+         * EvidenceWindow
+         * @description The baseline and incident windows the evidence compares.
+         */
+        EvidenceWindow: {
+            /**
+             * Format: date-time
+             * @description Start of the baseline.
+             */
+            baseline_start: string;
+            /**
+             * Format: date-time
+             * @description Start of the incident window (end of the baseline).
+             */
+            incident_start: string;
+            /**
+             * Format: date-time
+             * @description End of the incident window.
+             */
+            incident_end: string;
+        };
+        /**
+         * @description Severity of a log line, least to most severe (`unknown`: no level).
+         * @enum {string}
+         */
+        LogLevelName: "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "unknown";
+        /**
+         * LogTemplateView
+         * @description One mined log template with its counts and flags.
+         */
+        LogTemplateView: {
+            /**
+             * Format: uint32
+             * @description Id within the analysis.
+             */
+            id: number;
+            /** @description Ids of templates merged into this one. */
+            merged_ids: number[];
+            /** @description The template text, variables shown as `<*>`. */
+            template: string;
+            /**
+             * Format: uint64
+             * @description Lines in the baseline window.
+             */
+            baseline_count: number;
+            /**
+             * Format: uint64
+             * @description Lines in the incident window.
+             */
+            incident_count: number;
+            /** @description Counts per service, most incident lines first. */
+            services: components["schemas"]["TemplateServiceCount"][];
+            /** @description A few lines as logged. */
+            examples: string[];
+            /**
+             * Format: date-time
+             * @description Earliest line time.
+             */
+            first_seen?: string;
+            /** @description The highest level any of its lines had. */
+            max_level: components["schemas"]["LogLevelName"] & unknown;
+            /** @description Seen in the incident window and never in a non-empty baseline. */
+            is_new: boolean;
+            /** @description Its incident rate is significantly above its baseline rate. */
+            is_bursting: boolean;
+            /** @description Logged at error level or worse (or its text says error, exception, ...). */
+            is_error_level: boolean;
+            /**
+             * Format: double
+             * @description Smoothed incident/baseline rate ratio.
+             */
+            rate_ratio: number;
+            /**
+             * Format: double
+             * @description p-value of the burst test (1 when not above expectation).
+             */
+            burst_p_value?: number;
+        };
+        /**
          * LoginRequest
          * @description Login credentials.
          */
@@ -3192,6 +3369,76 @@ export interface components {
             expires_in: number;
         };
         /**
+         * MetricPoint
+         * @description One sample of a series. Stored as `[time, value]`; shown as an object.
+         */
+        MetricPoint: {
+            /**
+             * Format: date-time
+             * @description When.
+             */
+            at: string;
+            /**
+             * Format: double
+             * @description The value.
+             */
+            value: number;
+        };
+        /**
+         * MetricShiftView
+         * @description One metric series that moved.
+         */
+        MetricShiftView: {
+            /** @description Metric name (`__name__`). */
+            metric: string;
+            /** @description The series' other labels. */
+            labels: {
+                [key: string]: string;
+            };
+            /**
+             * Format: double
+             * @description Median of the baseline.
+             */
+            baseline_median: number;
+            /**
+             * Format: double
+             * @description Robust spread of the baseline.
+             */
+            baseline_spread: number;
+            /**
+             * Format: double
+             * @description The incident value furthest from the baseline median.
+             */
+            peak: number;
+            /**
+             * Format: double
+             * @description How many robust deviations it moved.
+             */
+            score: number;
+            /** @description Which way. */
+            direction: components["schemas"]["ShiftDirection"] & unknown;
+            /**
+             * Format: double
+             * @description Relative change of the peak against the median (`0.5` = 50 % up).
+             */
+            relative_change: number;
+            /**
+             * Format: date-time
+             * @description First incident sample past the threshold.
+             */
+            started_at: string;
+            /**
+             * Format: uint64
+             * @description Incident samples past the threshold.
+             */
+            anomalous_points: number;
+            /**
+             * @description The series' samples over both windows, time order; kept for the strongest
+             *     shifts only (empty for the others).
+             */
+            points: components["schemas"]["MetricPoint"][];
+        };
+        /**
          * NewUser
          * @description What it takes to create an account.
          */
@@ -3214,6 +3461,23 @@ export interface components {
             current_password: string;
             /** @description The new password (at least 8 characters). */
             new_password: string;
+        };
+        /**
+         * ResultSuspect
+         * @description A suspect as a result lists it (SPEC §5).
+         */
+        ResultSuspect: {
+            /** @description Service, pod or host. */
+            component: string;
+            /** @description `service`, `pod` or `host`. */
+            kind: string;
+            /**
+             * Format: double
+             * @description 0..1.
+             */
+            score: number;
+            /** @description Why. */
+            reasons: string[];
         };
         /**
          * @description What a user may do. Ordered: each role can do everything the one before it can.
@@ -3241,6 +3505,39 @@ export interface components {
          */
         Severity: "P0" | "P1" | "P2" | "P3";
         /**
+         * @description Which way a series moved.
+         * @enum {string}
+         */
+        ShiftDirection: "up" | "down";
+        /**
+         * SourceReport
+         * @description What happened when one data source was queried.
+         */
+        SourceReport: {
+            /** @description Data source name. */
+            name: string;
+            /** @description `elk`, `loki` or `prometheus`. */
+            type: string;
+            /** @description The queries sent. */
+            queries: string[];
+            /**
+             * Format: uint64
+             * @description Rows (log lines or series) received.
+             */
+            rows: number;
+            /**
+             * Format: uint64
+             * @description Milliseconds taken.
+             */
+            ms: number;
+            /** @description More matched than the row cap allowed. */
+            truncated: boolean;
+            /** @description Notes (e.g. a scope filter that matched nothing and was dropped). */
+            notes: string[];
+            /** @description Why it failed, if it did. */
+            error?: string;
+        };
+        /**
          * @description A step of an analysis, as reported to whoever watches it.
          * @enum {string}
          */
@@ -3257,6 +3554,53 @@ export interface components {
             alert: unknown;
             /** @description Options for this analysis. */
             options?: components["schemas"]["AnalysisOptions"] & unknown;
+        };
+        /**
+         * @description What kind of component a suspect is.
+         * @enum {string}
+         */
+        SuspectKind: "service" | "pod" | "host";
+        /**
+         * SuspectView
+         * @description One ranked suspect of the evidence.
+         */
+        SuspectView: {
+            /** @description Name of the component. */
+            component: string;
+            /** @description What kind of component. */
+            kind: components["schemas"]["SuspectKind"] & unknown;
+            /**
+             * Format: double
+             * @description 0..1, relative to the other suspects.
+             */
+            score: number;
+            /** @description Why, strongest first. */
+            reasons: string[];
+            /**
+             * Format: date-time
+             * @description When its earliest anomaly began, if known.
+             */
+            first_anomaly_at?: string;
+            /** @description Pods of the service that showed anomalies. */
+            pods: string[];
+        };
+        /**
+         * TemplateServiceCount
+         * @description How often one service logged a template.
+         */
+        TemplateServiceCount: {
+            /** @description The service (pod, host); `""` when unknown. */
+            service: string;
+            /**
+             * Format: uint64
+             * @description Lines in the baseline window.
+             */
+            baseline: number;
+            /**
+             * Format: uint64
+             * @description Lines in the incident window.
+             */
+            incident: number;
         };
         /**
          * Ticket
@@ -3513,6 +3857,32 @@ export interface components {
             disabled?: boolean;
             /** @description Reset the password to this. */
             password?: string;
+        };
+        /**
+         * WindowPlan
+         * @description The windows of an analysis, as stored.
+         */
+        WindowPlan: {
+            /**
+             * Format: date-time
+             * @description Start of the baseline.
+             */
+            baseline_start: string;
+            /**
+             * Format: date-time
+             * @description Start of the incident window.
+             */
+            incident_start: string;
+            /**
+             * Format: date-time
+             * @description End of the incident window.
+             */
+            incident_end: string;
+            /**
+             * Format: date-time
+             * @description The alert's start.
+             */
+            alert_start: string;
         };
     };
     responses: never;

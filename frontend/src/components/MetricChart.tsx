@@ -1,5 +1,5 @@
-// A small line chart of metric series with the alert start marked. uPlot is loaded
-// only when a chart is shown (its own chunk).
+// A small line chart of metric series with the alert start and the incident window
+// marked. uPlot is loaded only when a chart is shown (its own chunk).
 import { lazy, Suspense } from "react";
 import { Skeleton } from "antd";
 import type { Series } from "../lib/analysis";
@@ -11,6 +11,10 @@ export interface MetricChartProps {
   /** Epoch seconds. */
   alertStart: number | null;
   alertLabel: string;
+  /** The incident window, epoch seconds, shaded. */
+  incident?: [number, number] | null;
+  /** Accessible description of the chart. */
+  title?: string;
   height?: number;
 }
 

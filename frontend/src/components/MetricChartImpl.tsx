@@ -1,5 +1,6 @@
 import { useEffect, useRef } from "react";
 import uPlot from "uplot";
+import dayjs from "dayjs";
 import "uplot/dist/uPlot.min.css";
 import { formatCompact } from "../lib/format";
 import { alignSeries } from "../lib/chart";
@@ -7,8 +8,10 @@ import type { MetricChartProps } from "./MetricChart";
 
 const COLORS = ["#1677ff", "#fa541c", "#52c41a", "#722ed1", "#faad14", "#13c2c2"];
 
-export default function MetricChartImpl({ series, alertStart, alertLabel, height = 160 }: MetricChartProps) {
+export default function MetricChartImpl({ series, alertStart, alertLabel, incident, title, height = 160 }: MetricChartProps) {
   const box = useRef<HTMLDivElement>(null);
+  const from = incident?.[0] ?? null;
+  const to = incident?.[1] ?? null;
 
   useEffect(() => {
     const el = box.current;
@@ -17,6 +20,16 @@ export default function MetricChartImpl({ series, alertStart, alertLabel, height
     const data = alignSeries(shown);
     const marker: uPlot.Plugin = {
       hooks: {
+        drawClear: (u) => {
+          if (from === null || to === null) return;
+          const left = Math.max(u.bbox.left, u.valToPos(from, "x", true));
+          const right = Math.min(u.bbox.left + u.bbox.width, u.valToPos(to, "x", true));
+          if (right <= left) return;
+          u.ctx.save();
+          u.ctx.fillStyle = "rgba(255, 77, 79, 0.08)";
+          u.ctx.fillRect(left, u.bbox.top, right - left, u.bbox.height);
+          u.ctx.restore();
+        },
         draw: (u) => {
           if (alertStart === null) return;
           const x = u.valToPos(alertStart, "x", true);
@@ -33,7 +46,11 @@ export default function MetricChartImpl({ series, alertStart, alertLabel, height
           ctx.setLineDash([]);
           ctx.fillStyle = "#ff4d4f";
           ctx.font = `${11 * devicePixelRatio}px sans-serif`;
-          ctx.fillText(alertLabel, x + 4 * devicePixelRatio, u.bbox.top + 12 * devicePixelRatio);
+          // The label on the line's right, or its left when it would leave the plot.
+          const w = ctx.measureText(alertLabel).width;
+          const gap = 4 * devicePixelRatio;
+          const lx = x + gap + w > u.bbox.left + u.bbox.width ? x - gap - w : x + gap;
+          ctx.fillText(alertLabel, lx, u.bbox.top + 12 * devicePixelRatio);
           ctx.restore();
         },
       },
@@ -45,7 +62,16 @@ export default function MetricChartImpl({ series, alertStart, alertLabel, height
       cursor: { drag: { x: false, y: false } },
       scales: { x: { time: true } },
       axes: [
-        { stroke: "#8c8c8c", grid: { stroke: "#f0f0f0" }, ticks: { stroke: "#f0f0f0" } },
+        {
+          stroke: "#8c8c8c",
+          grid: { stroke: "#f0f0f0" },
+          ticks: { stroke: "#f0f0f0" },
+          // 24-hour local times in both languages (uPlot's default is "8:10am").
+          values: (_u, vals) => {
+            const long = vals.length > 1 && vals[vals.length - 1]! - vals[0]! >= 86400;
+            return vals.map((v) => dayjs(v * 1000).format(long ? "MM-DD HH:mm" : "HH:mm"));
+          },
+        },
         {
           stroke: "#8c8c8c",
           grid: { stroke: "#f0f0f0" },
@@ -73,7 +99,7 @@ export default function MetricChartImpl({ series, alertStart, alertLabel, height
       ro.disconnect();
       plot.destroy();
     };
-  }, [series, alertStart, alertLabel, height]);
+  }, [series, alertStart, alertLabel, from, to, height]);
 
-  return <div ref={box} className="chart-box" data-testid="metric-chart" />;
+  return <div ref={box} className="chart-box" data-testid="metric-chart" role="img" aria-label={title ?? series[0]?.name} />;
 }

@@ -1,66 +1,86 @@
 import { describe, expect, it } from "vitest";
-import { alertStart, parseEvidenceOverview, parseResult, parseSeries, parseSources, parseUsage, ticketDescription, toEpochSeconds } from "./analysis";
+import type { AnalysisResult, EvidenceView, LogTemplateView, MetricShiftView } from "../api/types";
+import {
+  chartWindow,
+  chartedShifts,
+  formatChange,
+  formatRatio,
+  formatValue,
+  parseUsage,
+  promSelector,
+  shiftSeries,
+  suspectRows,
+  templateFlags,
+  ticketDescription,
+  toEpochSeconds,
+} from "./analysis";
 import { alignSeries } from "./chart";
 
-const result = {
-  summary: "checkout-api 5xx rose after the deploy",
-  root_cause: "bad config in release 2.4.1",
-  confidence: 0.82,
+const result: AnalysisResult = {
+  summary: "The most probable root cause is ts-contacts-service",
+  root_cause: "ts-contacts-service is failing",
+  confidence: 0.26,
   severity: "P1",
-  evidence: [
-    { source: "loki-prod", kind: "log", detail: "NullPointerException in PaymentClient (x412)", query: '{app="checkout"} |= "Exception"' },
-    {
-      source: "prometheus",
-      kind: "metric",
-      detail: "5xx ratio 0.4% → 12%",
-      query: "sum(rate(http_requests_total{code=~\"5..\"}[5m]))",
-      series: [{ labels: { __name__: "ratio", pod: "a" }, samples: [{ timestamp: "2026-01-01T00:01:00Z", value: 2 }, { timestamp: "2026-01-01T00:00:00Z", value: "1" }] }],
-    },
-  ],
+  evidence: [{ source: "logs", kind: "log", detail: "bursting log template", query: "logs-* _search {}" }],
   suspects: [
-    { component: "db", kind: "service", score: 0.2, reasons: ["slow queries"] },
-    { component: "checkout-api", kind: "service", score: 0.9, reasons: ["errors started at deploy", "pods restarting"] },
+    { component: "ts-food-service", kind: "service", score: 0.73, reasons: ["first error of 18 failing request(s)"] },
+    { component: "ts-contacts-service", kind: "service", score: 0.75, reasons: ["first error of 19 failing request(s)", "new error log"] },
   ],
-  suggestions: ["Roll back to 2.4.0", { step: "Check the config diff" }],
+  suggestions: ["Follow failing requests by trace id", "Watch the alerting metric recover"],
 };
 
-describe("parseResult", () => {
-  it("reads the SPEC §5 shape and ranks suspects by score", () => {
-    const r = parseResult(result)!;
-    expect(r.summary).toMatch(/5xx/);
-    expect(r.confidence).toBe(0.82);
-    expect(r.suspects.map((s) => s.component)).toEqual(["checkout-api", "db"]);
-    expect(r.suspects[0]!.reasons).toHaveLength(2);
-    expect(r.suggestions).toEqual(["Roll back to 2.4.0", "Check the config diff"]);
-    expect(r.evidence[0]!.query).toContain("Exception");
-    expect(r.evidence[0]!.series).toEqual([]);
-    expect(r.evidence[1]!.series[0]).toEqual({
-      name: 'ratio{pod="a"}',
-      points: [
-        [1767225600, 1],
-        [1767225660, 2],
-      ],
-    });
-  });
-  it("survives partial and odd documents", () => {
-    expect(parseResult(null)).toBeNull();
-    expect(parseResult("text")).toBeNull();
-    const r = parseResult({ summary: 3, suspects: ["x", null], evidence: ["plain"], suggestions: "do it" })!;
-    expect(r.summary).toBe("3");
-    expect(r.suspects).toEqual([{ component: "x", kind: "", score: null, reasons: [] }]);
-    expect(r.evidence[0]!.detail).toBe("plain");
-    expect(r.suggestions).toEqual(["do it"]);
-    expect(r.confidence).toBeNull();
-  });
-});
+const shift: MetricShiftView = {
+  metric: "http_server_requests_error_ratio",
+  labels: { service: "ts-contacts-service", namespace: "train-ticket", path: 'a"b' },
+  baseline_median: 0.002,
+  baseline_spread: 0.001,
+  peak: 0.31,
+  score: 308,
+  direction: "up",
+  relative_change: 154,
+  started_at: "2023-01-29T08:43:04Z",
+  anomalous_points: 11,
+  points: [
+    { at: "2023-01-29T08:44:04Z", value: 0.31 },
+    { at: "2023-01-29T08:43:04Z", value: 0.2 },
+  ],
+};
 
-describe("series", () => {
-  it("reads Prometheus value pairs and epoch milliseconds", () => {
-    expect(parseSeries({ values: [[1767225600, "0.5"], [1767225660000, 1]] })[0]!.points).toEqual([
-      [1767225600, 0.5],
-      [1767225660, 1],
+const evidence: EvidenceView = {
+  window: { baseline_start: "2023-01-29T08:09:04Z", incident_start: "2023-01-29T08:39:04Z", incident_end: "2023-01-29T08:54:04Z" },
+  log_templates: [],
+  metric_shifts: [shift, { ...shift, metric: "other", points: [] }],
+  error_origins: [],
+  suspects: [
+    {
+      component: "ts-contacts-service",
+      kind: "service",
+      score: 0.75,
+      reasons: ["from the evidence"],
+      first_anomaly_at: "2023-01-29T08:43:17.121Z",
+      pods: ["ts-contacts-service-1"],
+    },
+  ],
+  log_lines: 10230,
+  series: 879,
+  templates_total: 176,
+};
+
+describe("metric shifts", () => {
+  it("selectors as the engine writes them: labels in key order, quotes escaped", () => {
+    expect(promSelector(shift.metric, shift.labels)).toBe(
+      'http_server_requests_error_ratio{namespace="train-ticket",path="a\\"b",service="ts-contacts-service"}',
+    );
+    expect(promSelector("up", {})).toBe("up{}");
+  });
+  it("points become one time-ordered series in epoch seconds", () => {
+    const s = shiftSeries(shift);
+    expect(s.points).toEqual([
+      [1674981784, 0.2],
+      [1674981844, 0.31],
     ]);
-    expect(parseSeries({ detail: "no data" })).toEqual([]);
+    expect([...chartedShifts(evidence).keys()]).toEqual([s.name]);
+    expect(chartedShifts(undefined).size).toBe(0);
   });
   it("aligns several series on one x axis", () => {
     expect(
@@ -70,45 +90,69 @@ describe("series", () => {
       ]),
     ).toEqual([[1, 2, 3], [10, null, 30], [null, 20, 31]]);
   });
-  it("times in any form", () => {
-    expect(toEpochSeconds("2026-01-01T00:00:00Z")).toBe(1767225600);
-    expect(toEpochSeconds("1767225600")).toBe(1767225600);
-    expect(toEpochSeconds(1767225600000)).toBe(1767225600);
-    expect(toEpochSeconds("nope")).toBeNull();
-  });
-  it("alert start from the parsed alert, else the window", () => {
-    expect(alertStart({ starts_at: "2026-01-01T00:00:00Z" }, null)).toBe(1767225600);
-    expect(alertStart(null, { alert_at: "2026-01-01T00:00:00Z" })).toBe(1767225600);
-    expect(alertStart(null, { incident: { start: "2026-01-01T00:00:00Z" } })).toBe(1767225600);
-    expect(alertStart(null, null)).toBeNull();
+  it("ratios and changes", () => {
+    expect(formatRatio(78)).toBe("×78");
+    expect(formatRatio(1.5)).toBe("×1.5");
+    expect(formatRatio(1234)).toBe("×1,234");
+    expect(formatRatio(null)).toBe("—");
+    expect(formatChange(154)).toBe("+15,400%");
+    expect(formatChange(-0.4)).toBe("−40%");
+    expect(formatValue(0.295607)).toBe("0.296");
+    expect(formatValue(0.001814)).toBe("0.00181");
+    expect(formatValue(41)).toBe("41");
+    expect(formatValue(15234)).toBe("15.23k");
   });
 });
 
-describe("sources, usage, evidence", () => {
-  it("per-source collection results, from a list or a map", () => {
-    expect(parseSources([{ name: "loki", query: "{app=\"x\"}", rows: 120, ms: 340 }, { name: "es", error: "timeout after 10 s" }])).toEqual([
-      { name: "loki", type: undefined, query: '{app="x"}', rows: 120, ms: 340, error: undefined },
-      { name: "es", type: undefined, query: undefined, rows: null, ms: null, error: "timeout after 10 s" },
-    ]);
-    expect(parseSources({ prom: { rows: 3 } })[0]).toMatchObject({ name: "prom", rows: 3 });
-    expect(parseSources(null)).toEqual([]);
+describe("windows", () => {
+  it("alert start and incident window from the planned window, else the evidence's", () => {
+    const w = chartWindow({
+      window: {
+        baseline_start: "2023-01-29T08:09:04Z",
+        incident_start: "2023-01-29T08:39:04Z",
+        incident_end: "2023-01-29T08:54:04Z",
+        alert_start: "2023-01-29T08:44:04Z",
+      },
+      evidence: undefined,
+      alert: null,
+    });
+    expect(w).toEqual({ alertStart: 1674981844, incidentStart: 1674981544, incidentEnd: 1674982444 });
+    const fromEvidence = chartWindow({ window: undefined, evidence, alert: { starts_at: "2023-01-29T08:44:04Z" } });
+    expect(fromEvidence).toEqual(w);
+    expect(chartWindow({ window: undefined, evidence: undefined, alert: null }).alertStart).toBeNull();
   });
-  it("token usage", () => {
+  it("times", () => {
+    expect(toEpochSeconds("2026-01-01T00:00:00Z")).toBe(1767225600);
+    expect(toEpochSeconds("nope")).toBeNull();
+    expect(toEpochSeconds(undefined)).toBeNull();
+  });
+});
+
+describe("suspects, templates, usage", () => {
+  it("the result's suspects, highest first, with the evidence's details", () => {
+    const rows = suspectRows(result, evidence);
+    expect(rows.map((s) => s.component)).toEqual(["ts-contacts-service", "ts-food-service"]);
+    expect(rows[0]!.reasons).toHaveLength(2);
+    expect(rows[0]!.first_anomaly_at).toBe("2023-01-29T08:43:17.121Z");
+    expect(rows[0]!.pods).toEqual(["ts-contacts-service-1"]);
+    expect(rows[1]!.pods).toEqual([]);
+    expect(suspectRows(undefined, evidence).map((s) => s.reasons)).toEqual([["from the evidence"]]);
+    expect(suspectRows(undefined, undefined)).toEqual([]);
+  });
+  it("template flags", () => {
+    const t = { is_new: true, is_bursting: true, is_error_level: true } as LogTemplateView;
+    expect(templateFlags(t)).toEqual(["new", "bursting", "error"]);
+    expect(templateFlags({ ...t, is_new: false, is_error_level: false })).toEqual(["bursting"]);
+  });
+  it("usage: seconds from the pipeline, tokens from an LLM", () => {
+    expect(parseUsage({ seconds: 0.297 })).toMatchObject({ ms: 297, total_tokens: null });
     expect(parseUsage({ prompt_tokens: 1000, completion_tokens: 200 })).toMatchObject({ total_tokens: 1200 });
     expect(parseUsage({})).toBeNull();
-  });
-  it("stored evidence: log templates and metric findings", () => {
-    const ov = parseEvidenceOverview({
-      templates: [{ template: "timeout calling <*>", count_before: 0, count_during: 42 }],
-      metrics: [{ query: "up", samples: [[1, 1]] }],
-    });
-    expect(ov.templates[0]).toMatchObject({ before: 0, during: 42 });
-    expect(ov.metrics[0]!.series).toHaveLength(1);
-    expect(ov.metrics[0]!.detail).toBe("up");
+    expect(parseUsage(null)).toBeNull();
   });
   it("ticket description from a result", () => {
-    expect(ticketDescription(parseResult(result))).toBe(
-      "checkout-api 5xx rose after the deploy\n\n1. Roll back to 2.4.0\n2. Check the config diff",
+    expect(ticketDescription(result)).toBe(
+      "The most probable root cause is ts-contacts-service\n\n1. Follow failing requests by trace id\n2. Watch the alerting metric recover",
     );
     expect(ticketDescription(null)).toBe("");
   });

@@ -1,56 +1,29 @@
-// Reading the parts of an analysis that the OpenAPI document leaves as free JSON
-// (result, sources, usage, evidence, window). Shapes follow SPEC §5; everything is
-// read defensively so a partial or newer document never breaks the page.
-import type { AnalysisStatus } from "../api/types";
+// Helpers for reading an analysis (`AnalysisView` in the OpenAPI document). Window,
+// sources, evidence and result are typed by the server; the parsed alert and usage
+// stay free JSON and are read defensively.
+import type {
+  Analysis,
+  AnalysisResult,
+  AnalysisStatus,
+  EvidenceView,
+  LogTemplateView,
+  MetricShiftView,
+  ResultSuspect,
+  SuspectView,
+} from "../api/types";
+import { formatCompact } from "./format";
 
-export interface EvidenceItem {
-  source: string;
-  kind: string;
-  detail: string;
-  query?: string;
-  link?: string;
-  /** Metric series behind the item, when the engine attached them. */
-  series: Series[];
-}
-
-export interface Suspect {
-  component: string;
-  kind: string;
-  score: number | null;
-  reasons: string[];
-}
-
-export interface AnalysisResult {
-  summary: string;
-  root_cause: string;
-  confidence: number | null;
-  severity: string | null;
-  evidence: EvidenceItem[];
-  suspects: Suspect[];
-  suggestions: string[];
-}
-
-export interface SourceRun {
-  name: string;
-  type?: string;
-  query?: string;
-  rows: number | null;
-  ms: number | null;
-  error?: string;
-}
-
-export interface Usage {
-  prompt_tokens: number | null;
-  completion_tokens: number | null;
-  total_tokens: number | null;
-  steps: number | null;
-  ms: number | null;
-}
-
-/** One metric series: x in epoch seconds, y as numbers. */
+/** One metric series for a chart: x in epoch seconds, y as numbers. */
 export interface Series {
   name: string;
   points: [number, number][];
+}
+
+/** The windows of an analysis in epoch seconds, for chart markers. */
+export interface ChartWindow {
+  alertStart: number | null;
+  incidentStart: number | null;
+  incidentEnd: number | null;
 }
 
 export const FINAL_STATUSES: readonly AnalysisStatus[] = ["completed", "failed"];
@@ -73,230 +46,147 @@ function str(v: unknown): string {
 }
 
 function num(v: unknown): number | null {
-  if (typeof v === "number" && Number.isFinite(v)) return v;
-  if (typeof v === "string" && v.trim() !== "" && Number.isFinite(Number(v))) return Number(v);
-  return null;
+  return typeof v === "number" && Number.isFinite(v) ? v : null;
 }
 
-function strings(v: unknown): string[] {
-  if (!Array.isArray(v)) return typeof v === "string" && v ? [v] : [];
-  return v
-    .map((x) => {
-      if (typeof x === "string") return x;
-      const o = obj(x);
-      return o ? str(o.text ?? o.step ?? o.action ?? o.detail ?? o.description) || JSON.stringify(o) : str(x);
-    })
-    .filter(Boolean);
+/** RFC 3339 time → epoch seconds (null when missing or unreadable). */
+export function toEpochSeconds(t: string | null | undefined): number | null {
+  if (!t) return null;
+  const ms = Date.parse(t);
+  return Number.isNaN(ms) ? null : ms / 1000;
 }
 
-function pick(o: Obj, ...keys: string[]): unknown {
-  for (const k of keys) if (o[k] !== undefined && o[k] !== null) return o[k];
-  return undefined;
-}
-
-export function parseResult(v: unknown): AnalysisResult | null {
-  const o = obj(v);
-  if (!o) return null;
-  const evidence = (Array.isArray(o.evidence) ? o.evidence : []).map(parseEvidence).filter((e) => e !== null);
-  const suspects = (Array.isArray(o.suspects) ? o.suspects : [])
-    .map((s): Suspect | null => {
-      const x = obj(s);
-      if (!x) return typeof s === "string" ? { component: s, kind: "", score: null, reasons: [] } : null;
-      return {
-        component: str(pick(x, "component", "name", "target")),
-        kind: str(x.kind),
-        score: num(x.score),
-        reasons: strings(x.reasons ?? x.reason),
-      };
-    })
-    .filter((s): s is Suspect => s !== null)
-    .sort((a, b) => (b.score ?? -1) - (a.score ?? -1));
+/** The alert start and incident window, from the planned window (else the evidence's). */
+export function chartWindow(a: Pick<Analysis, "window" | "evidence" | "alert">): ChartWindow {
+  const w = a.window;
+  const ew = a.evidence?.window;
+  const alertAt = w?.alert_start ?? str(obj(a.alert)?.starts_at);
   return {
-    summary: str(o.summary),
-    root_cause: str(o.root_cause),
-    confidence: num(o.confidence),
-    severity: str(o.severity) || null,
-    evidence,
-    suspects,
-    suggestions: strings(o.suggestions),
+    alertStart: toEpochSeconds(alertAt),
+    incidentStart: toEpochSeconds(w?.incident_start ?? ew?.incident_start),
+    incidentEnd: toEpochSeconds(w?.incident_end ?? ew?.incident_end),
   };
 }
 
-export function parseEvidence(v: unknown): EvidenceItem | null {
-  const o = obj(v);
-  if (!o) return typeof v === "string" ? { source: "", kind: "", detail: v, series: [] } : null;
-  const link = str(o.link);
-  return {
-    source: str(o.source),
-    kind: str(o.kind),
-    detail: str(pick(o, "detail", "description", "message", "template")),
-    query: str(o.query) || undefined,
-    link: link || undefined,
-    series: parseSeries(o),
-  };
+/** `metric{k="v",...}` as the engine writes it (labels in key order, quotes escaped). */
+export function promSelector(metric: string, labels: Record<string, string>): string {
+  const inner = Object.keys(labels)
+    .sort()
+    .map((k) => `${k}="${labels[k]!.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`)
+    .join(",");
+  return `${metric}{${inner}}`;
 }
 
-/** Time (RFC 3339 string, epoch seconds or epoch milliseconds) → epoch seconds. */
-export function toEpochSeconds(t: unknown): number | null {
-  if (typeof t === "number" && Number.isFinite(t)) return t > 1e11 ? t / 1000 : t;
-  if (typeof t === "string") {
-    if (/^\d+(\.\d+)?$/.test(t)) return toEpochSeconds(Number(t));
-    const ms = Date.parse(t);
-    return Number.isNaN(ms) ? null : ms / 1000;
+/** A metric shift's samples as one chart series. */
+export function shiftSeries(m: MetricShiftView): Series {
+  const points: [number, number][] = [];
+  for (const p of m.points) {
+    const x = toEpochSeconds(p.at);
+    if (x !== null && Number.isFinite(p.value)) points.push([x, p.value]);
   }
-  return null;
+  points.sort((a, b) => a[0] - b[0]);
+  return { name: promSelector(m.metric, m.labels), points };
 }
 
-function parsePoints(v: unknown): [number, number][] {
-  if (!Array.isArray(v)) return [];
-  const out: [number, number][] = [];
-  for (const p of v) {
-    let t: unknown;
-    let y: unknown;
-    if (Array.isArray(p)) [t, y] = p;
-    else {
-      const o = obj(p);
-      if (!o) continue;
-      t = pick(o, "timestamp", "ts", "t", "time", "x");
-      y = pick(o, "value", "v", "y");
-    }
-    const x = toEpochSeconds(t);
-    const n = num(y);
-    if (x !== null && n !== null) out.push([x, n]);
-  }
-  return out.sort((a, b) => a[0] - b[0]);
-}
-
-function labelName(labels: unknown): string {
-  const o = obj(labels);
-  if (!o) return "";
-  const name = str(o.__name__);
-  const rest = Object.entries(o)
-    .filter(([k]) => k !== "__name__")
-    .map(([k, v]) => `${k}="${str(v)}"`)
-    .join(", ");
-  return rest ? `${name}{${rest}}` : name;
-}
-
-/**
- * Metric series carried by an evidence item or finding, in any of the shapes the
- * connectors produce: `series: [{labels|metric|name, samples|values|points}]`, or
- * `samples|values|points` directly on the item.
- */
-export function parseSeries(o: Obj): Series[] {
-  const out: Series[] = [];
-  const direct = pick(o, "samples", "values", "points");
-  if (Array.isArray(direct)) {
-    const points = parsePoints(direct);
-    if (points.length) out.push({ name: str(pick(o, "name", "metric", "query")) || "value", points });
-  }
-  if (Array.isArray(o.series)) {
-    o.series.forEach((s, i) => {
-      const x = obj(s);
-      if (!x) return;
-      const points = parsePoints(pick(x, "samples", "values", "points"));
-      if (!points.length) return;
-      const name = str(x.name) || labelName(x.labels ?? x.metric) || `series ${i + 1}`;
-      out.push({ name, points });
-    });
+/** Metric shifts with samples, by selector, to chart a result's metric evidence. */
+export function chartedShifts(e: EvidenceView | undefined): Map<string, Series> {
+  const out = new Map<string, Series>();
+  for (const m of e?.metric_shifts ?? []) {
+    if (!m.points.length) continue;
+    const s = shiftSeries(m);
+    if (s.points.length && !out.has(s.name)) out.set(s.name, s);
   }
   return out;
 }
 
-/** When the alert started, in epoch seconds, from the parsed alert or the window. */
-export function alertStart(alert: unknown, window: unknown): number | null {
-  const a = obj(alert);
-  const w = obj(window);
-  const candidates = [
-    a && pick(a, "starts_at", "startsAt", "start", "fired_at", "at"),
-    w && pick(w, "alert_at", "alert_start", "anchor", "incident_start"),
-    obj(w?.incident) && pick(obj(w?.incident)!, "start", "from"),
-  ];
-  for (const c of candidates) {
-    const t = toEpochSeconds(c);
-    if (t !== null) return t;
-  }
-  return null;
+/** One suspect for display, from the evidence (richer) or the result. */
+export interface SuspectRow {
+  component: string;
+  kind: string;
+  score: number;
+  reasons: string[];
+  first_anomaly_at?: string;
+  pods: string[];
 }
 
-export function parseSources(v: unknown): SourceRun[] {
-  const list = Array.isArray(v) ? v : obj(v) ? Object.entries(obj(v)!).map(([name, x]) => ({ name, ...obj(x) })) : [];
-  return list
-    .map((s): SourceRun | null => {
-      const o = obj(s);
-      if (!o) return null;
-      const error = str(o.error);
+/**
+ * The suspects to show: the result's (what the analyzer concluded, LLM or not), with
+ * the evidence's details (first anomaly, pods) where the same component is there;
+ * the evidence's own when the result has none. Highest score first.
+ */
+export function suspectRows(result: AnalysisResult | undefined, evidence: EvidenceView | undefined): SuspectRow[] {
+  const found = new Map<string, SuspectView>((evidence?.suspects ?? []).map((s) => [s.component, s]));
+  const base: (ResultSuspect | SuspectView)[] = result?.suspects.length ? result.suspects : (evidence?.suspects ?? []);
+  return base
+    .map((s): SuspectRow => {
+      const e = found.get(s.component);
       return {
-        name: str(pick(o, "name", "source", "datasource")) || "—",
-        type: str(pick(o, "type", "kind")) || undefined,
-        query: str(o.query) || undefined,
-        rows: num(pick(o, "rows", "count", "hits")),
-        ms: num(pick(o, "ms", "took_ms", "elapsed_ms", "latency_ms")),
-        error: error || undefined,
+        component: s.component,
+        kind: s.kind,
+        score: s.score,
+        reasons: s.reasons,
+        first_anomaly_at: e?.first_anomaly_at,
+        pods: e?.pods ?? [],
       };
     })
-    .filter((s): s is SourceRun => s !== null);
+    .sort((a, b) => b.score - a.score);
 }
 
+/** Flags of a log template, strongest first. */
+export function templateFlags(t: LogTemplateView): ("new" | "bursting" | "error")[] {
+  const out: ("new" | "bursting" | "error")[] = [];
+  if (t.is_new) out.push("new");
+  if (t.is_bursting) out.push("bursting");
+  if (t.is_error_level) out.push("error");
+  return out;
+}
+
+/** A rate ratio as "×78", "×1.5", "×0.25". */
+export function formatRatio(r: number | null | undefined): string {
+  if (r === null || r === undefined || !Number.isFinite(r)) return "—";
+  if (r >= 100) return `×${Math.round(r).toLocaleString("en-US")}`;
+  if (r >= 10) return `×${Math.round(r)}`;
+  return `×${Number(r.toPrecision(2))}`;
+}
+
+/** A metric value to three significant digits: 0.2956 → "0.296", 41 → "41", 15200 → "15.2k". */
+export function formatValue(x: number | null | undefined): string {
+  if (x === null || x === undefined || !Number.isFinite(x)) return "—";
+  if (Math.abs(x) >= 1000) return formatCompact(x);
+  return String(Number(x.toPrecision(3)));
+}
+
+/** A relative change as "+350%" / "−40%". */
+export function formatChange(x: number | null | undefined): string {
+  if (x === null || x === undefined || !Number.isFinite(x)) return "—";
+  const p = Math.round(x * 100);
+  return `${p >= 0 ? "+" : "−"}${Math.abs(p).toLocaleString("en-US")}%`;
+}
+
+export interface Usage {
+  prompt_tokens: number | null;
+  completion_tokens: number | null;
+  total_tokens: number | null;
+  steps: number | null;
+  ms: number | null;
+}
+
+/** Token counts and timings (free JSON: `seconds`, and token counts for an LLM). */
 export function parseUsage(v: unknown): Usage | null {
   const o = obj(v);
   if (!o) return null;
-  const prompt = num(pick(o, "prompt_tokens", "input_tokens"));
-  const completion = num(pick(o, "completion_tokens", "output_tokens"));
+  const prompt = num(o.prompt_tokens ?? o.input_tokens);
+  const completion = num(o.completion_tokens ?? o.output_tokens);
   const total = num(o.total_tokens) ?? (prompt !== null || completion !== null ? (prompt ?? 0) + (completion ?? 0) : null);
+  const seconds = num(o.seconds);
   const u: Usage = {
     prompt_tokens: prompt,
     completion_tokens: completion,
     total_tokens: total,
-    steps: num(pick(o, "steps", "tool_calls")),
-    ms: num(pick(o, "ms", "total_ms", "elapsed_ms", "duration_ms")),
+    steps: num(o.steps ?? o.tool_calls),
+    ms: num(o.ms) ?? (seconds !== null ? seconds * 1000 : null),
   };
   return Object.values(u).some((x) => x !== null) ? u : null;
-}
-
-export interface LogTemplate {
-  template: string;
-  before: number | null;
-  during: number | null;
-  level?: string;
-  source?: string;
-}
-
-export interface EvidenceOverview {
-  templates: LogTemplate[];
-  metrics: (EvidenceItem & { series: Series[] })[];
-}
-
-/** The stored evidence (log templates, metric findings), as far as it is readable. */
-export function parseEvidenceOverview(v: unknown): EvidenceOverview {
-  const o = obj(v);
-  const templates: LogTemplate[] = [];
-  const metrics: EvidenceOverview["metrics"] = [];
-  if (!o) return { templates, metrics };
-  const logs = pick(o, "templates", "logs", "log_templates");
-  if (Array.isArray(logs)) {
-    for (const l of logs) {
-      const x = obj(l);
-      if (!x) continue;
-      templates.push({
-        template: str(pick(x, "template", "pattern", "text")),
-        before: num(pick(x, "before", "count_before", "baseline")),
-        during: num(pick(x, "during", "count_during", "incident", "count")),
-        level: str(x.level) || undefined,
-        source: str(x.source) || undefined,
-      });
-    }
-  }
-  const ms = pick(o, "metrics", "metric_findings", "metric_shifts");
-  if (Array.isArray(ms)) {
-    for (const m of ms) {
-      const x = obj(m);
-      if (!x) continue;
-      const e = parseEvidence(x);
-      if (e) metrics.push({ ...e, kind: "metric", detail: e.detail || str(pick(x, "query", "name")) });
-    }
-  }
-  return { templates, metrics };
 }
 
 /** The alert's labels as key/value pairs, for display. */
@@ -315,7 +205,7 @@ export function alertFacts(alert: unknown): [string, string][] {
 }
 
 /** Builds the ticket description from a result: summary and suggestions. */
-export function ticketDescription(r: AnalysisResult | null): string {
+export function ticketDescription(r: AnalysisResult | null | undefined): string {
   if (!r) return "";
   const parts: string[] = [];
   if (r.summary) parts.push(r.summary);

@@ -1,4 +1,4 @@
-import { useMemo, useState } from "react";
+import { useMemo, useState, type ReactNode } from "react";
 import { Link, useNavigate, useParams } from "react-router-dom";
 import {
   Alert,
@@ -19,30 +19,50 @@ import {
   Table,
   Tag,
   Timeline,
+  Tooltip,
   Typography,
 } from "antd";
-import { FileAddOutlined, ReloadOutlined } from "@ant-design/icons";
+import { ArrowDownOutlined, ArrowUpOutlined, FileAddOutlined, ReloadOutlined } from "@ant-design/icons";
 import { useQueryClient } from "@tanstack/react-query";
 import { ApiError } from "../api/client";
-import type { Analysis } from "../api/types";
-import { useT, type MessageKey } from "../i18n";
+import type {
+  Analysis,
+  AnalysisResult,
+  ErrorOriginView,
+  EvidenceView,
+  LogTemplateView,
+  MetricShiftView,
+  ResultEvidence,
+  SourceReport,
+} from "../api/types";
+import { useT, type MessageKey, type T } from "../i18n";
 import { useCan } from "../lib/queries";
 import { useAnalysisLive, type LiveMode } from "../lib/useAnalysisLive";
 import {
   alertFacts,
   alertLabels,
-  alertStart,
+  chartWindow,
+  formatChange,
+  formatRatio,
+  formatValue,
   isFinal,
-  parseEvidenceOverview,
-  parseResult,
-  parseSources,
   parseUsage,
+  promSelector,
+  shiftSeries,
+  suspectRows,
+  templateFlags,
   ticketDescription,
-  type AnalysisResult,
-  type EvidenceItem,
-  type SourceRun,
+  type ChartWindow,
 } from "../lib/analysis";
-import { elapsedMs, formatCount, formatDateTime, formatDuration, formatPercent, formatTime } from "../lib/format";
+import {
+  elapsedMs,
+  formatCompact,
+  formatCount,
+  formatDateTime,
+  formatDuration,
+  formatPercent,
+  formatTime,
+} from "../lib/format";
 import type { ProgressEvent } from "../lib/sse";
 import { AnalysisStatusTag, CodeBlock, ErrorBox, PageHead, SeverityTag } from "../components/common";
 import { PageSpinner } from "../components/shell";
@@ -60,7 +80,6 @@ export default function AnalysisPage() {
   const { query, events, mode } = useAnalysisLive(id);
   const [ticketOpen, setTicketOpen] = useState(false);
   const a = query.data;
-  const result = useMemo(() => parseResult(a?.result), [a?.result]);
 
   if (query.isPending) return <PageSpinner />;
   if (query.isError) {
@@ -69,6 +88,9 @@ export default function AnalysisPage() {
     return <ErrorBox error={query.error} onRetry={() => void query.refetch()} />;
   }
   if (!a) return null;
+  const result = a.result ?? undefined;
+  const evidence = a.evidence ?? undefined;
+  const win = chartWindow(a);
 
   return (
     <>
@@ -104,10 +126,10 @@ export default function AnalysisPage() {
             />
           </Col>
         )}
-        {result && <ResultCards analysis={a} result={result} />}
-        <EvidenceOverviewCard analysis={a} />
+        {result && <ResultCards analysis={a} result={result} evidence={evidence} />}
+        {evidence && <EvidenceCards evidence={evidence} window={win} />}
         <Col xs={24}>
-          <SourcesCard sources={parseSources(a.sources)} final={isFinal(a.status)} />
+          <SourcesCard sources={a.sources ?? []} final={isFinal(a.status)} />
         </Col>
         <Col xs={24}>
           <AlertCard analysis={a} />
@@ -197,10 +219,18 @@ function ProgressCard({ analysis: a, events, mode }: { analysis: Analysis; event
   );
 }
 
-function ResultCards({ analysis: a, result: r }: { analysis: Analysis; result: AnalysisResult }) {
+/** A translated name for an enum-like value, or the value itself when unknown. */
+function named(t: T, prefix: string, v: string): string {
+  const key = `${prefix}.${v}` as MessageKey;
+  const s = t(key);
+  return s === key ? v : s;
+}
+
+function ResultCards({ analysis: a, result: r, evidence: e }: { analysis: Analysis; result: AnalysisResult; evidence?: EvidenceView }) {
   const t = useT();
   const usage = parseUsage(a.usage);
-  const start = alertStart(a.alert, a.window);
+  const suspects = useMemo(() => suspectRows(r, e), [r, e]);
+  const w = a.window;
   return (
     <>
       <Col xs={24} lg={16}>
@@ -214,11 +244,11 @@ function ResultCards({ analysis: a, result: r }: { analysis: Analysis; result: A
           <Space direction="vertical" style={{ width: "100%" }}>
             <Typography.Text type="secondary">{t("analysis.confidence")}</Typography.Text>
             <Progress
-              percent={r.confidence === null ? 0 : Math.round((r.confidence > 1 ? r.confidence / 100 : r.confidence) * 100)}
+              percent={Math.round(Math.min(1, Math.max(0, r.confidence)) * 100)}
               format={() => formatPercent(r.confidence)}
-              status={r.confidence !== null && r.confidence < 0.4 ? "exception" : "normal"}
+              status={r.confidence < 0.4 ? "exception" : "normal"}
             />
-            <Descriptions size="small" column={1} colon={false}>
+            <Descriptions size="small" column={1} colon={false} className="facts">
               <Descriptions.Item label={t("analysis.severity")}>
                 <SeverityTag severity={r.severity} />
               </Descriptions.Item>
@@ -238,32 +268,64 @@ function ResultCards({ analysis: a, result: r }: { analysis: Analysis; result: A
               <Descriptions.Item label={t("analysis.duration")}>
                 {formatDuration(usage?.ms ?? elapsedMs(a.started_at ?? a.created_at, a.completed_at))}
               </Descriptions.Item>
+              {w && (
+                <Descriptions.Item label={t("analysis.window")}>
+                  {t("analysis.windowDetail", {
+                    baseline: formatTime(w.baseline_start),
+                    incident: formatTime(w.incident_start),
+                    end: formatTime(w.incident_end),
+                  })}
+                </Descriptions.Item>
+              )}
+              {e && (
+                <Descriptions.Item label={t("analysis.lookedAt")}>
+                  {t("analysis.lookedAtDetail", {
+                    logs: formatCount(e.log_lines),
+                    series: formatCount(e.series),
+                    templates: formatCount(e.templates_total),
+                  })}
+                </Descriptions.Item>
+              )}
             </Descriptions>
           </Space>
         </Card>
       </Col>
       <Col xs={24} lg={12}>
         <Card title={t("analysis.suspects")} style={{ height: "100%" }}>
-          {r.suspects.length ? (
+          {suspects.length ? (
             <List
-              dataSource={r.suspects}
+              dataSource={suspects}
               renderItem={(s, i) => (
-                <List.Item>
-                  <div style={{ width: "100%" }}>
-                    <Space wrap>
+                <List.Item data-testid="suspect">
+                  <div style={{ width: "100%", minWidth: 0 }}>
+                    <Space wrap size={[8, 4]}>
                       <Tag color={i === 0 ? "red" : "default"}>#{i + 1}</Tag>
                       <strong>{s.component || "—"}</strong>
-                      {s.kind && <Tag>{s.kind}</Tag>}
+                      {s.kind && <Tag>{named(t, "analysis.kind", s.kind)}</Tag>}
+                      {s.first_anomaly_at && (
+                        <Typography.Text type="secondary" style={{ fontSize: 12 }}>
+                          {t("analysis.firstAnomaly", { time: formatTime(s.first_anomaly_at) })}
+                        </Typography.Text>
+                      )}
                     </Space>
-                    {s.score !== null && <Progress percent={Math.round(Math.min(1, s.score) * 100)} size="small" strokeColor={i === 0 ? "#ff4d4f" : undefined} />}
+                    <Progress percent={Math.round(Math.min(1, Math.max(0, s.score)) * 100)} size="small" strokeColor={i === 0 ? "#ff4d4f" : undefined} />
                     {s.reasons.length > 0 && (
-                      <ul style={{ margin: "4px 0 0", paddingInlineStart: 20 }}>
+                      <ul className="reasons">
                         {s.reasons.map((x, j) => (
                           <li key={j}>
                             <Typography.Text type="secondary">{x}</Typography.Text>
                           </li>
                         ))}
                       </ul>
+                    )}
+                    {s.pods.length > 0 && (
+                      <div style={{ marginTop: 4 }}>
+                        {s.pods.map((p) => (
+                          <Tag key={p} className="mono">
+                            {p}
+                          </Tag>
+                        ))}
+                      </div>
                     )}
                   </div>
                 </List.Item>
@@ -292,7 +354,7 @@ function ResultCards({ analysis: a, result: r }: { analysis: Analysis; result: A
       <Col xs={24}>
         <Card title={t("analysis.evidence")}>
           {r.evidence.length ? (
-            <List dataSource={r.evidence} renderItem={(e) => <EvidenceRow item={e} alertStart={start} />} />
+            <List dataSource={r.evidence} renderItem={(item) => <EvidenceRow item={item} />} />
           ) : (
             <Empty image={Empty.PRESENTED_IMAGE_SIMPLE} description={t("analysis.noEvidence")} />
           )}
@@ -302,93 +364,328 @@ function ResultCards({ analysis: a, result: r }: { analysis: Analysis; result: A
   );
 }
 
-function EvidenceRow({ item: e, alertStart }: { item: EvidenceItem; alertStart: number | null }) {
+function EvidenceRow({ item: e }: { item: ResultEvidence }) {
   const t = useT();
   return (
     <List.Item>
       <div style={{ width: "100%", minWidth: 0 }}>
         <Space wrap>
-          <Tag color={e.kind === "metric" ? "orange" : e.kind === "log" ? "geekblue" : "default"}>{e.kind || "—"}</Tag>
+          <Tag color={e.kind === "metric" ? "orange" : e.kind === "log" ? "geekblue" : "default"}>{e.kind ? named(t, "analysis.kind", e.kind) : "—"}</Tag>
           {e.source && <Typography.Text type="secondary">{e.source}</Typography.Text>}
         </Space>
-        <div style={{ marginTop: 4, whiteSpace: "pre-wrap" }}>{e.detail}</div>
-        {e.series.length > 0 && <MetricChart series={e.series} alertStart={alertStart} alertLabel={t("analysis.chartAlertStart")} />}
+        <div className="evidence-detail">{e.detail}</div>
         {e.query && (
-          <div style={{ marginTop: 4 }}>
-            <Typography.Text type="secondary" style={{ fontSize: 12 }}>
-              {t("analysis.query")}
-            </Typography.Text>
-            <CodeBlock>{e.query}</CodeBlock>
-          </div>
-        )}
-        {e.link && (
-          <a href={e.link} target="_blank" rel="noreferrer">
-            {e.link}
-          </a>
+          <Collapse
+            size="small"
+            ghost
+            className="evidence-query"
+            items={[{ key: "q", label: t("analysis.query"), children: <CodeBlock>{e.query}</CodeBlock> }]}
+          />
         )}
       </div>
     </List.Item>
   );
 }
 
-function EvidenceOverviewCard({ analysis: a }: { analysis: Analysis }) {
-  const t = useT();
-  const ov = useMemo(() => parseEvidenceOverview(a.evidence), [a.evidence]);
-  const start = alertStart(a.alert, a.window);
-  if (!ov.templates.length && !ov.metrics.length) return null;
+/** The stored evidence: error origins, metric shifts, log templates. */
+function EvidenceCards({ evidence: e, window: w }: { evidence: EvidenceView; window: ChartWindow }) {
   return (
     <>
-      {ov.metrics.length > 0 && (
+      {e.error_origins.length > 0 && (
         <Col xs={24}>
-          <Card title={t("analysis.metrics")}>
-            <List dataSource={ov.metrics} renderItem={(e) => <EvidenceRow item={e} alertStart={start} />} />
-          </Card>
+          <ErrorOriginsCard origins={e.error_origins} />
         </Col>
       )}
-      {ov.templates.length > 0 && (
+      {e.metric_shifts.length > 0 && (
         <Col xs={24}>
-          <Card title={t("analysis.templates")}>
-            <Table
-              size="small"
-              rowKey={(_, i) => String(i)}
-              dataSource={ov.templates}
-              pagination={ov.templates.length > 10 ? { pageSize: 10 } : false}
-              scroll={{ x: 700 }}
-              columns={[
-                { title: t("analysis.templates"), dataIndex: "template", render: (s: string) => <span className="mono">{s}</span> },
-                { title: t("analysis.before"), dataIndex: "before", width: 90, align: "right", render: formatCount },
-                { title: t("analysis.during"), dataIndex: "during", width: 90, align: "right", render: formatCount },
-                { title: "", dataIndex: "source", width: 140, responsive: ["md"] },
-              ]}
-            />
-          </Card>
+          <MetricShiftsCard shifts={e.metric_shifts} window={w} />
+        </Col>
+      )}
+      {e.log_templates.length > 0 && (
+        <Col xs={24}>
+          <TemplatesCard templates={e.log_templates} total={e.templates_total} />
         </Col>
       )}
     </>
   );
 }
 
-function SourcesCard({ sources, final }: { sources: SourceRun[]; final: boolean }) {
+function CardTitle({ title, sub }: { title: string; sub?: ReactNode }) {
+  return (
+    <div className="card-title">
+      <span>{title}</span>
+      {sub && <Typography.Text type="secondary">{sub}</Typography.Text>}
+    </div>
+  );
+}
+
+function ErrorOriginsCard({ origins }: { origins: ErrorOriginView[] }) {
+  const t = useT();
+  return (
+    <Card title={<CardTitle title={t("analysis.errorOrigins")} sub={t("analysis.errorOriginsHint")} />} data-testid="error-origins">
+      <Table<ErrorOriginView>
+        size="small"
+        rowKey="service"
+        dataSource={origins}
+        pagination={false}
+        scroll={{ x: 560 }}
+        columns={[
+          { title: t("analysis.service"), dataIndex: "service", render: (s: string) => <strong>{s || "—"}</strong> },
+          { title: t("analysis.failingIncident"), dataIndex: "incident", width: 170, align: "right", render: formatCount },
+          { title: t("analysis.failingBaseline"), dataIndex: "baseline", width: 90, align: "right", render: formatCount },
+          {
+            title: <Tooltip title={t("analysis.rateRatioHint")}>{t("analysis.rateRatio")}</Tooltip>,
+            dataIndex: "rate_ratio",
+            width: 80,
+            align: "right",
+            render: (r: number) => formatRatio(r),
+          },
+          { title: t("analysis.spread"), dataIndex: "spread", width: 110, align: "right", render: (n: number) => t("analysis.spreadValue", { count: n }) },
+        ]}
+      />
+    </Card>
+  );
+}
+
+function DirectionTag({ shift: m }: { shift: MetricShiftView }) {
+  const t = useT();
+  const up = m.direction === "up";
+  return (
+    <Tag color={up ? "red" : "blue"} icon={up ? <ArrowUpOutlined /> : <ArrowDownOutlined />}>
+      {t(up ? "analysis.direction.up" : "analysis.direction.down")} {formatChange(m.relative_change)}
+    </Tag>
+  );
+}
+
+function ShiftFacts({ shift: m }: { shift: MetricShiftView }) {
+  const t = useT();
+  return (
+    <div className="shift-facts">
+      <span>
+        <Typography.Text type="secondary">{t("analysis.baselineMedian")}</Typography.Text> {formatValue(m.baseline_median)}
+      </span>
+      <span>
+        <Typography.Text type="secondary">{t("analysis.peak")}</Typography.Text> <strong>{formatValue(m.peak)}</strong>
+      </span>
+      <Tooltip title={t("analysis.robustScoreHint")}>
+        <span>
+          <Typography.Text type="secondary">{t("analysis.robustScore")}</Typography.Text>{" "}
+          {t("analysis.robustScoreValue", { score: formatCompact(Number(m.score.toFixed(1))) })}
+        </span>
+      </Tooltip>
+      <span>
+        <Typography.Text type="secondary">{t("analysis.shiftStart")}</Typography.Text> {formatTime(m.started_at)}
+      </span>
+    </div>
+  );
+}
+
+function MetricShiftsCard({ shifts, window: w }: { shifts: MetricShiftView[]; window: ChartWindow }) {
+  const t = useT();
+  const charted = shifts.filter((m) => m.points.length > 0);
+  const rest = shifts.filter((m) => m.points.length === 0);
+  const incident: [number, number] | null = w.incidentStart !== null && w.incidentEnd !== null ? [w.incidentStart, w.incidentEnd] : null;
+  return (
+    <Card
+      title={<CardTitle title={t("analysis.metricShifts")} sub={t("analysis.shiftsOf", { count: shifts.length })} />}
+      extra={charted.length > 0 ? <Typography.Text type="secondary" className="chart-legend">{t("analysis.chartLegend")}</Typography.Text> : undefined}
+      data-testid="metric-shifts"
+    >
+      {charted.length > 0 && (
+        <Row gutter={[16, 16]}>
+          {charted.map((m, i) => {
+            const series = shiftSeries(m);
+            return (
+              <Col xs={24} xl={12} key={`${series.name}-${i}`}>
+                <div className="shift">
+                  <Space wrap size={[8, 4]}>
+                    <DirectionTag shift={m} />
+                    <Typography.Text className="mono selector" copyable={{ text: series.name }}>
+                      {series.name}
+                    </Typography.Text>
+                  </Space>
+                  <ShiftFacts shift={m} />
+                  <MetricChart
+                    series={[series]}
+                    alertStart={w.alertStart}
+                    alertLabel={t("analysis.chartAlertStart")}
+                    incident={incident}
+                    title={series.name}
+                    height={150}
+                  />
+                </div>
+              </Col>
+            );
+          })}
+        </Row>
+      )}
+      {rest.length > 0 && (
+        <Table<MetricShiftView>
+          style={{ marginTop: charted.length ? 16 : 0 }}
+          size="small"
+          title={charted.length ? () => <Typography.Text type="secondary">{t("analysis.moreShifts")}</Typography.Text> : undefined}
+          rowKey={(m, i) => `${promSelector(m.metric, m.labels)}-${i}`}
+          dataSource={rest}
+          pagination={rest.length > 10 ? { pageSize: 10, size: "small" } : false}
+          scroll={{ x: 760 }}
+          columns={[
+            {
+              title: "PromQL",
+              key: "selector",
+              render: (_, m) => <span className="mono selector">{promSelector(m.metric, m.labels)}</span>,
+            },
+            { title: "", key: "dir", width: 120, render: (_, m) => <DirectionTag shift={m} /> },
+            { title: t("analysis.baselineMedian"), dataIndex: "baseline_median", width: 110, align: "right", render: formatValue },
+            { title: t("analysis.peak"), dataIndex: "peak", width: 90, align: "right", render: formatValue },
+            { title: t("analysis.robustScore"), dataIndex: "score", width: 80, align: "right", render: (s: number) => s.toFixed(1) },
+            { title: t("analysis.shiftStart"), dataIndex: "started_at", width: 90, render: formatTime },
+          ]}
+        />
+      )}
+    </Card>
+  );
+}
+
+function TemplatesCard({ templates, total }: { templates: LogTemplateView[]; total: number }) {
+  const t = useT();
+  return (
+    <Card
+      title={<CardTitle title={t("analysis.templates")} sub={t("analysis.templatesOf", { shown: templates.length, total: formatCount(total) })} />}
+      data-testid="log-templates"
+    >
+      <Table<LogTemplateView>
+        size="small"
+        rowKey={(x, i) => `${x.id}-${i}`}
+        dataSource={templates}
+        pagination={templates.length > 10 ? { pageSize: 10, size: "small" } : false}
+        scroll={{ x: 820 }}
+        expandable={{
+          rowExpandable: (x) => x.examples.length > 0 || x.services.length > 1,
+          expandedRowRender: (x) => <TemplateDetail template={x} />,
+        }}
+        columns={[
+          {
+            title: t("analysis.templates"),
+            key: "template",
+            render: (_, x) => (
+              <div style={{ minWidth: 0 }}>
+                <div className="mono template">{x.template}</div>
+                <Space wrap size={[4, 4]} style={{ marginTop: 4 }}>
+                  {templateFlags(x).map((f) => (
+                    <Tag key={f} color={f === "error" ? "red" : f === "new" ? "purple" : "orange"} bordered={false}>
+                      {t(`analysis.flag.${f}`)}
+                    </Tag>
+                  ))}
+                  {x.services.slice(0, 3).map((s) => (
+                    <Tag key={s.service} bordered={false}>
+                      {s.service || "—"}
+                    </Tag>
+                  ))}
+                  {x.services.length > 3 && <Typography.Text type="secondary">+{x.services.length - 3}</Typography.Text>}
+                </Space>
+              </div>
+            ),
+          },
+          { title: t("analysis.baseline"), dataIndex: "baseline_count", width: 80, align: "right", render: formatCount },
+          { title: t("analysis.incident"), dataIndex: "incident_count", width: 100, align: "right", render: (n: number) => <strong>{formatCount(n)}</strong> },
+          {
+            title: <Tooltip title={t("analysis.rateRatioHint")}>{t("analysis.rateRatio")}</Tooltip>,
+            dataIndex: "rate_ratio",
+            width: 80,
+            align: "right",
+            render: (r: number) => formatRatio(r),
+          },
+          { title: t("analysis.firstSeen"), dataIndex: "first_seen", width: 100, render: (s?: string) => formatTime(s) },
+        ]}
+      />
+    </Card>
+  );
+}
+
+function TemplateDetail({ template: x }: { template: LogTemplateView }) {
+  const t = useT();
+  return (
+    <Row gutter={[16, 8]}>
+      {x.examples.length > 0 && (
+        <Col xs={24} lg={x.services.length > 1 ? 16 : 24}>
+          <Typography.Text type="secondary">{t("analysis.examples")}</Typography.Text>
+          <CodeBlock>{x.examples.join("\n")}</CodeBlock>
+        </Col>
+      )}
+      {x.services.length > 1 && (
+        <Col xs={24} lg={x.examples.length ? 8 : 24}>
+          <Typography.Text type="secondary">{t("analysis.perService")}</Typography.Text>
+          <Table
+            size="small"
+            rowKey="service"
+            pagination={false}
+            dataSource={x.services}
+            columns={[
+              { title: t("analysis.service"), dataIndex: "service", render: (s: string) => s || "—" },
+              { title: t("analysis.baseline"), dataIndex: "baseline", width: 70, align: "right", render: formatCount },
+              { title: t("analysis.incident"), dataIndex: "incident", width: 90, align: "right", render: formatCount },
+            ]}
+          />
+        </Col>
+      )}
+    </Row>
+  );
+}
+
+function SourcesCard({ sources, final }: { sources: SourceReport[]; final: boolean }) {
   const t = useT();
   return (
     <Card title={t("analysis.sources")} size="small">
-      <Table<SourceRun>
+      <Table<SourceReport>
         size="small"
         rowKey={(s, i) => `${s.name}-${i}`}
         dataSource={sources}
         pagination={false}
-        scroll={{ x: 700 }}
+        scroll={{ x: 760 }}
         locale={{ emptyText: <Empty image={Empty.PRESENTED_IMAGE_SIMPLE} description={final ? t("analysis.noSourcesQueried") : t("analysis.notYet")} /> }}
         columns={[
-          { title: t("common.name"), dataIndex: "name", width: 160, render: (n: string, s) => <Space>{n}{s.type && <Tag>{s.type}</Tag>}</Space> },
-          { title: t("analysis.query"), dataIndex: "query", render: (q?: string) => (q ? <Typography.Text className="mono" copyable ellipsis={{ tooltip: q }} style={{ maxWidth: 420 }}>{q}</Typography.Text> : "—") },
+          {
+            title: t("common.name"),
+            dataIndex: "name",
+            width: 170,
+            render: (n: string, s) => (
+              <Space size={4} wrap>
+                {n}
+                {s.type && <Tag>{s.type}</Tag>}
+              </Space>
+            ),
+          },
+          {
+            title: t("analysis.queries"),
+            dataIndex: "queries",
+            render: (qs: string[]) =>
+              qs.length
+                ? qs.map((q, i) => (
+                    <Typography.Text key={i} className="mono" copyable ellipsis={{ tooltip: q }} style={{ display: "block", maxWidth: 460 }}>
+                      {q}
+                    </Typography.Text>
+                  ))
+                : "—",
+          },
           { title: t("analysis.rows"), dataIndex: "rows", width: 90, align: "right", render: formatCount },
-          { title: t("analysis.time"), dataIndex: "ms", width: 100, align: "right", render: (ms: number | null) => formatDuration(ms) },
+          { title: t("analysis.time"), dataIndex: "ms", width: 90, align: "right", render: (ms: number) => formatDuration(ms) },
           {
             title: t("common.status"),
-            dataIndex: "error",
-            width: 260,
-            render: (e?: string) => (e ? <Typography.Text type="danger">{e}</Typography.Text> : <Tag color="success">{t("analysis.ok")}</Tag>),
+            key: "status",
+            width: 240,
+            render: (_, s) => (
+              <Space direction="vertical" size={2}>
+                <Space size={4} wrap>
+                  {s.error ? <Typography.Text type="danger">{s.error}</Typography.Text> : <Tag color="success">{t("analysis.ok")}</Tag>}
+                  {s.truncated && <Tag color="warning">{t("analysis.truncated")}</Tag>}
+                </Space>
+                {s.notes.map((n, i) => (
+                  <Typography.Text key={i} type="secondary" style={{ fontSize: 12 }}>
+                    {n}
+                  </Typography.Text>
+                ))}
+              </Space>
+            ),
           },
         ]}
       />

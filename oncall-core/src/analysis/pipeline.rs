@@ -66,6 +66,7 @@ pub struct SourceReport {
 
 /// The windows of an analysis, as stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
 pub struct WindowPlan {
     /// Start of the baseline.
     pub baseline_start: DateTime<Utc>,

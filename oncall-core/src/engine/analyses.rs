@@ -1,12 +1,18 @@
 //! Analyses through the facade: submission (stored `pending`, returned at once),
-//! reading and history.
+//! reading and history, and [`AnalysisView`], the typed shape readers get.
 
-use serde::Deserialize;
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
 use super::OnCall;
-use crate::analysis::Analysis;
+use crate::analysis::pipeline::{SourceReport, WindowPlan};
+use crate::analysis::statistical::AnalysisResult;
+use crate::analysis::{Analysis, AnalysisStatus};
 use crate::error::{Error, Result};
 use crate::store::{AnalysisFilter, Page, PageRequest};
 use crate::users::{Role, User};
@@ -168,9 +174,9 @@ impl OnCall {
     }
 
     /// One analysis (any role).
-    pub async fn analysis(&self, actor: &User, id: Uuid) -> Result<Analysis> {
+    pub async fn analysis(&self, actor: &User, id: Uuid) -> Result<AnalysisView> {
         actor.require(Role::Viewer)?;
-        self.store.analysis(id).await
+        self.store.analysis(id).await.map(AnalysisView::from)
     }
 
     /// Analyses, newest first (any role).
@@ -179,10 +185,392 @@ impl OnCall {
         actor: &User,
         filter: &AnalysisFilter,
         page: PageRequest,
-    ) -> Result<Page<Analysis>> {
+    ) -> Result<Page<AnalysisView>> {
         actor.require(Role::Viewer)?;
-        self.store.list_analyses(filter, page).await
+        Ok(self
+            .store
+            .list_analyses(filter, page)
+            .await?
+            .map(AnalysisView::from))
     }
+}
+
+/// One analysis as readers see it: the stored [`Analysis`] with its window, source
+/// reports, evidence and result typed. A part whose stored JSON does not read as its
+/// type (an older or newer document) is left out rather than failing the request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Object),
+    oai(skip_serializing_if_is_none)
+)]
+pub struct AnalysisView {
+    /// Generated in the application (UUID v7).
+    pub id: Uuid,
+    /// Life-cycle state.
+    pub status: AnalysisStatus,
+    /// A one-line description for lists and search (alert name or first line).
+    pub title: String,
+    /// The alert exactly as submitted.
+    pub raw_alert: String,
+    /// Submission options (`llm`, `language`, window sizes).
+    pub options: Value,
+    /// The parsed alert (`null` until a worker parsed it).
+    pub alert: Value,
+    /// The windows compared, once planned.
+    pub window: Option<WindowPlan>,
+    /// Per data source: queries sent, rows seen, time taken, notes, error.
+    pub sources: Vec<SourceReport>,
+    /// Log templates, metric shifts, error origins and suspects, once reduced.
+    pub evidence: Option<EvidenceView>,
+    /// The root-cause result (SPEC §5 shape), once there is one.
+    pub result: Option<AnalysisResult>,
+    /// Why it failed, or what went wrong on the way (partial results).
+    pub error: Option<String>,
+    /// `statistical` or the LLM model name.
+    pub analyzer: Option<String>,
+    /// Token counts and timings (`seconds`, ...).
+    pub usage: Option<Value>,
+    /// Email of the submitter (or `webhook:<name>`).
+    pub created_by: String,
+    /// When it was accepted (UTC).
+    pub created_at: DateTime<Utc>,
+    /// When a worker started it.
+    pub started_at: Option<DateTime<Utc>>,
+    /// When it reached a final state.
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+/// Reads a stored JSON part as `T`; `None` when it is absent or does not fit.
+fn typed<T: DeserializeOwned>(id: Uuid, part: &str, v: Value) -> Option<T> {
+    if v.is_null() {
+        return None;
+    }
+    match serde_json::from_value(v) {
+        Ok(t) => Some(t),
+        Err(e) => {
+            tracing::warn!(analysis = %id, part, error = %e, "stored part does not read as its type; left out");
+            None
+        }
+    }
+}
+
+impl From<Analysis> for AnalysisView {
+    fn from(a: Analysis) -> Self {
+        let id = a.id;
+        let sources = match a.sources {
+            Value::Array(items) => items
+                .into_iter()
+                .filter_map(|s| typed(id, "sources", s))
+                .collect(),
+            other => typed(id, "sources", other).unwrap_or_default(),
+        };
+        AnalysisView {
+            id,
+            status: a.status,
+            title: a.title,
+            raw_alert: a.raw_alert,
+            options: a.options,
+            alert: a.alert,
+            window: typed(id, "window", a.window),
+            sources,
+            evidence: typed(id, "evidence", a.evidence),
+            result: a.result.and_then(|r| typed(id, "result", r)),
+            error: a.error,
+            analyzer: a.analyzer,
+            usage: a.usage,
+            created_by: a.created_by,
+            created_at: a.created_at,
+            started_at: a.started_at,
+            completed_at: a.completed_at,
+        }
+    }
+}
+
+/// A list field read item by item: items that do not fit are skipped, and anything
+/// but a list reads as empty.
+fn lenient_vec<'de, D, T>(d: D) -> std::result::Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: DeserializeOwned,
+{
+    Ok(match Value::deserialize(d)? {
+        Value::Array(items) => items
+            .into_iter()
+            .filter_map(|x| serde_json::from_value(x).ok())
+            .collect(),
+        _ => Vec::new(),
+    })
+}
+
+/// The evidence of an analysis (what the reduce stage found), as readers see it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Object),
+    oai(skip_serializing_if_is_none)
+)]
+pub struct EvidenceView {
+    /// The windows compared.
+    #[serde(default)]
+    pub window: Option<EvidenceWindow>,
+    /// Log templates worth a look (new, bursting or error-level), strongest first.
+    #[serde(default, deserialize_with = "lenient_vec")]
+    pub log_templates: Vec<LogTemplateView>,
+    /// Series that moved, strongest first.
+    #[serde(default, deserialize_with = "lenient_vec")]
+    pub metric_shifts: Vec<MetricShiftView>,
+    /// Where failing requests' first errors appeared, most first.
+    #[serde(default, deserialize_with = "lenient_vec")]
+    pub error_origins: Vec<ErrorOriginView>,
+    /// Ranked suspects.
+    #[serde(default, deserialize_with = "lenient_vec")]
+    pub suspects: Vec<SuspectView>,
+    /// Log lines looked at.
+    #[serde(default)]
+    pub log_lines: u64,
+    /// Metric series looked at.
+    #[serde(default)]
+    pub series: u64,
+    /// Distinct log templates mined.
+    #[serde(default)]
+    pub templates_total: u64,
+}
+
+/// The baseline and incident windows the evidence compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+pub struct EvidenceWindow {
+    /// Start of the baseline.
+    pub baseline_start: DateTime<Utc>,
+    /// Start of the incident window (end of the baseline).
+    pub incident_start: DateTime<Utc>,
+    /// End of the incident window.
+    pub incident_end: DateTime<Utc>,
+}
+
+/// Severity of a log line, least to most severe (`unknown`: no level).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Enum),
+    oai(rename_all = "snake_case")
+)]
+pub enum LogLevelName {
+    /// Trace / verbose.
+    Trace,
+    /// Debug.
+    Debug,
+    /// Info / notice.
+    Info,
+    /// Warning.
+    Warn,
+    /// Error.
+    Error,
+    /// Fatal / critical.
+    Fatal,
+    /// No level, or one not recognised.
+    #[default]
+    #[serde(other)]
+    Unknown,
+}
+
+/// How often one service logged a template.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+pub struct TemplateServiceCount {
+    /// The service (pod, host); `""` when unknown.
+    pub service: String,
+    /// Lines in the baseline window.
+    pub baseline: u64,
+    /// Lines in the incident window.
+    pub incident: u64,
+}
+
+/// One mined log template with its counts and flags.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Object),
+    oai(skip_serializing_if_is_none)
+)]
+pub struct LogTemplateView {
+    /// Id within the analysis.
+    pub id: u32,
+    /// Ids of templates merged into this one.
+    #[serde(default, deserialize_with = "lenient_vec")]
+    pub merged_ids: Vec<u32>,
+    /// The template text, variables shown as `<*>`.
+    pub template: String,
+    /// Lines in the baseline window.
+    pub baseline_count: u64,
+    /// Lines in the incident window.
+    pub incident_count: u64,
+    /// Counts per service, most incident lines first.
+    #[serde(default, deserialize_with = "lenient_vec")]
+    pub services: Vec<TemplateServiceCount>,
+    /// A few lines as logged.
+    #[serde(default, deserialize_with = "lenient_vec")]
+    pub examples: Vec<String>,
+    /// Earliest line time.
+    #[serde(default)]
+    pub first_seen: Option<DateTime<Utc>>,
+    /// The highest level any of its lines had.
+    #[serde(default)]
+    pub max_level: LogLevelName,
+    /// Seen in the incident window and never in a non-empty baseline.
+    #[serde(default)]
+    pub is_new: bool,
+    /// Its incident rate is significantly above its baseline rate.
+    #[serde(default)]
+    pub is_bursting: bool,
+    /// Logged at error level or worse (or its text says error, exception, ...).
+    #[serde(default)]
+    pub is_error_level: bool,
+    /// Smoothed incident/baseline rate ratio.
+    pub rate_ratio: f64,
+    /// p-value of the burst test (1 when not above expectation).
+    #[serde(default)]
+    pub burst_p_value: Option<f64>,
+}
+
+/// Which way a series moved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Enum),
+    oai(rename_all = "snake_case")
+)]
+pub enum ShiftDirection {
+    /// Above its baseline.
+    Up,
+    /// Below its baseline.
+    Down,
+}
+
+/// One sample of a series. Stored as `[time, value]`; shown as an object.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(from = "PointRepr")]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+pub struct MetricPoint {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The value.
+    pub value: f64,
+}
+
+/// The shapes a [`MetricPoint`] is read from.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum PointRepr {
+    Pair(DateTime<Utc>, f64),
+    Object { at: DateTime<Utc>, value: f64 },
+}
+
+impl From<PointRepr> for MetricPoint {
+    fn from(p: PointRepr) -> Self {
+        match p {
+            PointRepr::Pair(at, value) | PointRepr::Object { at, value } => {
+                MetricPoint { at, value }
+            }
+        }
+    }
+}
+
+/// One metric series that moved.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+pub struct MetricShiftView {
+    /// Metric name (`__name__`).
+    pub metric: String,
+    /// The series' other labels.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// Median of the baseline.
+    pub baseline_median: f64,
+    /// Robust spread of the baseline.
+    #[serde(default)]
+    pub baseline_spread: f64,
+    /// The incident value furthest from the baseline median.
+    pub peak: f64,
+    /// How many robust deviations it moved.
+    pub score: f64,
+    /// Which way.
+    pub direction: ShiftDirection,
+    /// Relative change of the peak against the median (`0.5` = 50 % up).
+    #[serde(default)]
+    pub relative_change: f64,
+    /// First incident sample past the threshold.
+    pub started_at: DateTime<Utc>,
+    /// Incident samples past the threshold.
+    #[serde(default)]
+    pub anomalous_points: u64,
+    /// The series' samples over both windows, time order; kept for the strongest
+    /// shifts only (empty for the others).
+    #[serde(default, deserialize_with = "lenient_vec")]
+    pub points: Vec<MetricPoint>,
+}
+
+/// How often a service was where a failing request's first error appeared.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+pub struct ErrorOriginView {
+    /// The service.
+    pub service: String,
+    /// Failing requests (traces) of the incident window whose first error it logged.
+    pub incident: u64,
+    /// The same in the baseline window.
+    pub baseline: u64,
+    /// Incident over baseline rate, smoothed (1.0 = unchanged).
+    #[serde(default)]
+    pub rate_ratio: f64,
+    /// Distinct services seen in those incident traces.
+    #[serde(default)]
+    pub spread: u64,
+}
+
+/// What kind of component a suspect is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Enum),
+    oai(rename_all = "snake_case")
+)]
+pub enum SuspectKind {
+    /// A service / app / deployment.
+    Service,
+    /// A pod.
+    Pod,
+    /// A host / node / instance.
+    Host,
+}
+
+/// One ranked suspect of the evidence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Object),
+    oai(skip_serializing_if_is_none)
+)]
+pub struct SuspectView {
+    /// Name of the component.
+    pub component: String,
+    /// What kind of component.
+    pub kind: SuspectKind,
+    /// 0..1, relative to the other suspects.
+    pub score: f64,
+    /// Why, strongest first.
+    #[serde(default, deserialize_with = "lenient_vec")]
+    pub reasons: Vec<String>,
+    /// When its earliest anomaly began, if known.
+    #[serde(default)]
+    pub first_anomaly_at: Option<DateTime<Utc>>,
+    /// Pods of the service that showed anomalies.
+    #[serde(default, deserialize_with = "lenient_vec")]
+    pub pods: Vec<String>,
 }
 
 #[cfg(test)]
@@ -208,5 +596,174 @@ mod tests {
         );
         assert_eq!(alert_title(&json!({})), "alert");
         assert_eq!(alert_title(&json!("x".repeat(500))).len(), 200);
+    }
+}
+
+#[cfg(test)]
+mod view_tests {
+    use super::*;
+    use crate::analysis::reduce::Evidence;
+    use crate::evidence::metrics::{Direction, MetricShift, TimeWindow};
+    use crate::evidence::suspects::{ComponentKind, Suspect};
+    use crate::evidence::templates::{LogLevel, LogTemplate, ServiceCount, TemplateId};
+    use crate::evidence::traces::ErrorOrigin;
+    use serde_json::json;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    fn stored() -> Analysis {
+        let mut a = Analysis::pending(
+            "EntrySLODegraded".into(),
+            "{}".into(),
+            json!({}),
+            "a@b.c".into(),
+        );
+        let window = TimeWindow {
+            baseline_start: at("2023-01-29T08:09:04Z"),
+            incident_start: at("2023-01-29T08:39:04Z"),
+            incident_end: at("2023-01-29T08:54:04Z"),
+        };
+        let evidence = Evidence {
+            window: Some(window),
+            log_templates: vec![LogTemplate {
+                id: TemplateId(139),
+                merged_ids: vec![TemplateId(140)],
+                template: "<*> ERROR c.s.ContactsServiceImpl <*>".into(),
+                baseline_count: 0,
+                incident_count: 19,
+                services: vec![ServiceCount {
+                    service: "ts-contacts-service".into(),
+                    baseline: 0,
+                    incident: 19,
+                }],
+                examples: vec!["2023-01-29 ERROR ...".into()],
+                first_seen: Some(at("2023-01-29T08:43:17.121Z")),
+                max_level: LogLevel::Error,
+                is_new: false,
+                is_bursting: true,
+                is_error_level: true,
+                rate_ratio: 78.0,
+                burst_p_value: 8.6e-10,
+            }],
+            metric_shifts: vec![MetricShift {
+                metric: "container_cpu_usage".into(),
+                labels: BTreeMap::from([("pod".into(), "ts-contacts-1".into())]),
+                baseline_median: 0.2,
+                baseline_spread: 0.01,
+                peak: 0.9,
+                score: 70.0,
+                direction: Direction::Up,
+                relative_change: 3.5,
+                started_at: at("2023-01-29T08:43:00Z"),
+                anomalous_points: 7,
+                points: vec![
+                    (at("2023-01-29T08:40:00Z"), 0.2),
+                    (at("2023-01-29T08:43:00Z"), 0.9),
+                ],
+            }],
+            error_origins: vec![ErrorOrigin {
+                service: "ts-contacts-service".into(),
+                incident: 19,
+                baseline: 0,
+                rate_ratio: 78.0,
+                spread: 17,
+            }],
+            suspects: vec![Suspect {
+                component: "ts-contacts-service".into(),
+                kind: ComponentKind::Service,
+                score: 0.75,
+                reasons: vec!["first error of 19 failing requests".into()],
+                first_anomaly_at: None,
+                pods: vec![],
+            }],
+            log_lines: 10230,
+            series: 879,
+            templates_total: 176,
+        };
+        a.evidence = serde_json::to_value(&evidence).unwrap();
+        a.window = json!({
+            "baseline_start": "2023-01-29T08:09:04Z",
+            "incident_start": "2023-01-29T08:39:04Z",
+            "incident_end": "2023-01-29T08:54:04Z",
+            "alert_start": "2023-01-29T08:44:04Z",
+        });
+        a.sources = json!([{
+            "name": "logs", "type": "elk", "queries": ["logs-* _search"], "rows": 10230,
+            "ms": 224, "truncated": false, "notes": [], "error": null,
+        }]);
+        a
+    }
+
+    #[test]
+    fn the_engine_evidence_reads_as_the_view() {
+        let v = AnalysisView::from(stored());
+        let out = serde_json::to_value(&v).unwrap();
+        let again: AnalysisView = serde_json::from_value(out.clone()).unwrap();
+        assert_eq!(again, v);
+        let e = v.evidence.expect("evidence");
+        assert_eq!(
+            (e.log_lines, e.series, e.templates_total),
+            (10230, 879, 176)
+        );
+        let t = &e.log_templates[0];
+        assert_eq!((t.id, t.incident_count, t.baseline_count), (139, 19, 0));
+        assert_eq!(t.merged_ids, vec![140]);
+        assert_eq!(t.max_level, LogLevelName::Error);
+        assert!(t.is_bursting && t.is_error_level && !t.is_new);
+        assert_eq!(t.services[0].service, "ts-contacts-service");
+        assert_eq!(t.burst_p_value, Some(8.6e-10));
+        let m = &e.metric_shifts[0];
+        assert_eq!(m.direction, ShiftDirection::Up);
+        assert_eq!(m.labels["pod"], "ts-contacts-1");
+        assert_eq!(m.points.len(), 2);
+        assert_eq!(m.points[1].value, 0.9);
+        assert_eq!(m.points[1].at, at("2023-01-29T08:43:00Z"));
+        assert_eq!(e.error_origins[0].incident, 19);
+        assert_eq!(e.suspects[0].kind, SuspectKind::Service);
+        assert_eq!(e.window.unwrap().incident_start, at("2023-01-29T08:39:04Z"));
+        assert_eq!(v.window.unwrap().alert_start, at("2023-01-29T08:44:04Z"));
+        assert_eq!(v.sources[0].kind, "elk");
+        assert_eq!(v.sources[0].rows, 10230);
+        // Points are shown as objects (and read back, above).
+        assert_eq!(
+            out["evidence"]["metric_shifts"][0]["points"][0],
+            json!({"at": "2023-01-29T08:40:00Z", "value": 0.2})
+        );
+    }
+
+    #[test]
+    fn odd_stored_parts_are_left_out_not_fatal() {
+        let mut a = stored();
+        a.window = json!("tomorrow");
+        a.result = Some(json!({"summary": 3}));
+        a.sources = json!([{"name": "x"}, a.sources[0].clone()]);
+        a.evidence["log_templates"][0]["max_level"] = json!("emergency");
+        a.evidence["metric_shifts"] = json!([{"metric": "broken"}]);
+        a.evidence["metric_shifts"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::to_value(&stored().evidence["metric_shifts"][0]).unwrap());
+        a.evidence["metric_shifts"][1]["points"][0] = json!(["2023-01-29T08:40:00Z", null]);
+        a.evidence["suspects"] = json!({"not": "a list"});
+        let v = AnalysisView::from(a);
+        assert!(v.window.is_none());
+        assert!(v.result.is_none());
+        assert_eq!(v.sources.len(), 1);
+        let e = v.evidence.unwrap();
+        assert_eq!(e.log_templates[0].max_level, LogLevelName::Unknown);
+        assert_eq!(e.metric_shifts.len(), 1);
+        assert_eq!(e.metric_shifts[0].points.len(), 1);
+        assert!(e.suspects.is_empty());
+
+        let mut empty = stored();
+        empty.evidence = Value::Null;
+        empty.window = Value::Null;
+        let v = AnalysisView::from(empty);
+        assert!(v.evidence.is_none() && v.window.is_none());
+        let mut junk = stored();
+        junk.evidence = json!([1, 2]);
+        assert!(AnalysisView::from(junk).evidence.is_none());
     }
 }

@@ -17,7 +17,11 @@ mod analyses;
 mod datasources;
 mod tickets;
 
-pub use analyses::{AnalysisOptions, MAX_ALERT_BYTES, alert_title};
+pub use analyses::{
+    AnalysisOptions, AnalysisView, ErrorOriginView, EvidenceView, EvidenceWindow, LogLevelName,
+    LogTemplateView, MAX_ALERT_BYTES, MetricPoint, MetricShiftView, ShiftDirection, SuspectKind,
+    SuspectView, TemplateServiceCount, alert_title,
+};
 pub use datasources::{
     AuthInput, AuthView, DEFAULT_TIMEOUT_MS, DataSourceInput, DataSourceView, validate_url,
 };

@@ -4,10 +4,10 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use futures_util::stream::{self, BoxStream, StreamExt};
-use oncall_core::AnalysisOptions;
 use oncall_core::analysis::AnalysisEvent;
-use oncall_core::analysis::{Analysis, AnalysisStatus};
+use oncall_core::analysis::AnalysisStatus;
 use oncall_core::store::AnalysisFilter;
+use oncall_core::{AnalysisOptions, AnalysisView};
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::EventStream;
@@ -23,7 +23,7 @@ const STREAM_LIFETIME: std::time::Duration = std::time::Duration::from_secs(15 *
 /// How often the stream looks for new events (they may come from another process).
 const STREAM_POLL: std::time::Duration = std::time::Duration::from_millis(400);
 
-page_object!(AnalysisPage, Analysis);
+page_object!(AnalysisPage, AnalysisView);
 
 /// An alert to analyse.
 #[derive(Debug, Object)]
@@ -70,14 +70,15 @@ impl AnalysisApi {
         }))
     }
 
-    /// One analysis: status, parsed alert, evidence and result.
+    /// One analysis: status, parsed alert, windows, per-source reports, evidence
+    /// (log templates, metric shifts, error origins, suspects) and result.
     #[oai(path = "/api/analysis/:id", method = "get")]
     async fn get(
         &self,
         state: Data<&Arc<AppState>>,
         auth: BearerAuth,
         id: Path<Uuid>,
-    ) -> ApiResult<Json<Analysis>> {
+    ) -> ApiResult<Json<AnalysisView>> {
         Ok(Json(state.oncall.analysis(&auth.0, id.0).await?))
     }
 
