@@ -114,6 +114,51 @@ async fn limit_body<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Resp
     Ok(next.call(req).await?.into_response())
 }
 
+/// Accepts TCP connections with `TCP_NODELAY` set, so small responses are not held
+/// back by Nagle's algorithm waiting for the client's delayed ACK (several
+/// milliseconds per request on keep-alive connections).
+pub struct NoDelayAcceptor(poem::listener::TcpAcceptor);
+
+impl std::fmt::Debug for NoDelayAcceptor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use poem::listener::Acceptor;
+        f.debug_tuple("NoDelayAcceptor")
+            .field(&self.0.local_addr())
+            .finish()
+    }
+}
+
+impl NoDelayAcceptor {
+    /// Binds `addr`.
+    pub async fn bind(addr: &str) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        Ok(NoDelayAcceptor(poem::listener::TcpAcceptor::from_tokio(
+            listener,
+        )?))
+    }
+}
+
+impl poem::listener::Acceptor for NoDelayAcceptor {
+    type Io = tokio::net::TcpStream;
+
+    fn local_addr(&self) -> Vec<poem::web::LocalAddr> {
+        self.0.local_addr()
+    }
+
+    async fn accept(
+        &mut self,
+    ) -> std::io::Result<(
+        Self::Io,
+        poem::web::LocalAddr,
+        poem::web::RemoteAddr,
+        poem::http::uri::Scheme,
+    )> {
+        let (io, local, remote, scheme) = self.0.accept().await?;
+        io.set_nodelay(true)?;
+        Ok((io, local, remote, scheme))
+    }
+}
+
 /// The OpenAPI document of the API, as served at `/api/openapi.json`.
 pub fn openapi_json() -> String {
     api::service().spec()

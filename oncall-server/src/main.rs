@@ -6,9 +6,8 @@ use std::process::ExitCode;
 use clap::Parser;
 use oncall_core::secrets::{SecretSource, resolve_secrets};
 use oncall_core::{OnCall, Settings};
-use oncall_server::{AppState, app};
+use oncall_server::{AppState, NoDelayAcceptor, app};
 use poem::Server;
-use poem::listener::TcpListener;
 
 /// Serve the oncall-assistant REST API and web UI.
 #[derive(Debug, Parser)]
@@ -76,7 +75,10 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let workers = oncall.start_workers();
     let state = AppState::new(oncall.clone(), &jwt_secret);
     tracing::info!(%addr, dialect = oncall.database_dialect(), "oncall-server listening; API docs at /docs");
-    Server::new(TcpListener::bind(addr))
+    let acceptor = NoDelayAcceptor::bind(&addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    Server::new_with_acceptor(acceptor)
         .run_with_graceful_shutdown(
             app(state, &web_dir),
             async {
