@@ -235,6 +235,10 @@ async fn find_datasource(
         .ok_or_else(|| to_py(Error::not_found("data source", key)))
 }
 
+/// What a method without a result returns: always `None`, which Python shows as
+/// `None` (a `()` would become an empty tuple).
+type Nothing = Option<()>;
+
 /// The engine calls, one per Python method, on owned input.
 mod ops {
     use super::*;
@@ -324,11 +328,12 @@ mod ops {
         ConnectionTest::new(&t)
     }
 
-    pub async fn remove_datasource(core: Shared, key: String) -> PyResult<()> {
+    pub async fn remove_datasource(core: Shared, key: String) -> PyResult<Nothing> {
         let engine = core.engine().await?;
         let me = engine.local_admin();
         let id = find_datasource(&engine, &me, &key).await?;
-        engine.delete_datasource(&me, id).await.map_err(to_py)
+        engine.delete_datasource(&me, id).await.map_err(to_py)?;
+        Ok(None)
     }
 
     pub async fn create_ticket(core: Shared, input: TicketInput) -> PyResult<Ticket> {
@@ -404,9 +409,9 @@ mod ops {
         core.engine().await.map(drop)
     }
 
-    pub async fn close(core: Shared) -> PyResult<()> {
+    pub async fn close(core: Shared) -> PyResult<Nothing> {
         core.close().await;
-        Ok(())
+        Ok(None)
     }
 }
 
