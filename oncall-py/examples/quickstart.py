@@ -44,7 +44,7 @@ print(t.no, t.status, t.severity, t.title)
 # %% Lists become DataFrames (if pandas is installed)
 rows = [x.to_dict() for x in oc.list_analyses()]
 try:
-    import pandas as pd
+    import pandas as pd  # type: ignore[import-untyped, unused-ignore]
 
     print(pd.DataFrame(rows)[["id", "status", "title", "created_at"]])
 except ImportError:
