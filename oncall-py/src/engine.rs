@@ -260,13 +260,13 @@ mod ops {
             .await
             .map_err(to_py)?;
         if !wait {
-            return Analysis::new(&accepted);
+            return Analysis::new(&oncall_core::AnalysisView::from(accepted));
         }
         let done = engine
             .run_until_done(accepted.id, timeout)
             .await
             .map_err(to_py)?;
-        Analysis::new(&done)
+        Analysis::new(&oncall_core::AnalysisView::from(done))
     }
 
     pub async fn get_analysis(core: Shared, id: uuid::Uuid) -> PyResult<Analysis> {

@@ -183,7 +183,7 @@ const fn strip_raw(name: &'static str) -> &'static str {
 
 record! {
     /// One analysis of an alert: its status, the evidence and the result.
-    Analysis from oncall_core::analysis::Analysis,
+    Analysis from oncall_core::AnalysisView,
     repr: ["id", "status", "title"],
     fields: [
         /// Id (UUID text).
