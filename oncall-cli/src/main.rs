@@ -39,6 +39,22 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Serve the REST API and the web UI (the same server as `oncall-server`).
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "ONCALL_ADDR")]
+        addr: Option<String>,
+        /// Development mode: generate missing secrets into ./data/dev-secrets.json.
+        #[arg(long)]
+        dev: bool,
+    },
+    /// Print the OpenAPI document of the REST API.
+    Openapi,
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
     /// Create or upgrade the database schema (also done on every start).
     Migrate,
     /// Analyse an alert in this process and print the result.
@@ -371,9 +387,35 @@ async fn find_datasource(oncall: &OnCall, me: &User, name: &str) -> Result<uuid:
 }
 
 async fn run(cli: Cli) -> Result<(), Error> {
+    match cli.command {
+        Command::Openapi => {
+            println!("{}", oncall_server::openapi_json());
+            return Ok(());
+        }
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(shell, &mut Cli::command(), "oncall", &mut std::io::stdout());
+            return Ok(());
+        }
+        Command::Serve { addr, dev } => {
+            let mut settings = Settings::load()?;
+            if let Some(url) = cli.database_url {
+                settings.database_url = url;
+            }
+            if let Some(addr) = addr {
+                settings.addr = addr;
+            }
+            settings.dev |= dev;
+            return oncall_server::serve(settings)
+                .await
+                .map_err(|e| Error::Unavailable(e.to_string()));
+        }
+        _ => {}
+    }
     let oncall = open(cli.database_url).await?;
     let me = oncall.local_admin();
     match cli.command {
+        Command::Serve { .. } | Command::Openapi | Command::Completions { .. } => {}
         Command::Migrate => {
             println!(
                 "database schema is up to date ({})",

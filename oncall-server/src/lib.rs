@@ -159,6 +159,45 @@ impl poem::listener::Acceptor for NoDelayAcceptor {
     }
 }
 
+/// Runs the server until Ctrl-C: resolves the secrets (development mode generates
+/// missing ones into `./data/dev-secrets.json`), opens the engine, starts the
+/// analysis workers and serves the API and web UI on `settings.addr`.
+pub async fn serve(mut settings: oncall_core::Settings) -> Result<(), Box<dyn std::error::Error>> {
+    use oncall_core::secrets::{SecretSource, resolve_secrets};
+    if let SecretSource::DevelopmentFile(file) =
+        resolve_secrets(&mut settings, Path::new("data/dev-secrets.json"))?
+    {
+        tracing::warn!(
+            %file,
+            "DEVELOPMENT MODE: using generated JWT and encryption keys kept in {file}; \
+             set JWT_SECRET_KEY and ONCALL_ENCRYPTION_KEY in production"
+        );
+    }
+    let jwt_secret = settings.jwt_secret_key.clone().unwrap_or_default();
+    let addr = settings.addr.clone();
+    let web_dir = settings.web_dir.clone();
+    oncall_core::connectors::install_default_tls_provider();
+    let oncall = OnCall::open(settings).await?;
+    let workers = oncall.start_workers();
+    let state = AppState::new(oncall.clone(), &jwt_secret);
+    let acceptor = NoDelayAcceptor::bind(&addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    tracing::info!(%addr, dialect = oncall.database_dialect(), "oncall-server listening; API docs at /docs");
+    poem::Server::new_with_acceptor(acceptor)
+        .run_with_graceful_shutdown(
+            app(state, &web_dir),
+            async {
+                let _ = tokio::signal::ctrl_c().await;
+            },
+            Some(Duration::from_secs(10)),
+        )
+        .await?;
+    workers.shutdown(Duration::from_secs(10)).await;
+    oncall.close().await;
+    Ok(())
+}
+
 /// The OpenAPI document of the API, as served at `/api/openapi.json`.
 pub fn openapi_json() -> String {
     api::service().spec()

@@ -1,13 +1,9 @@
 //! `oncall-server`: serves the oncall-assistant REST API and web UI.
 
-use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Parser;
-use oncall_core::secrets::{SecretSource, resolve_secrets};
-use oncall_core::{OnCall, Settings};
-use oncall_server::{AppState, NoDelayAcceptor, app};
-use poem::Server;
+use oncall_core::Settings;
 
 /// Serve the oncall-assistant REST API and web UI.
 #[derive(Debug, Parser)]
@@ -58,36 +54,5 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         settings.database_url = url;
     }
     settings.dev |= args.dev;
-    if let SecretSource::DevelopmentFile(file) =
-        resolve_secrets(&mut settings, Path::new("data/dev-secrets.json"))?
-    {
-        tracing::warn!(
-            %file,
-            "DEVELOPMENT MODE: using generated JWT and encryption keys kept in {file}; \
-             set JWT_SECRET_KEY and ONCALL_ENCRYPTION_KEY in production"
-        );
-    }
-    let jwt_secret = settings.jwt_secret_key.clone().unwrap_or_default();
-    let addr = settings.addr.clone();
-    let web_dir = settings.web_dir.clone();
-    let oncall = OnCall::open(settings).await?;
-    oncall_core::connectors::install_default_tls_provider();
-    let workers = oncall.start_workers();
-    let state = AppState::new(oncall.clone(), &jwt_secret);
-    tracing::info!(%addr, dialect = oncall.database_dialect(), "oncall-server listening; API docs at /docs");
-    let acceptor = NoDelayAcceptor::bind(&addr)
-        .await
-        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-    Server::new_with_acceptor(acceptor)
-        .run_with_graceful_shutdown(
-            app(state, &web_dir),
-            async {
-                let _ = tokio::signal::ctrl_c().await;
-            },
-            Some(std::time::Duration::from_secs(10)),
-        )
-        .await?;
-    workers.shutdown(std::time::Duration::from_secs(10)).await;
-    oncall.close().await;
-    Ok(())
+    oncall_server::serve(settings).await
 }

@@ -1,0 +1,187 @@
+//! The real `oncall` binary, run as a person would: exit codes, output, and every
+//! command group against a temporary SQLite database.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may panic
+
+use std::process::{Command, Output};
+
+struct Cli {
+    dir: tempfile::TempDir,
+}
+
+impl Cli {
+    fn new() -> Self {
+        Cli {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_oncall"))
+            .args(args)
+            .current_dir(self.dir.path())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env(
+                "DATABASE_URL",
+                format!("sqlite://{}", self.dir.path().join("cli.db").display()),
+            )
+            .env("ONCALL_DEV", "1")
+            .env("ONCALL_NEW_PASSWORD", "password-123")
+            .env("RUST_LOG", "error")
+            .output()
+            .unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "oncall {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn fails(&self, args: &[&str], code: i32) -> String {
+        let out = self.run(args);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "oncall {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(err.starts_with("error: "), "one clear line: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+        err
+    }
+}
+
+#[test]
+fn help_documents_exit_codes_and_tools_print() {
+    let cli = Cli::new();
+    assert!(cli.ok(&["--help"]).contains("Exit codes"));
+    let spec: serde_json::Value = serde_json::from_str(&cli.ok(&["openapi"])).unwrap();
+    assert!(spec["paths"]["/api/tickets"].is_object());
+    assert!(cli.ok(&["completions", "bash"]).contains("complete"));
+    assert!(cli.ok(&["migrate"]).contains("sqlite"));
+}
+
+#[test]
+fn users_and_exit_codes_by_error_kind() {
+    let cli = Cli::new();
+    assert!(
+        cli.ok(&["user", "add", "ops@example.com", "--role", "engineer"])
+            .contains("created ops@example.com")
+    );
+    assert!(
+        cli.fails(&["user", "add", "ops@example.com"], 4)
+            .contains("exists")
+    );
+    cli.fails(&["user", "add", "not-an-email"], 2);
+    cli.fails(&["user", "set-role", "ghost@example.com", "viewer"], 3);
+    let list: serde_json::Value =
+        serde_json::from_str(&cli.ok(&["user", "list", "--json"])).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 2, "admin and ops");
+    assert!(
+        cli.ok(&["user", "set-role", "ops@example.com", "viewer"])
+            .contains("viewer")
+    );
+    let table = cli.ok(&["user", "list"]);
+    assert!(
+        table.lines().next().unwrap().starts_with("EMAIL"),
+        "{table}"
+    );
+}
+
+#[test]
+fn datasources_analysis_and_tickets() {
+    let cli = Cli::new();
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{dead}");
+    assert!(
+        cli.ok(&[
+            "datasource",
+            "add",
+            "prom",
+            "--type",
+            "prometheus",
+            "--url",
+            &url
+        ])
+        .contains("added prom")
+    );
+    cli.fails(
+        &[
+            "datasource",
+            "add",
+            "bad",
+            "--type",
+            "graphite",
+            "--url",
+            &url,
+        ],
+        2,
+    );
+    assert!(cli.ok(&["datasource", "list"]).contains("prom"));
+    // A dead port: the test answers (JSON on stdout) and the exit code says unavailable.
+    let out = cli.run(&["datasource", "test", "prom"]);
+    assert_eq!(out.status.code(), Some(6));
+    let test: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(test["ok"], false);
+
+    let alert = r#"{"labels":{"alertname":"HighErrorRate","namespace":"shop","severity":"critical"},"startsAt":"2026-11-24T10:32:05Z"}"#;
+    let done: serde_json::Value =
+        serde_json::from_str(&cli.ok(&["analyze", "--json", alert])).unwrap();
+    assert_eq!(done["status"], "completed", "{done}");
+    assert!(
+        done["error"].as_str().unwrap().contains("prom"),
+        "partial: the dead source is named"
+    );
+    let id = done["id"].as_str().unwrap().to_owned();
+    let text = cli.ok(&["analyze", "订单服务 错误率 升高 严重"]);
+    assert!(text.contains("root cause"), "{text}");
+    assert!(cli.ok(&["analysis", "list"]).contains("HighErrorRate"));
+
+    let created = cli.ok(&[
+        "ticket",
+        "create",
+        "--from-analysis",
+        &id,
+        "--severity",
+        "P1",
+    ]);
+    let no = created.split_whitespace().nth(1).unwrap().to_owned();
+    assert!(no.starts_with("INC-"), "{created}");
+    assert!(
+        cli.ok(&["ticket", "set-status", &no, "processing"])
+            .contains("processing")
+    );
+    cli.fails(&["ticket", "set-status", &no, "open"], 4);
+    cli.fails(&["ticket", "show", "INC-19990101-0001"], 3);
+    let detail: serde_json::Value =
+        serde_json::from_str(&cli.ok(&["ticket", "show", &no])).unwrap();
+    assert_eq!(detail["history"].as_array().unwrap().len(), 2);
+    assert!(cli.ok(&["datasource", "rm", "prom"]).contains("removed"));
+    cli.fails(&["datasource", "rm", "prom"], 3);
+}
+
+#[test]
+fn an_unusable_database_is_one_clear_line() {
+    let out = Command::new(env!("CARGO_BIN_EXE_oncall"))
+        .args(["migrate", "--database-url", "postgres://nowhere/db"])
+        .env_clear()
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("DATABASE_URL must start with sqlite: or mysql:"),
+        "{err}"
+    );
+}
