@@ -86,3 +86,13 @@ osmem_bin() {
 p = os.path.join(os.path.dirname(osmem_server.__file__), "bin", "osmem-server")
 print(p) if os.access(p, os.X_OK) else exit(1)' 2>/dev/null
 }
+
+# Cargo's target directory (honours CARGO_TARGET_DIR and .cargo/config), absolute.
+cargo_target_dir() {
+  if [[ -n "${CARGO_TARGET_DIR:-}" ]]; then
+    (cd "$CARGO_TARGET_DIR" 2>/dev/null && pwd) || echo "$CARGO_TARGET_DIR"
+  else
+    cargo metadata --format-version 1 --no-deps \
+      | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])'
+  fi
+}
