@@ -482,6 +482,19 @@ async fn analyses_are_accepted_pending_and_listed() {
             "POST",
             "/api/analysis",
             Some(&eng),
+            Some(json!({"alert": {"receiver": "x"}})),
+        )
+        .await;
+    assert_error(s, &b, StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+    assert!(
+        b["message"].as_str().unwrap().starts_with("alert"),
+        "names the field: {b}"
+    );
+    let (s, b) = api
+        .call(
+            "POST",
+            "/api/analysis",
+            Some(&eng),
             Some(json!({"alert": "x".repeat(1_100_000)})),
         )
         .await;

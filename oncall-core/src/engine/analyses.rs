@@ -141,8 +141,27 @@ impl OnCall {
                 raw.len()
             )));
         }
+        // Refuse what can never be analysed now, rather than as a failed analysis later.
+        // (Free text always parses; names are matched against the sources later.)
+        let parsed = crate::alert::parse(
+            &alert,
+            &crate::alert::KnownNames::default(),
+            chrono::Utc::now(),
+        )
+        .map_err(|e| match e {
+            Error::Invalid { field, message } => Error::Invalid {
+                field: Some(field.map_or_else(|| "alert".to_owned(), |f| format!("alert.{f}"))),
+                message,
+            },
+            other => other,
+        })?;
+        let title = if alert.is_string() {
+            alert_title(&alert)
+        } else {
+            parsed.name.chars().take(200).collect()
+        };
         let options = serde_json::to_value(&options).map_err(|e| Error::Internal(e.to_string()))?;
-        let analysis = Analysis::pending(alert_title(&alert), raw, options, actor.email.clone());
+        let analysis = Analysis::pending(title, raw, options, actor.email.clone());
         self.store.insert_analysis(&analysis).await?;
         self.wake.notify_one();
         Ok(analysis)
