@@ -6,12 +6,12 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use oncall_core::connectors::{AuthKind, DataSourceKind};
+use oncall_core::connectors::DataSourceKind;
 use oncall_core::store::{AnalysisFilter, PageRequest, TicketFilter};
 use oncall_core::tickets::{Severity, TicketStatus};
 use oncall_core::users::{NewUser, Role, User};
 use oncall_core::{
-    AnalysisOptions, AnalysisView, AuthInput, DataSourceInput, Error, ErrorCode, OnCall, Settings,
+    AnalysisOptions, AnalysisView, DataSourceInput, Error, ErrorCode, OnCall, Settings,
     TicketInput, TicketPatch, UserPatch,
 };
 use serde::Serialize;
@@ -594,40 +594,14 @@ async fn datasource_command(
                 timeout_ms,
             } = *add;
             let kind: DataSourceKind = kind.parse()?;
-            let mut config: serde_json::Value = match config {
-                Some(c) => serde_json::from_str(&c)
-                    .map_err(|e| Error::invalid("config", format!("not JSON: {e}")))?,
-                None => serde_json::json!({}),
-            };
-            if let Some(obj) = config.as_object_mut() {
-                if let Some(i) = index {
-                    obj.insert("index".into(), i.into());
-                }
-                if let Some(l) = labels {
-                    obj.insert("labels".into(), l.into());
-                }
-            }
-            let auth_kind = if token.is_some() {
-                AuthKind::Bearer
-            } else if username.is_some() {
-                AuthKind::Basic
-            } else {
-                AuthKind::None
-            };
-            let input = DataSourceInput {
-                name,
-                kind,
-                url,
-                auth: AuthInput {
-                    kind: Some(auth_kind),
-                    username,
-                    password,
-                    token,
-                },
-                config: Some(config),
-                enabled: Some(true),
-                timeout_ms,
-            };
+            let config = config
+                .map(|c| serde_json::from_str(&c))
+                .transpose()
+                .map_err(|e| Error::invalid("config", format!("not JSON: {e}")))?;
+            let mut input = DataSourceInput::new(name, kind, url)
+                .with_credentials(username, password, token)
+                .with_config(config, index, labels);
+            input.timeout_ms = timeout_ms;
             let ds = oncall.create_datasource(me, input).await?;
             println!("added {} ({}) {}", ds.name, ds.kind.as_str(), ds.id);
         }

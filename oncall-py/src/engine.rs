@@ -10,13 +10,11 @@ use std::time::Duration;
 
 use oncall_core::analysis::Workers;
 use oncall_core::config::{LlmProvider, redact_url_password};
-use oncall_core::connectors::{AuthKind, DataSourceKind};
+use oncall_core::connectors::DataSourceKind;
 use oncall_core::store::{AnalysisFilter, PageRequest, TicketFilter};
 use oncall_core::tickets::{Severity, TicketStatus};
 use oncall_core::users::{NewUser, Role};
-use oncall_core::{
-    AnalysisOptions, AuthInput, DataSourceInput, Error, Settings, TicketInput, TicketPatch,
-};
+use oncall_core::{AnalysisOptions, DataSourceInput, Error, Settings, TicketInput, TicketPatch};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use serde_json::Value;
@@ -552,39 +550,12 @@ macro_rules! engine_class {
                 timeout_ms: Option<i64>,
             ) -> PyResult<Py<PyAny>> {
                 let kind: DataSourceKind = r#type.parse().map_err(to_py)?;
-                let mut config = match config.filter(|c| !c.is_none()) {
-                    Some(c) => convert::py_to_json(c)?,
-                    None => serde_json::json!({}),
-                };
-                if let Some(obj) = config.as_object_mut() {
-                    if let Some(i) = index {
-                        obj.insert("index".into(), i.into());
-                    }
-                    if let Some(l) = labels {
-                        obj.insert("labels".into(), l.into());
-                    }
-                }
-                let auth_kind = if token.is_some() {
-                    AuthKind::Bearer
-                } else if username.is_some() {
-                    AuthKind::Basic
-                } else {
-                    AuthKind::None
-                };
-                let input = DataSourceInput {
-                    name,
-                    kind,
-                    url,
-                    auth: AuthInput {
-                        kind: Some(auth_kind),
-                        username,
-                        password,
-                        token,
-                    },
-                    config: Some(config),
-                    enabled: Some(enabled),
-                    timeout_ms,
-                };
+                let config = config.filter(|c| !c.is_none()).map(convert::py_to_json).transpose()?;
+                let mut input = DataSourceInput::new(name, kind, url)
+                    .with_credentials(username, password, token)
+                    .with_config(config, index, labels);
+                input.enabled = Some(enabled);
+                input.timeout_ms = timeout_ms;
                 $wait(py, ops::add_datasource(self.core.clone(), input))
             }
 

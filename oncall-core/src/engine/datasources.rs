@@ -64,6 +64,66 @@ pub struct DataSourceInput {
     pub timeout_ms: Option<i64>,
 }
 
+impl DataSourceInput {
+    /// An enabled source with default timeout, no credentials and empty config.
+    pub fn new(name: impl Into<String>, kind: DataSourceKind, url: impl Into<String>) -> Self {
+        DataSourceInput {
+            name: name.into(),
+            kind,
+            url: url.into(),
+            auth: AuthInput::default(),
+            config: None,
+            enabled: None,
+            timeout_ms: None,
+        }
+    }
+
+    /// Credentials from flat options, as the CLI and the Python package take them:
+    /// bearer when a token is given, else basic when a username is, else none.
+    pub fn with_credentials(
+        mut self,
+        username: Option<String>,
+        password: Option<String>,
+        token: Option<String>,
+    ) -> Self {
+        let kind = if token.is_some() {
+            AuthKind::Bearer
+        } else if username.is_some() {
+            AuthKind::Basic
+        } else {
+            AuthKind::None
+        };
+        self.auth = AuthInput {
+            kind: Some(kind),
+            username,
+            password,
+            token,
+        };
+        self
+    }
+
+    /// `config` (an object, or nothing) plus the usual shorthands: `index` for ELK
+    /// and `labels` for Loki.
+    pub fn with_config(
+        mut self,
+        config: Option<Value>,
+        index: Option<String>,
+        labels: Option<String>,
+    ) -> Self {
+        let mut config = config.unwrap_or_else(|| serde_json::json!({}));
+        if let Some(obj) = config.as_object_mut() {
+            if let Some(i) = index {
+                obj.insert("index".into(), i.into());
+            }
+            if let Some(l) = labels {
+                obj.insert("labels".into(), l.into());
+            }
+        }
+        self.config = Some(config);
+        self
+    }
+}
+
 /// Authentication as shown: never the secrets, only whether they are set.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(
