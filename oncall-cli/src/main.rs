@@ -376,11 +376,8 @@ async fn find_datasource(oncall: &OnCall, me: &User, name: &str) -> Result<uuid:
     if let Ok(id) = name.parse::<uuid::Uuid>() {
         return Ok(id);
     }
-    let all = oncall
-        .list_datasources(me, PageRequest::new(1, 200)?)
-        .await?;
-    all.items
-        .into_iter()
+    let all = oncall_core::store::all_pages(|p| oncall.list_datasources(me, p)).await?;
+    all.into_iter()
         .find(|d| d.name == name)
         .map(|d| d.id)
         .ok_or_else(|| Error::not_found("data source", name))
@@ -562,14 +559,12 @@ async fn datasource_command(
 ) -> Result<(), Error> {
     match cmd {
         DataSourceCommand::List { json } => {
-            let page = oncall
-                .list_datasources(me, PageRequest::new(1, 200)?)
-                .await?;
+            let all = oncall_core::store::all_pages(|p| oncall.list_datasources(me, p)).await?;
             if json {
-                print_json(&page.items)?;
+                print_json(&all)?;
             } else {
                 println!("{:<24}  {:<10}  {:<8}  URL", "NAME", "TYPE", "ENABLED");
-                for d in page.items {
+                for d in all {
                     println!(
                         "{:<24}  {:<10}  {:<8}  {}",
                         d.name,

@@ -301,21 +301,10 @@ mod ops {
     pub async fn list_datasources(core: Shared) -> PyResult<Vec<DataSource>> {
         let engine = core.engine().await?;
         let me = engine.local_admin();
-        let mut out = Vec::new();
-        for n in 1.. {
-            let found = engine
-                .list_datasources(&me, page(n, PAGE_ALL)?)
-                .await
-                .map_err(to_py)?;
-            let last = found.items.len() < PAGE_ALL as usize;
-            for d in &found.items {
-                out.push(DataSource::new(d)?);
-            }
-            if last {
-                break;
-            }
-        }
-        Ok(out)
+        let all = oncall_core::store::all_pages(|p| engine.list_datasources(&me, p))
+            .await
+            .map_err(to_py)?;
+        all.iter().map(DataSource::new).collect()
     }
 
     pub async fn test_datasource(core: Shared, key: String) -> PyResult<ConnectionTest> {
@@ -386,21 +375,10 @@ mod ops {
     pub async fn list_users(core: Shared) -> PyResult<Vec<User>> {
         let engine = core.engine().await?;
         let me = engine.local_admin();
-        let mut out = Vec::new();
-        for n in 1.. {
-            let found = engine
-                .list_users(&me, page(n, PAGE_ALL)?)
-                .await
-                .map_err(to_py)?;
-            let last = found.items.len() < PAGE_ALL as usize;
-            for u in &found.items {
-                out.push(User::new(u)?);
-            }
-            if last {
-                break;
-            }
-        }
-        Ok(out)
+        let all = oncall_core::store::all_pages(|p| engine.list_users(&me, p))
+            .await
+            .map_err(to_py)?;
+        all.iter().map(User::new).collect()
     }
 
     pub async fn open(core: Shared) -> PyResult<()> {

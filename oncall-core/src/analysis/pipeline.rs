@@ -387,27 +387,16 @@ pub(crate) async fn fail(
 }
 
 async fn enabled_sources(engine: &OnCall) -> Result<Vec<(DataSource, Arc<dyn Connector>)>> {
+    let all = crate::store::all_pages(|page| engine.store.list_datasources(page)).await?;
     let mut out = Vec::new();
-    let mut page = 1;
-    loop {
-        let p = engine
-            .store
-            .list_datasources(crate::store::PageRequest::new(page, 200)?)
-            .await?;
-        let n = p.items.len();
-        for ds in p.items.into_iter().filter(|d| d.enabled) {
-            let (ds, credentials) = engine.datasource_with_credentials(ds.id).await?;
-            match connector_for(&ds, credentials) {
-                Ok(conn) => out.push((ds, conn)),
-                Err(e) => {
-                    tracing::warn!(source = %ds.name, error = %e, "skipping a data source that cannot be used")
-                }
+    for ds in all.into_iter().filter(|d| d.enabled) {
+        let credentials = engine.credentials_of(&ds)?;
+        match connector_for(&ds, credentials) {
+            Ok(conn) => out.push((ds, conn)),
+            Err(e) => {
+                tracing::warn!(source = %ds.name, error = %e, "skipping a data source that cannot be used")
             }
         }
-        if n < 200 {
-            break;
-        }
-        page += 1;
     }
     Ok(out)
 }

@@ -407,18 +407,23 @@ impl OnCall {
         id: Uuid,
     ) -> Result<(DataSource, Credentials)> {
         let ds = self.store.datasource(id).await?;
+        let credentials = self.credentials_of(&ds)?;
+        Ok((ds, credentials))
+    }
+
+    /// The decrypted credentials of a stored data source.
+    pub(crate) fn credentials_of(&self, ds: &DataSource) -> Result<Credentials> {
         let open = |sealed: &Option<String>, what: &str| -> Result<Option<String>> {
             sealed
                 .as_deref()
                 .map(|s| self.secret_box()?.open(s, &context(ds.id, what)))
                 .transpose()
         };
-        let credentials = Credentials {
+        Ok(Credentials {
             username: ds.username.clone(),
             password: open(&ds.password_sealed, "password")?,
             token: open(&ds.token_sealed, "token")?,
-        };
-        Ok((ds, credentials))
+        })
     }
 }
 

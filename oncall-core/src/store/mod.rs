@@ -95,6 +95,28 @@ impl<T> Page<T> {
     }
 }
 
+/// Every item of a paged list: fetches pages of [`MAX_PAGE_SIZE`] until a short one.
+pub async fn all_pages<T, F, Fut>(mut fetch: F) -> Result<Vec<T>>
+where
+    F: FnMut(PageRequest) -> Fut,
+    Fut: std::future::Future<Output = Result<Page<T>>>,
+{
+    let mut out = Vec::new();
+    for page in 1.. {
+        let found = fetch(PageRequest {
+            page,
+            page_size: MAX_PAGE_SIZE,
+        })
+        .await?;
+        let last = found.items.len() < MAX_PAGE_SIZE as usize;
+        out.extend(found.items);
+        if last {
+            break;
+        }
+    }
+    Ok(out)
+}
+
 /// Filters for listing analyses. Unset fields do not filter.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AnalysisFilter {
