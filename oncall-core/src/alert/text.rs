@@ -626,7 +626,9 @@ mod tests {
         let started = std::time::Instant::now();
         let a = parse_text(&text, &known(), now()).unwrap();
         let took = started.elapsed();
-        assert!(took < std::time::Duration::from_secs(1), "took {took:?}");
+        // Not a benchmark: a guard against quadratic scans (which take minutes on
+        // a megabyte), loose enough for a debug build on a loaded machine.
+        assert!(took < std::time::Duration::from_secs(10), "took {took:?}");
         assert!(a.summary.chars().count() <= SUMMARY_CHARS + 1);
         assert!(a.scope.ips.len() <= super::super::scope::MAX_NAMES);
         assert!(a.scope.hosts.len() <= super::super::scope::MAX_NAMES);

@@ -11,8 +11,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::DEADLINE;
 use super::reduce::{Collected, CollectedLog, CollectedSeries, Evidence, reduce};
-use super::statistical::{EvidenceSources, analyze};
+use super::statistical::{AnalysisResult, EvidenceSources, analyze};
 use super::{Analysis, AnalysisEvent, AnalysisStatus, Stage};
 use crate::alert::{self, Alert, KnownNames, Language};
 use crate::connectors::{
@@ -21,6 +22,7 @@ use crate::connectors::{
 use crate::engine::{AnalysisOptions, OnCall};
 use crate::error::{Error, Result};
 use crate::evidence::metrics::TimeWindow;
+use crate::llm::{AgentEvent, AgentInput, LlmClient, LlmRun};
 
 /// Default minutes of baseline before the incident window.
 pub const DEFAULT_BASELINE_MINUTES: u32 = 30;
@@ -314,25 +316,64 @@ pub(crate) async fn run(engine: &OnCall, mut analysis: Analysis, owner: &str) ->
             None,
         )
         .await;
-    let result = analyze(&alert, &evidence, language, &evidence_sources);
+    let statistical = analyze(&alert, &evidence, language, &evidence_sources);
+    let mut notes: Vec<String> = Vec::new();
     let failed_sources: Vec<&str> = reports
         .iter()
         .filter(|r| r.error.is_some())
         .map(|r| r.name.as_str())
         .collect();
+    if !failed_sources.is_empty() {
+        notes.push(format!(
+            "partial analysis: {} failed",
+            failed_sources.join(", ")
+        ));
+    }
+    let mut usage = json!({});
+    let (result, analyzer) = match (&engine.llm, options.llm) {
+        (Some(client), None | Some(true)) => {
+            let input = AgentInput {
+                alert: &alert,
+                window: &plan,
+                evidence: &evidence,
+                statistical: &statistical,
+                sources: &sources,
+                language,
+            };
+            let deadline = (started + DEADLINE)
+                .checked_sub(LLM_DEADLINE_MARGIN)
+                .unwrap_or(started)
+                .min(Instant::now() + client.limits().time_budget);
+            let (answer, run) = ask_llm(client, input, deadline, &mut reporter).await;
+            usage["llm"] = serde_json::to_value(&run).unwrap_or(Value::Null);
+            match answer {
+                Some(r) => (r, client.model().to_owned()),
+                None => {
+                    notes.push(format!(
+                        "LLM ({}) failed, statistical result kept: {}",
+                        client.model(),
+                        run.error.as_deref().unwrap_or("no answer")
+                    ));
+                    (statistical, "statistical".to_owned())
+                }
+            }
+        }
+        (None, Some(true)) => {
+            notes.push(
+                "an LLM was asked for, but none is configured (LLM_PROVIDER=none): statistical result"
+                    .into(),
+            );
+            (statistical, "statistical".to_owned())
+        }
+        (_, _) => (statistical, "statistical".to_owned()),
+    };
 
     analysis.evidence = serde_json::to_value(&evidence).unwrap_or(Value::Null);
     analysis.result = Some(serde_json::to_value(&result).unwrap_or(Value::Null));
-    analysis.analyzer = Some("statistical".into());
-    analysis.error = if failed_sources.is_empty() {
-        None
-    } else {
-        Some(format!(
-            "partial analysis: {} failed",
-            failed_sources.join(", ")
-        ))
-    };
-    analysis.usage = Some(json!({"seconds": started.elapsed().as_secs_f64()}));
+    analysis.analyzer = Some(analyzer);
+    analysis.error = (!notes.is_empty()).then(|| notes.join("; "));
+    usage["seconds"] = json!(started.elapsed().as_secs_f64());
+    analysis.usage = Some(usage);
     analysis.status = AnalysisStatus::Completed;
     analysis.completed_at = Some(Utc::now());
     engine
@@ -356,6 +397,85 @@ pub(crate) async fn run(engine: &OnCall, mut analysis: Analysis, owner: &str) ->
         )
         .await;
     Ok(())
+}
+
+/// Time kept back from the analysis deadline for storing the outcome after the LLM.
+const LLM_DEADLINE_MARGIN: Duration = Duration::from_secs(5);
+
+/// Runs the agent, turning its progress into analysis events.
+async fn ask_llm(
+    client: &LlmClient,
+    input: AgentInput<'_>,
+    deadline: Instant,
+    reporter: &mut Reporter<'_>,
+) -> (Option<AnalysisResult>, LlmRun) {
+    reporter
+        .emit(
+            Stage::Analyzing,
+            format!(
+                "asking {} (up to {} tool calls)",
+                client.model(),
+                client.limits().max_tool_calls
+            ),
+            Some(json!({"llm": client.model()})),
+        )
+        .await;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let agent = crate::llm::agent::run(client, input, deadline, tx);
+    tokio::pin!(agent);
+    let outcome = loop {
+        tokio::select! {
+            out = &mut agent => break out,
+            Some(event) = rx.recv() => report_agent_event(reporter, event).await,
+        }
+    };
+    while let Ok(event) = rx.try_recv() {
+        report_agent_event(reporter, event).await;
+    }
+    outcome
+}
+
+async fn report_agent_event(reporter: &mut Reporter<'_>, event: AgentEvent) {
+    match event {
+        AgentEvent::Answered {
+            call,
+            usage,
+            ms,
+            tool_calls,
+        } => {
+            reporter
+                .emit(
+                    Stage::Analyzing,
+                    format!(
+                        "LLM answer {call}: {}+{} tokens in {ms} ms{}",
+                        usage.prompt_tokens,
+                        usage.completion_tokens,
+                        if tool_calls > 0 {
+                            format!(", {tool_calls} tool call(s)")
+                        } else {
+                            String::new()
+                        }
+                    ),
+                    Some(
+                        json!({"llm_call": call, "prompt_tokens": usage.prompt_tokens,
+                                "completion_tokens": usage.completion_tokens, "ms": ms}),
+                    ),
+                )
+                .await
+        }
+        AgentEvent::Tool(record) => {
+            let message = match &record.error {
+                None => format!(
+                    "tool {}: {} rows in {} ms",
+                    record.name, record.rows, record.ms
+                ),
+                Some(e) => format!("tool {} failed: {e}", record.name),
+            };
+            reporter
+                .emit(Stage::Analyzing, message, Some(json!({"tool": record})))
+                .await
+        }
+    }
 }
 
 /// Marks an analysis failed with `reason` (used when the pipeline errs or gives up).

@@ -36,6 +36,8 @@ pub struct OnCall {
     secrets: Option<SecretBox>,
     /// Wakes idle workers of this process when an analysis is submitted here.
     pub(crate) wake: Arc<tokio::sync::Notify>,
+    /// The LLM agent's client, when an LLM is configured.
+    pub(crate) llm: Option<Arc<crate::llm::LlmClient>>,
 }
 
 /// Changes an admin may make to an account; unset fields stay as they are.
@@ -65,12 +67,14 @@ impl OnCall {
             .as_deref()
             .map(SecretBox::from_base64)
             .transpose()?;
+        let llm = crate::llm::LlmClient::from_settings(&settings)?.map(Arc::new);
         let store = store::open(&settings.database_url).await?;
         let engine = OnCall {
             settings: Arc::new(settings),
             store,
             secrets,
             wake: Arc::new(tokio::sync::Notify::new()),
+            llm,
         };
         engine.ensure_first_admin().await?;
         Ok(engine)
@@ -79,6 +83,11 @@ impl OnCall {
     /// The settings the engine was opened with.
     pub fn settings(&self) -> &Settings {
         &self.settings
+    }
+
+    /// The configured LLM as `(model, endpoint)`, or `None` for statistical only.
+    pub fn llm_model(&self) -> Option<(&str, &str)> {
+        self.llm.as_deref().map(|c| (c.model(), c.base_url()))
     }
 
     /// `sqlite` or `mysql`.

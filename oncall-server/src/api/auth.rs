@@ -52,6 +52,8 @@ struct ServerInfo {
     default_account: Option<String>,
     /// Whether an LLM is configured.
     llm_enabled: bool,
+    /// The LLM model analyses ask, when one is configured.
+    llm_model: Option<String>,
 }
 
 /// Authentication operations.
@@ -131,7 +133,8 @@ impl AuthApi {
         Ok(Json(ServerInfo {
             version: env!("CARGO_PKG_VERSION").into(),
             default_account: default_in_use.then(|| settings.admin_email.clone()),
-            llm_enabled: settings.llm_provider == oncall_core::config::LlmProvider::OpenAi,
+            llm_enabled: state.oncall.llm_model().is_some(),
+            llm_model: state.oncall.llm_model().map(|(model, _)| model.to_owned()),
         }))
     }
 }
