@@ -16,11 +16,16 @@ use oncall_core::{
 };
 use serde::Serialize;
 
+mod table;
+
+use table::{Column, Table};
+
 /// Exit codes by error kind.
 const AFTER_HELP: &str = "\
 Exit codes: 0 ok, 2 usage or invalid input, 3 not found, 4 conflict,
 5 unauthorized or forbidden, 6 database or data source unavailable, 1 other errors.
-Every option can also be set in the environment or in ./.env (see .env.example).";
+Every option can also be set in the environment or in ./.env (see .env.example).
+Tables fit the terminal width (or COLUMNS).";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -468,16 +473,21 @@ async fn run(cli: Cli) -> Result<(), Error> {
             if json {
                 print_json(&page.items)?;
             } else {
-                println!("{:<36}  {:<10}  {:<20}  TITLE", "ID", "STATUS", "CREATED");
+                let mut table = Table::new(&[
+                    Column::fixed("ID"),
+                    Column::fixed("STATUS"),
+                    Column::fixed("CREATED"),
+                    Column::flexible("TITLE"),
+                ]);
                 for a in page.items {
-                    println!(
-                        "{:<36}  {:<10}  {:<20}  {}",
-                        a.id,
-                        a.status.as_str(),
-                        a.created_at.format("%Y-%m-%d %H:%M:%S"),
-                        a.title
-                    );
+                    table.row([
+                        a.id.to_string(),
+                        a.status.as_str().to_owned(),
+                        a.created_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+                        a.title,
+                    ]);
                 }
+                table.print();
             }
         }
         Command::Analysis(AnalysisCommand::Show { id }) => {
@@ -495,15 +505,19 @@ async fn user_command(oncall: &OnCall, me: &User, cmd: UserCommand) -> Result<()
         UserCommand::List { json } => {
             let page = oncall.list_users(me, PageRequest::new(1, 200)?).await?;
             if json {
-                let out = serde_json::to_string_pretty(&page.items)
-                    .map_err(|e| Error::Internal(e.to_string()))?;
-                println!("{out}");
+                print_json(&page.items)?;
             } else {
-                println!("{:<36}  {:<9}  {:<8}  NAME", "EMAIL", "ROLE", "STATE");
+                let mut table = Table::new(&[
+                    Column::flexible("EMAIL"),
+                    Column::fixed("ROLE"),
+                    Column::fixed("STATE"),
+                    Column::flexible("NAME"),
+                ]);
                 for u in page.items {
                     let state = if u.disabled { "disabled" } else { "active" };
-                    println!("{:<36}  {:<9}  {:<8}  {}", u.email, u.role, state, u.name);
+                    table.row([u.email, u.role.to_string(), state.to_owned(), u.name]);
                 }
+                table.print();
             }
         }
         UserCommand::Add {
@@ -563,16 +577,21 @@ async fn datasource_command(
             if json {
                 print_json(&all)?;
             } else {
-                println!("{:<24}  {:<10}  {:<8}  URL", "NAME", "TYPE", "ENABLED");
+                let mut table = Table::new(&[
+                    Column::flexible("NAME"),
+                    Column::fixed("TYPE"),
+                    Column::fixed("ENABLED"),
+                    Column::flexible("URL"),
+                ]);
                 for d in all {
-                    println!(
-                        "{:<24}  {:<10}  {:<8}  {}",
+                    table.row([
                         d.name,
-                        d.kind.as_str(),
-                        d.enabled,
-                        d.url
-                    );
+                        d.kind.as_str().to_owned(),
+                        d.enabled.to_string(),
+                        d.url,
+                    ]);
                 }
+                table.print();
             }
         }
         DataSourceCommand::Add(add) => {
@@ -637,20 +656,23 @@ async fn ticket_command(oncall: &OnCall, me: &User, cmd: TicketCommand) -> Resul
             if json {
                 print_json(&page.items)?;
             } else {
-                println!(
-                    "{:<18}  {:<3}  {:<10}  {:<24}  TITLE",
-                    "NO", "SEV", "STATUS", "ASSIGNEE"
-                );
+                let mut table = Table::new(&[
+                    Column::fixed("NO"),
+                    Column::fixed("SEV"),
+                    Column::fixed("STATUS"),
+                    Column::flexible("ASSIGNEE"),
+                    Column::flexible("TITLE"),
+                ]);
                 for t in page.items {
-                    println!(
-                        "{:<18}  {:<3}  {:<10}  {:<24}  {}",
+                    table.row([
                         t.no,
-                        t.severity.as_str(),
-                        t.status.as_str(),
+                        t.severity.as_str().to_owned(),
+                        t.status.as_str().to_owned(),
                         t.assignee.unwrap_or_default(),
-                        t.title
-                    );
+                        t.title,
+                    ]);
                 }
+                table.print();
             }
         }
         TicketCommand::Show { no } => print_json(&oncall.ticket(me, &no).await?)?,

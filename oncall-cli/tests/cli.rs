@@ -17,6 +17,10 @@ impl Cli {
     }
 
     fn run(&self, args: &[&str]) -> Output {
+        self.run_env(args, &[])
+    }
+
+    fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_oncall"))
             .args(args)
             .current_dir(self.dir.path())
@@ -29,8 +33,23 @@ impl Cli {
             .env("ONCALL_DEV", "1")
             .env("ONCALL_NEW_PASSWORD", "password-123")
             .env("RUST_LOG", "error")
+            .envs(env.iter().copied())
             .output()
             .unwrap()
+    }
+
+    /// Runs a command that must succeed; its standard output and error.
+    fn ok_env(&self, args: &[&str], env: &[(&str, &str)]) -> (String, String) {
+        let out = self.run_env(args, env);
+        assert!(
+            out.status.success(),
+            "oncall {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
     }
 
     fn ok(&self, args: &[&str]) -> String {
@@ -184,4 +203,62 @@ fn an_unusable_database_is_one_clear_line() {
         err.contains("DATABASE_URL must start with sqlite: or mysql:"),
         "{err}"
     );
+}
+
+/// `oncall serve` in its own directory and database, killed when dropped.
+#[test]
+fn tables_fit_the_width_and_cut_with_an_ellipsis() {
+    let cli = Cli::new();
+    let title = "支付服务 payment-svc 错误率超过 5% since the last deploy of the checkout flow";
+    cli.ok(&["ticket", "create", "--title", title, "--severity", "P1"]);
+    cli.ok(&[
+        "ticket",
+        "create",
+        "--title",
+        "disk full",
+        "--severity",
+        "P3",
+    ]);
+
+    let (full, _) = cli.ok_env(&["ticket", "list"], &[]);
+    assert!(full.contains(title), "not cut without COLUMNS: {full}");
+    assert!(!full.contains('…'));
+
+    let (cut, _) = cli.ok_env(&["ticket", "list"], &[("COLUMNS", "40")]);
+    let lines: Vec<&str> = cut.lines().collect();
+    assert_eq!(lines.len(), 3, "{cut}");
+    assert!(lines[0].starts_with("NO "), "{cut}");
+    for l in &lines {
+        let width = console::measure_text_width(l);
+        assert!(width <= 40, "{width} columns: {l:?}");
+    }
+    assert!(lines.iter().any(|l| l.contains('…')), "{cut}");
+    // Columns line up: the severity starts at the same place on every row.
+    let col = |l: &str, what: &[&str]| {
+        let at = what.iter().find_map(|w| l.find(w)).unwrap();
+        console::measure_text_width(&l[..at])
+    };
+    assert_eq!(
+        col(lines[1], &["P1", "P3"]),
+        col(lines[2], &["P1", "P3"]),
+        "{cut}"
+    );
+    assert_eq!(
+        col(lines[0], &["SEV"]),
+        col(lines[1], &["P1", "P3"]),
+        "{cut}"
+    );
+
+    // Wide enough for the numbers: the title gives way first.
+    let (cut, _) = cli.ok_env(&["ticket", "list"], &[("COLUMNS", "60")]);
+    for l in cut.lines() {
+        assert!(console::measure_text_width(l) <= 60, "{l:?}");
+    }
+    let row = cut.lines().find(|l| l.contains("支付")).unwrap();
+    assert!(row.ends_with('…'), "{cut}");
+    let no = row.split_whitespace().next().unwrap();
+    assert!(no.starts_with("INC-") && no.len() == 17, "{cut}");
+
+    let (narrow, _) = cli.ok_env(&["ticket", "list"], &[("COLUMNS", "not-a-number")]);
+    assert_eq!(narrow, full, "an unreadable COLUMNS is ignored");
 }
