@@ -11,7 +11,7 @@ use oncall_core::store::{AnalysisFilter, PageRequest, TicketFilter};
 use oncall_core::tickets::{Severity, TicketStatus};
 use oncall_core::users::{NewUser, Role, User};
 use oncall_core::{
-    AnalysisOptions, AnalysisView, DataSourceInput, Error, ErrorCode, OnCall, Settings,
+    AnalysisOptions, AnalysisView, AuthInput, DataSourceInput, Error, ErrorCode, OnCall, Settings,
     TicketInput, TicketPatch, UserPatch,
 };
 use serde::Serialize;
@@ -133,6 +133,9 @@ enum DataSourceCommand {
     },
     /// Add a data source.
     Add(Box<DataSourceAdd>),
+    /// Change a data source; what is not given stays as it is (secrets too).
+    #[command(after_help = AFTER_HELP)]
+    Edit(Box<DataSourceEdit>),
     /// Test connectivity.
     Test {
         /// Name or id.
@@ -177,6 +180,53 @@ struct DataSourceAdd {
     /// Per-request timeout in milliseconds.
     #[arg(long)]
     timeout_ms: Option<i64>,
+}
+
+/// Changes to a data source.
+#[derive(Debug, clap::Args)]
+struct DataSourceEdit {
+    /// Name or id.
+    name: String,
+    /// New unique name.
+    #[arg(long = "name")]
+    rename: Option<String>,
+    /// New base URL.
+    #[arg(long)]
+    url: Option<String>,
+    /// Basic-auth user (switches to basic auth; the stored password is kept
+    /// unless --password is given).
+    #[arg(long, visible_alias = "user")]
+    username: Option<String>,
+    /// New basic-auth password (prefer ONCALL_DS_PASSWORD).
+    #[arg(long, env = "ONCALL_DS_PASSWORD", hide_env_values = true)]
+    password: Option<String>,
+    /// New bearer token (switches to bearer auth; prefer ONCALL_DS_TOKEN).
+    #[arg(long, env = "ONCALL_DS_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// Drop the credentials.
+    #[arg(long, conflicts_with_all = ["username", "password", "token"])]
+    no_auth: bool,
+    /// Index pattern (elk).
+    #[arg(long)]
+    index: Option<String>,
+    /// Stream selector (loki), e.g. '{app="api"}'.
+    #[arg(long)]
+    labels: Option<String>,
+    /// Settings to merge into the current ones, as a JSON object.
+    #[arg(long)]
+    config: Option<String>,
+    /// Per-request timeout in milliseconds.
+    #[arg(long)]
+    timeout_ms: Option<i64>,
+    /// Query it in analyses.
+    #[arg(long, overrides_with = "disabled")]
+    enabled: bool,
+    /// Leave it out of analyses.
+    #[arg(long)]
+    disabled: bool,
+    /// Print the data source as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -228,6 +278,36 @@ enum TicketCommand {
         /// Why (required to close an open ticket).
         #[arg(long)]
         reason: Option<String>,
+        /// The version you read (`ticket show`); a stale one fails with exit code 4.
+        #[arg(long)]
+        version: Option<i64>,
+    },
+    /// Change a ticket's fields; what is not given stays as it is.
+    #[command(after_help = AFTER_HELP)]
+    Edit {
+        /// Ticket number.
+        no: String,
+        /// New title.
+        #[arg(long)]
+        title: Option<String>,
+        /// P0..P3.
+        #[arg(long)]
+        severity: Option<String>,
+        /// Assignee email ('' unassigns).
+        #[arg(long)]
+        assignee: Option<String>,
+        /// Root cause.
+        #[arg(long)]
+        root_cause: Option<String>,
+        /// Description ('' clears it).
+        #[arg(long)]
+        description: Option<String>,
+        /// The version you read (`ticket show`); a stale one fails with exit code 4.
+        #[arg(long)]
+        version: Option<i64>,
+        /// Print the ticket and its history as JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -619,6 +699,17 @@ async fn datasource_command(
             let ds = oncall.create_datasource(me, input).await?;
             println!("added {} ({}) {}", ds.name, ds.kind.as_str(), ds.id);
         }
+        DataSourceCommand::Edit(edit) => {
+            let id = find_datasource(oncall, me, &edit.name).await?;
+            let current = oncall.datasource(me, id).await?;
+            let input = edited_datasource(current, *edit)?;
+            let ds = oncall.update_datasource(me, id, input.0).await?;
+            if input.1 {
+                print_json(&ds)?;
+            } else {
+                println!("updated {} ({}) {}", ds.name, ds.kind.as_str(), ds.url);
+            }
+        }
         DataSourceCommand::Test { name } => {
             let id = find_datasource(oncall, me, &name).await?;
             let t = oncall.test_datasource(me, id).await?;
@@ -634,6 +725,63 @@ async fn datasource_command(
         }
     }
     Ok(())
+}
+
+/// The full settings to store: the current ones with the command line's changes.
+/// Secrets are left out unless given, so the stored ones are kept. Also returns
+/// whether to print JSON.
+fn edited_datasource(
+    current: oncall_core::DataSourceView,
+    edit: DataSourceEdit,
+) -> Result<(DataSourceInput, bool), Error> {
+    use oncall_core::connectors::AuthKind;
+    let mut config = current.config;
+    if let Some(extra) = edit.config {
+        let extra: serde_json::Value = serde_json::from_str(&extra)
+            .map_err(|e| Error::invalid("config", format!("not JSON: {e}")))?;
+        match (config.as_object_mut(), extra) {
+            (Some(obj), serde_json::Value::Object(extra)) => obj.extend(extra),
+            (_, extra) => config = extra,
+        }
+    }
+    let mut input = DataSourceInput::new(
+        edit.rename.unwrap_or(current.name),
+        current.kind,
+        edit.url.unwrap_or(current.url),
+    )
+    .with_config(Some(config), edit.index, edit.labels);
+    input.auth = if edit.no_auth {
+        AuthInput {
+            kind: Some(AuthKind::None),
+            ..Default::default()
+        }
+    } else if edit.token.is_some() {
+        AuthInput {
+            kind: Some(AuthKind::Bearer),
+            token: edit.token,
+            ..Default::default()
+        }
+    } else if edit.username.is_some() || edit.password.is_some() {
+        AuthInput {
+            kind: Some(AuthKind::Basic),
+            username: edit.username.or(current.auth.username),
+            password: edit.password,
+            token: None,
+        }
+    } else {
+        AuthInput {
+            kind: Some(current.auth.kind),
+            username: current.auth.username,
+            ..Default::default()
+        }
+    };
+    input.enabled = Some(match (edit.enabled, edit.disabled) {
+        (true, _) => true,
+        (_, true) => false,
+        _ => current.enabled,
+    });
+    input.timeout_ms = Some(edit.timeout_ms.unwrap_or(current.timeout_ms));
+    Ok((input, edit.json))
 }
 
 async fn ticket_command(oncall: &OnCall, me: &User, cmd: TicketCommand) -> Result<(), Error> {
@@ -694,14 +842,50 @@ async fn ticket_command(oncall: &OnCall, me: &User, cmd: TicketCommand) -> Resul
             let t = oncall.create_ticket(me, input).await?;
             println!("created {}  {}", t.ticket.no, t.ticket.title);
         }
-        TicketCommand::SetStatus { no, status, reason } => {
+        TicketCommand::SetStatus {
+            no,
+            status,
+            reason,
+            version,
+        } => {
             let patch = TicketPatch {
                 status: Some(status.parse()?),
                 reason,
+                version,
                 ..Default::default()
             };
             let t = oncall.update_ticket(me, &no, patch).await?;
             println!("{} is now {}", t.ticket.no, t.ticket.status.as_str());
+        }
+        TicketCommand::Edit {
+            no,
+            title,
+            severity,
+            assignee,
+            root_cause,
+            description,
+            version,
+            json,
+        } => {
+            let patch = TicketPatch {
+                title,
+                root_cause,
+                severity: severity.map(|s| s.parse()).transpose()?,
+                // The engine reads an empty assignee or description as "clear it".
+                assignee: assignee.map(Some),
+                description: description.map(Some),
+                version,
+                ..Default::default()
+            };
+            let t = oncall.update_ticket(me, &no, patch).await?;
+            if json {
+                print_json(&t)?;
+            } else {
+                println!(
+                    "updated {} (version {})  {}",
+                    t.ticket.no, t.ticket.version, t.ticket.title
+                );
+            }
         }
     }
     Ok(())

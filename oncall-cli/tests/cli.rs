@@ -52,6 +52,21 @@ impl Cli {
         )
     }
 
+    /// Runs a command that must fail with `code` and say why in one line.
+    fn fails_env(&self, args: &[&str], env: &[(&str, &str)], code: i32) -> String {
+        let out = self.run_env(args, env);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "oncall {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(err.starts_with("error: "), "one clear line: {err}");
+        assert_eq!(err.lines().count(), 1, "one line: {err}");
+        err
+    }
+
     fn ok(&self, args: &[&str]) -> String {
         let out = self.run(args);
         assert!(
@@ -261,4 +276,201 @@ fn tables_fit_the_width_and_cut_with_an_ellipsis() {
 
     let (narrow, _) = cli.ok_env(&["ticket", "list"], &[("COLUMNS", "not-a-number")]);
     assert_eq!(narrow, full, "an unreadable COLUMNS is ignored");
+}
+
+#[test]
+fn datasource_edit_changes_only_what_is_given() {
+    let cli = Cli::new();
+    let show = |name: &str| -> serde_json::Value {
+        let all: serde_json::Value =
+            serde_json::from_str(&cli.ok(&["datasource", "list", "--json"])).unwrap();
+        all.as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("{name} in {all}"))
+    };
+    cli.ok(&[
+        "datasource",
+        "add",
+        "prom",
+        "--type",
+        "prometheus",
+        "--url",
+        "http://127.0.0.1:9",
+        "--token",
+        "tok-1",
+        "--timeout-ms",
+        "2000",
+    ]);
+    let out = cli.ok(&[
+        "datasource",
+        "edit",
+        "prom",
+        "--url",
+        "http://127.0.0.1:19090/",
+        "--disabled",
+        "--name",
+        "metrics",
+    ]);
+    assert!(out.contains("updated metrics"), "{out}");
+    let d = show("metrics");
+    assert_eq!(d["url"], "http://127.0.0.1:19090");
+    assert_eq!(d["enabled"], false);
+    assert_eq!(d["timeout_ms"], 2000, "untouched settings are kept");
+    assert_eq!(d["auth"]["type"], "bearer");
+    assert_eq!(d["auth"]["has_token"], true, "the stored token is kept");
+
+    // By id, with JSON out; credentials switched to basic.
+    let id = d["id"].as_str().unwrap().to_owned();
+    let edited: serde_json::Value = serde_json::from_str(&cli.ok(&[
+        "datasource",
+        "edit",
+        &id,
+        "--user",
+        "grafana",
+        "--password",
+        "pw-1",
+        "--enabled",
+        "--config",
+        r#"{"step": "30s"}"#,
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(edited["auth"]["type"], "basic");
+    assert_eq!(edited["auth"]["username"], "grafana");
+    assert_eq!(edited["auth"]["has_password"], true);
+    assert_eq!(edited["auth"]["has_token"], false);
+    assert_eq!(edited["enabled"], true);
+    assert_eq!(edited["config"]["step"], "30s");
+    assert!(
+        !edited.to_string().contains("pw-1"),
+        "secrets are never shown"
+    );
+    // A secret from the environment, as `add` takes it.
+    let (_, _) = cli.ok_env(
+        &["datasource", "edit", "metrics", "--user", "grafana2"],
+        &[("ONCALL_DS_PASSWORD", "pw-2")],
+    );
+    assert_eq!(show("metrics")["auth"]["username"], "grafana2");
+    assert!(
+        cli.ok(&["datasource", "edit", "metrics", "--no-auth"])
+            .contains("updated")
+    );
+    assert_eq!(show("metrics")["auth"]["type"], "none");
+
+    // Refusals by kind, in one line.
+    let e = cli.fails_env(&["datasource", "edit", "metrics", "--user", "u"], &[], 2);
+    assert!(e.contains("password"), "basic auth needs a password: {e}");
+    cli.fails_env(
+        &["datasource", "edit", "metrics", "--url", "ftp://x"],
+        &[],
+        2,
+    );
+    cli.fails_env(&["datasource", "edit", "metrics", "--config", "{"], &[], 2);
+    cli.fails_env(&["datasource", "edit", "nope", "--url", "http://x"], &[], 3);
+    cli.ok(&[
+        "datasource",
+        "add",
+        "other",
+        "--type",
+        "prometheus",
+        "--url",
+        "http://127.0.0.1:9",
+    ]);
+    cli.fails_env(
+        &["datasource", "edit", "other", "--name", "metrics"],
+        &[],
+        4,
+    );
+}
+
+#[test]
+fn ticket_edit_with_versions_and_errors_by_kind() {
+    let cli = Cli::new();
+    cli.ok(&["user", "add", "ops@example.com"]);
+    let created = cli.ok(&[
+        "ticket",
+        "create",
+        "--title",
+        "disk full",
+        "--severity",
+        "P3",
+    ]);
+    let no = created.split_whitespace().nth(1).unwrap().to_owned();
+
+    let out = cli.ok(&[
+        "ticket",
+        "edit",
+        &no,
+        "--title",
+        "disk full on db-1",
+        "--severity",
+        "P1",
+        "--root-cause",
+        "binlogs never purged",
+        "--assignee",
+        "ops@example.com",
+        "--description",
+        "see runbook",
+        "--version",
+        "1",
+    ]);
+    assert!(out.contains(&format!("updated {no} (version 2)")), "{out}");
+    let t: serde_json::Value = serde_json::from_str(&cli.ok(&["ticket", "show", &no])).unwrap();
+    assert_eq!(t["title"], "disk full on db-1");
+    assert_eq!(t["severity"], "P1");
+    assert_eq!(t["root_cause"], "binlogs never purged");
+    assert_eq!(t["assignee"], "ops@example.com");
+    assert_eq!(t["description"], "see runbook");
+    assert_eq!(t["status"], "open", "an edit leaves the status alone");
+    assert_eq!(t["history"].as_array().unwrap().len(), 2);
+
+    // Clearing with '', JSON out, and the current version when none is given.
+    let t: serde_json::Value = serde_json::from_str(&cli.ok(&[
+        "ticket",
+        "edit",
+        &no,
+        "--assignee",
+        "",
+        "--description",
+        "",
+        "--json",
+    ]))
+    .unwrap();
+    assert!(t["assignee"].is_null(), "{t}");
+    assert!(t["description"].is_null(), "{t}");
+    assert_eq!(t["version"], 3);
+
+    // A stale version is a conflict; the ticket is unchanged.
+    let e = cli.fails_env(
+        &["ticket", "edit", &no, "--title", "x", "--version", "2"],
+        &[],
+        4,
+    );
+    assert!(e.contains("changed by someone else"), "{e}");
+    let e = cli.fails_env(
+        &["ticket", "set-status", &no, "processing", "--version", "1"],
+        &[],
+        4,
+    );
+    assert!(e.contains("version 3"), "{e}");
+    cli.fails_env(
+        &["ticket", "edit", "INC-19990101-0001", "--title", "x"],
+        &[],
+        3,
+    );
+    cli.fails_env(&["ticket", "edit", &no], &[], 2);
+    cli.fails_env(&["ticket", "edit", &no, "--severity", "P9"], &[], 2);
+    cli.fails_env(
+        &["ticket", "edit", &no, "--assignee", "ghost@example.com"],
+        &[],
+        2,
+    );
+    let t: serde_json::Value = serde_json::from_str(&cli.ok(&["ticket", "show", &no])).unwrap();
+    assert_eq!(
+        (t["version"].as_i64(), t["title"].as_str()),
+        (Some(3), Some("disk full on db-1"))
+    );
 }
