@@ -16,8 +16,10 @@ use oncall_core::{
 };
 use serde::Serialize;
 
+mod progress;
 mod table;
 
+use progress::Progress;
 use table::{Column, Table};
 
 /// Exit codes by error kind.
@@ -50,6 +52,7 @@ enum Command {
         #[arg(long, env = "ONCALL_ADDR")]
         addr: Option<String>,
         /// Development mode: generate missing secrets into ./data/dev-secrets.json.
+        /// (Also ONCALL_DEV=1.)
         #[arg(long)]
         dev: bool,
     },
@@ -62,29 +65,10 @@ enum Command {
     },
     /// Create or upgrade the database schema (also done on every start).
     Migrate,
-    /// Analyse an alert in this process and print the result.
-    Analyze {
-        /// The alert text (or JSON); omit to use --file or standard input.
-        text: Option<String>,
-        /// Read the alert from a file (`-` for standard input).
-        #[arg(long, short)]
-        file: Option<PathBuf>,
-        /// Print the whole analysis as JSON.
-        #[arg(long)]
-        json: bool,
-        /// Result language: zh or en (default: the alert's).
-        #[arg(long)]
-        lang: Option<String>,
-        /// Minutes of baseline before the incident window.
-        #[arg(long)]
-        baseline_minutes: Option<u32>,
-        /// Minutes after the alert start to look at.
-        #[arg(long)]
-        window: Option<u32>,
-        /// Give up after this many seconds.
-        #[arg(long, default_value_t = 180)]
-        timeout: u64,
-    },
+    /// Analyse an alert in this process and print the result. Progress goes to
+    /// standard error: a spinner on a terminal, one line per stage otherwise.
+    #[command(after_help = AFTER_HELP)]
+    Analyze(Box<AnalyzeArgs>),
     /// Past analyses.
     #[command(subcommand)]
     Analysis(AnalysisCommand),
@@ -97,6 +81,40 @@ enum Command {
     /// Manage accounts.
     #[command(subcommand)]
     User(UserCommand),
+}
+
+/// What to analyse, how, and where.
+#[derive(Debug, clap::Args)]
+struct AnalyzeArgs {
+    /// The alert text (or JSON); omit to use --file or standard input.
+    text: Option<String>,
+    /// Read the alert from a file (`-` for standard input).
+    #[arg(long, short)]
+    file: Option<PathBuf>,
+    /// Print the whole analysis as JSON.
+    #[arg(long)]
+    json: bool,
+    /// No progress on standard error.
+    #[arg(long, short)]
+    quiet: bool,
+    /// Use the LLM agent (when one is configured).
+    #[arg(long, overrides_with = "no_llm")]
+    llm: bool,
+    /// Statistical analysis only, even when an LLM is configured.
+    #[arg(long)]
+    no_llm: bool,
+    /// Result language: zh or en (default: the alert's).
+    #[arg(long, env = "ONCALL_LANG")]
+    lang: Option<String>,
+    /// Minutes of baseline before the incident window.
+    #[arg(long, env = "ONCALL_BASELINE_MINUTES")]
+    baseline_minutes: Option<u32>,
+    /// Minutes after the alert start to look at.
+    #[arg(long, env = "ONCALL_WINDOW_MINUTES")]
+    window: Option<u32>,
+    /// Give up after this many seconds.
+    #[arg(long, env = "ONCALL_TIMEOUT", default_value_t = 180)]
+    timeout: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -505,37 +523,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
             );
         }
         Command::User(cmd) => user_command(&oncall, &me, cmd).await?,
-        Command::Analyze {
-            text,
-            file,
-            json,
-            lang,
-            baseline_minutes,
-            window,
-            timeout,
-        } => {
-            let alert = read_alert(text, file)?;
-            let options = AnalysisOptions {
-                llm: None,
-                language: lang,
-                baseline_minutes,
-                incident_minutes: window,
-            };
-            let accepted = oncall.submit_analysis(&me, alert, options).await?;
-            if !json {
-                eprintln!("analysing {} ...", accepted.id);
-            }
-            let done = AnalysisView::from(
-                oncall
-                    .run_until_done(accepted.id, Duration::from_secs(timeout))
-                    .await?,
-            );
-            if json {
-                print_json(&done)?;
-            } else {
-                print_analysis(&done);
-            }
-        }
+        Command::Analyze(args) => analyze_here(&oncall, &me, *args).await?,
         Command::Analysis(AnalysisCommand::List {
             status,
             query,
@@ -578,6 +566,72 @@ async fn run(cli: Cli) -> Result<(), Error> {
     }
     oncall.close().await;
     Ok(())
+}
+
+/// The analysis options of the command line.
+fn analysis_options(args: &AnalyzeArgs) -> AnalysisOptions {
+    AnalysisOptions {
+        llm: match (args.llm, args.no_llm) {
+            (true, _) => Some(true),
+            (_, true) => Some(false),
+            _ => None,
+        },
+        language: args.lang.clone(),
+        baseline_minutes: args.baseline_minutes,
+        incident_minutes: args.window,
+    }
+}
+
+/// The finished analysis, as JSON or readably.
+fn print_result(done: &AnalysisView, json: bool) -> Result<(), Error> {
+    if json {
+        print_json(done)
+    } else {
+        print_analysis(done);
+        Ok(())
+    }
+}
+
+/// Runs the analysis in this process, showing its stages as the pipeline
+/// records them.
+async fn analyze_here(oncall: &OnCall, me: &User, args: AnalyzeArgs) -> Result<(), Error> {
+    let options = analysis_options(&args);
+    let alert = read_alert(args.text, args.file)?;
+    let accepted = oncall.submit_analysis(me, alert, options).await?;
+    let progress = Progress::start(args.quiet, !args.json);
+    progress.accepted(accepted.id, None);
+    let run = oncall.run_until_done(accepted.id, Duration::from_secs(args.timeout));
+    tokio::pin!(run);
+    let mut seen = 0;
+    let done = loop {
+        tokio::select! {
+            done = &mut run => break done?,
+            () = tokio::time::sleep(Duration::from_millis(200)) => {
+                seen = show_events(oncall, me, accepted.id, seen, &progress).await;
+            }
+        }
+    };
+    show_events(oncall, me, accepted.id, seen, &progress).await;
+    progress.finish();
+    print_result(&AnalysisView::from(done), args.json)
+}
+
+/// Shows the events after `seen`; the last one shown.
+async fn show_events(
+    oncall: &OnCall,
+    me: &User,
+    id: uuid::Uuid,
+    seen: i64,
+    progress: &Progress,
+) -> i64 {
+    match oncall.analysis_events(me, id, seen).await {
+        Ok(events) => events.iter().fold(seen, |_, e| {
+            progress.event(e);
+            e.seq
+        }),
+        // Progress is a courtesy: the result (or its error) still comes.
+        Err(_) => seen,
+    }
 }
 
 async fn user_command(oncall: &OnCall, me: &User, cmd: UserCommand) -> Result<(), Error> {

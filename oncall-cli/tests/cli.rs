@@ -220,7 +220,41 @@ fn an_unusable_database_is_one_clear_line() {
     );
 }
 
-/// `oncall serve` in its own directory and database, killed when dropped.
+#[test]
+fn analyze_shows_its_stages_on_stderr() {
+    let cli = Cli::new();
+    // Not a terminal: one plain line per stage, no terminal codes; the result on stdout.
+    let (out, err) = cli.ok_env(&["analyze", "订单服务 错误率 升高 严重"], &[]);
+    assert!(out.contains("root cause"), "{out}");
+    assert!(
+        !out.contains("parsed: "),
+        "progress stays off stdout: {out}"
+    );
+    let lines: Vec<&str> = err.lines().collect();
+    assert!(lines[0].starts_with("analysing "), "{err}");
+    for (stage, next) in [
+        ("parsed: ", "reducing: "),
+        ("reducing: ", "analyzing: "),
+        ("analyzing: ", "done: "),
+    ] {
+        let at = |s: &str| lines.iter().position(|l| l.starts_with(s));
+        assert!(
+            at(stage).unwrap() < at(next).unwrap(),
+            "{stage} before {next}: {err}"
+        );
+    }
+    assert!(!err.contains('\u{1b}'), "{err:?}");
+    let (_, err) = cli.ok_env(&["analyze", "--quiet", "订单服务 错误率 升高"], &[]);
+    assert!(err.is_empty(), "--quiet: {err}");
+    let (out, err) = cli.ok_env(
+        &["analyze", "--json", "--no-llm", "订单服务 错误率 升高"],
+        &[],
+    );
+    assert!(err.is_empty(), "--json: {err}");
+    let done: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(done["options"]["llm"], false, "{done}");
+}
+
 #[test]
 fn tables_fit_the_width_and_cut_with_an_ellipsis() {
     let cli = Cli::new();
