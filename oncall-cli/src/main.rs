@@ -17,6 +17,7 @@ use oncall_core::{
 use serde::Serialize;
 
 mod progress;
+mod remote;
 mod table;
 
 use progress::Progress;
@@ -24,10 +25,13 @@ use table::{Column, Table};
 
 /// Exit codes by error kind.
 const AFTER_HELP: &str = "\
-Exit codes: 0 ok, 2 usage or invalid input, 3 not found, 4 conflict,
-5 unauthorized or forbidden, 6 database or data source unavailable, 1 other errors.
-Every option can also be set in the environment or in ./.env (see .env.example).
-Tables fit the terminal width (or COLUMNS).";
+Exit codes: 0 ok, 2 usage, invalid input or a bad setting,
+3 not found, 4 conflict (duplicate, stale --version, status change not allowed),
+5 unauthorized or forbidden, 6 database, data source or server unavailable
+(or an analysis that did not finish in time), 1 other errors.
+Errors are one line on standard error: `error: ` and what went wrong.
+Every option can also be set in the environment (its name is in [env: ...]) or in
+./.env (see .env.example). Tables fit the terminal width (or COLUMNS).";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -65,8 +69,9 @@ enum Command {
     },
     /// Create or upgrade the database schema (also done on every start).
     Migrate,
-    /// Analyse an alert in this process and print the result. Progress goes to
-    /// standard error: a spinner on a terminal, one line per stage otherwise.
+    /// Analyse an alert (in this process, or on a server with --server) and print
+    /// the result. Progress goes to standard error: a spinner on a terminal, one
+    /// line per stage otherwise.
     #[command(after_help = AFTER_HELP)]
     Analyze(Box<AnalyzeArgs>),
     /// Past analyses.
@@ -112,9 +117,32 @@ struct AnalyzeArgs {
     /// Minutes after the alert start to look at.
     #[arg(long, env = "ONCALL_WINDOW_MINUTES")]
     window: Option<u32>,
-    /// Give up after this many seconds.
+    /// Give up after this many seconds (exit code 6).
     #[arg(long, env = "ONCALL_TIMEOUT", default_value_t = 180)]
     timeout: u64,
+    /// Submit to this running server (e.g. http://oncall:8000) instead of
+    /// analysing in this process.
+    #[arg(long, env = "ONCALL_SERVER", help_heading = "Remote server")]
+    server: Option<String>,
+    /// Access token for --server (from the web UI or POST /api/auth/login).
+    #[arg(
+        long,
+        env = "ONCALL_TOKEN",
+        hide_env_values = true,
+        help_heading = "Remote server"
+    )]
+    token: Option<String>,
+    /// Log in to --server as this account when no token is given.
+    #[arg(long, env = "ONCALL_EMAIL", help_heading = "Remote server")]
+    email: Option<String>,
+    /// Its password (prefer ONCALL_PASSWORD).
+    #[arg(
+        long,
+        env = "ONCALL_PASSWORD",
+        hide_env_values = true,
+        help_heading = "Remote server"
+    )]
+    password: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -370,6 +398,13 @@ enum UserCommand {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // Options from ./.env too (the process environment wins), as Settings reads it.
+    if let Err(e) = dotenvy::from_path(".env")
+        && !e.not_found()
+    {
+        eprintln!("error: reading .env: {e}");
+        return ExitCode::from(exit_code(ErrorCode::Invalid));
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -381,9 +416,41 @@ async fn main() -> ExitCode {
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(exit_code(e.code()))
+            eprintln!("error: {}", e.message);
+            ExitCode::from(exit_code(e.code))
         }
+    }
+}
+
+/// Why a command failed: the kind (for the exit code) and one line for people.
+/// Engine errors and a server's `{"code","message"}` both end up here.
+#[derive(Debug)]
+pub struct Failure {
+    /// The kind.
+    pub code: ErrorCode,
+    /// What went wrong.
+    pub message: String,
+}
+
+impl Failure {
+    /// A failure of this kind.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Failure {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        // One line: a multi-line cause (a database driver's) is joined.
+        let message = e
+            .to_string()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        Failure::new(e.code(), message)
     }
 }
 
@@ -486,7 +553,7 @@ async fn find_datasource(oncall: &OnCall, me: &User, name: &str) -> Result<uuid:
         .ok_or_else(|| Error::not_found("data source", name))
 }
 
-async fn run(cli: Cli) -> Result<(), Error> {
+async fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Openapi => {
             println!("{}", oncall_server::openapi_json());
@@ -508,8 +575,9 @@ async fn run(cli: Cli) -> Result<(), Error> {
             settings.dev |= dev;
             return oncall_server::serve(settings)
                 .await
-                .map_err(|e| Error::Unavailable(e.to_string()));
+                .map_err(|e| Failure::new(ErrorCode::Unavailable, e.to_string()));
         }
+        Command::Analyze(args) if args.server.is_some() => return analyze_remote(*args).await,
         _ => {}
     }
     let oncall = open(cli.database_url).await?;
@@ -632,6 +700,39 @@ async fn show_events(
         // Progress is a courtesy: the result (or its error) still comes.
         Err(_) => seen,
     }
+}
+
+/// Submits the analysis to `--server` and follows it there.
+async fn analyze_remote(args: AnalyzeArgs) -> Result<(), Failure> {
+    let options = analysis_options(&args);
+    let server = args.server.unwrap_or_default();
+    let login = remote::Login {
+        token: args.token,
+        email: args.email,
+        password: args.password,
+    };
+    let alert = read_alert(args.text, args.file)?;
+    let timeout = Duration::from_secs(args.timeout);
+    let progress = Progress::start(args.quiet, !args.json);
+    let work = async {
+        let remote = remote::Remote::connect(&server, login).await?;
+        let id = remote.submit(&alert, &options).await?;
+        progress.accepted(id, Some(&server));
+        let wait = remote.wait(id, &progress);
+        match tokio::time::timeout(timeout, wait).await {
+            Ok(done) => done,
+            Err(_) => Err(Failure::new(
+                ErrorCode::Unavailable,
+                format!(
+                    "analysis {id} did not finish within {} s; see `GET {server}/api/analysis/{id}`",
+                    timeout.as_secs()
+                ),
+            )),
+        }
+    };
+    let done = work.await?;
+    progress.finish();
+    Ok(print_result(&done, args.json)?)
 }
 
 async fn user_command(oncall: &OnCall, me: &User, cmd: UserCommand) -> Result<(), Error> {

@@ -2,11 +2,12 @@
 //! standard output stays clean: a spinner with the current stage on a terminal,
 //! one plain line per stage otherwise (logs, CI, tests).
 
+use std::cell::Cell;
 use std::io::IsTerminal;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use oncall_core::analysis::{AnalysisEvent, Stage};
+use oncall_core::analysis::{AnalysisEvent, AnalysisStatus, Stage};
 
 /// What the user sees while an analysis runs.
 #[derive(Debug)]
@@ -15,6 +16,8 @@ pub struct Progress {
     spinner: Option<ProgressBar>,
     /// Print plain lines (not a terminal, and not asked to be quiet).
     plain: bool,
+    /// The last status shown, for status-only updates (polling).
+    shown: Cell<Option<AnalysisStatus>>,
 }
 
 impl Progress {
@@ -36,6 +39,7 @@ impl Progress {
         Progress {
             spinner,
             plain: !terminal && !quiet && lines,
+            shown: Cell::new(None),
         }
     }
 
@@ -57,6 +61,13 @@ impl Progress {
             Some(bar) => bar.set_message(text),
             None if self.plain => eprintln!("{text}"),
             None => {}
+        }
+    }
+
+    /// A status read by polling (no events to show); said once per change.
+    pub fn status(&self, status: AnalysisStatus) {
+        if self.shown.replace(Some(status)) != Some(status) {
+            self.say(&format!("status: {}", status.as_str()));
         }
     }
 

@@ -3,7 +3,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may panic
 
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 struct Cli {
     dir: tempfile::TempDir,
@@ -218,6 +219,187 @@ fn an_unusable_database_is_one_clear_line() {
         err.contains("DATABASE_URL must start with sqlite: or mysql:"),
         "{err}"
     );
+}
+
+/// `oncall serve` in its own directory and database, killed when dropped.
+struct Server {
+    child: Child,
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let child = Command::new(env!("CARGO_BIN_EXE_oncall"))
+            .args(["serve", "--dev", "--addr", &format!("127.0.0.1:{port}")])
+            .current_dir(dir.path())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env(
+                "DATABASE_URL",
+                format!("sqlite://{}", dir.path().join("server.db").display()),
+            )
+            .env("ONCALL_WEB_DIR", dir.path().join("no-ui"))
+            .env("RUST_LOG", "error")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut server = Server {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            _dir: dir,
+        };
+        let started = Instant::now();
+        // The server listens once its database is open.
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Some(status) = server.child.try_wait().unwrap() {
+                panic!("oncall serve exited: {status}");
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "server did not start"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        server
+    }
+
+    /// A token for the first admin, as a script would get one.
+    fn admin_token(&self) -> String {
+        oncall_core::connectors::install_default_tls_provider();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let body: serde_json::Value = reqwest::Client::new()
+                .post(format!("{}/api/auth/login", self.base))
+                .json(&serde_json::json!({"email": ADMIN, "password": "admin123"}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            body["access_token"].as_str().unwrap().to_owned()
+        })
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const ADMIN: &str = "admin@oncall.example.com";
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn analyze_on_a_running_server_prints_what_in_process_prints() {
+    let server = Server::start();
+    let cli = Cli::new();
+    let alert = r#"{"labels":{"alertname":"HighErrorRate","namespace":"shop","severity":"critical"},"startsAt":"2026-11-24T10:32:05Z"}"#;
+
+    // Logging in with an account; JSON on stdout, nothing else on stderr.
+    let (out, err) = cli.ok_env(
+        &[
+            "analyze",
+            "--json",
+            "--server",
+            &server.base,
+            "--email",
+            ADMIN,
+            alert,
+        ],
+        &[("ONCALL_PASSWORD", "admin123")],
+    );
+    let remote: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(remote["status"], "completed", "{remote}");
+    assert_eq!(remote["title"], "HighErrorRate");
+    assert!(err.is_empty(), "--json prints no progress lines: {err}");
+    let local: serde_json::Value =
+        serde_json::from_str(&cli.ok(&["analyze", "--json", alert])).unwrap();
+    let keys = |v: &serde_json::Value| {
+        let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    };
+    assert_eq!(
+        keys(&remote),
+        keys(&local),
+        "the same AnalysisView both ways"
+    );
+    assert_eq!(
+        keys(&remote["result"]),
+        keys(&local["result"]),
+        "the same result shape"
+    );
+
+    // A token and the server from the environment; readable result, plain stage lines.
+    let token = server.admin_token();
+    let env = [
+        ("ONCALL_SERVER", server.base.as_str()),
+        ("ONCALL_TOKEN", token.as_str()),
+    ];
+    let (out, err) = cli.ok_env(&["analyze", "订单服务 错误率 升高 严重"], &env);
+    assert!(out.contains("root cause"), "{out}");
+    assert!(out.starts_with("analysis "), "{out}");
+    assert!(err.contains("analysing "), "{err}");
+    assert!(err.contains(&format!("on {}", server.base)), "{err}");
+    for stage in ["parsed: ", "reducing: ", "analyzing: ", "done: "] {
+        assert!(err.contains(stage), "stage line {stage:?} in {err}");
+    }
+    assert!(
+        !err.contains('\u{1b}'),
+        "no terminal codes when not a TTY: {err:?}"
+    );
+    // The analysis is the server's: it is not in this CLI's own database.
+    let id = out.split_whitespace().nth(1).unwrap();
+    cli.fails(&["analysis", "show", id], 3);
+
+    // Failures by kind, in one line.
+    let e = cli.fails_env(
+        &["analyze", "x"],
+        &[
+            ("ONCALL_SERVER", &server.base),
+            ("ONCALL_TOKEN", "not-a-token"),
+        ],
+        5,
+    );
+    assert!(e.contains("--token"), "{e}");
+    let e = cli.fails_env(
+        &["analyze", "--server", &server.base, "--email", ADMIN, "x"],
+        &[("ONCALL_PASSWORD", "wrong-password")],
+        5,
+    );
+    assert!(e.contains("logging in as"), "{e}");
+    let e = cli.fails_env(&["analyze", "--server", &server.base, "x"], &[], 5);
+    assert!(e.contains("ONCALL_TOKEN"), "{e}");
+    cli.fails_env(
+        &["analyze", "--server", &server.base, "   "],
+        &[("ONCALL_TOKEN", &token)],
+        2,
+    );
+    let dead = format!("http://127.0.0.1:{}", free_port());
+    let e = cli.fails_env(
+        &["analyze", "--server", &dead, "x"],
+        &[("ONCALL_TOKEN", &token)],
+        6,
+    );
+    assert!(e.contains("cannot reach"), "{e}");
+    cli.fails_env(&["analyze", "--server", "oncall:8000", "x"], &[], 2);
 }
 
 #[test]
@@ -506,5 +688,35 @@ fn ticket_edit_with_versions_and_errors_by_kind() {
     assert_eq!(
         (t["version"].as_i64(), t["title"].as_str()),
         (Some(3), Some("disk full on db-1"))
+    );
+}
+
+#[test]
+fn help_names_the_environment_and_exit_codes() {
+    let cli = Cli::new();
+    let help = cli.ok(&["analyze", "--help"]);
+    for needle in [
+        "--server",
+        "ONCALL_SERVER",
+        "ONCALL_TOKEN",
+        "ONCALL_EMAIL",
+        "ONCALL_PASSWORD",
+        "--no-llm",
+        "Exit codes",
+    ] {
+        assert!(help.contains(needle), "{needle} in {help}");
+    }
+    assert!(cli.ok(&["ticket", "edit", "--help"]).contains("--version"));
+    assert!(
+        cli.ok(&["datasource", "edit", "--help"])
+            .contains("ONCALL_DS_TOKEN")
+    );
+    // Options from ./.env, with the process environment winning.
+    std::fs::write(cli.dir.path().join(".env"), "ONCALL_SERVER=oncall:8000\n").unwrap();
+    cli.fails_env(&["analyze", "x"], &[], 2);
+    cli.fails_env(
+        &["analyze", "x"],
+        &[("ONCALL_SERVER", "http://127.0.0.1:1")],
+        5,
     );
 }
