@@ -11,16 +11,27 @@ use oncall_core::store::{AnalysisFilter, PageRequest, TicketFilter};
 use oncall_core::tickets::{Severity, TicketStatus};
 use oncall_core::users::{NewUser, Role, User};
 use oncall_core::{
-    AnalysisOptions, AnalysisView, DataSourceInput, Error, ErrorCode, OnCall, Settings,
+    AnalysisOptions, AnalysisView, AuthInput, DataSourceInput, Error, ErrorCode, OnCall, Settings,
     TicketInput, TicketPatch, UserPatch,
 };
 use serde::Serialize;
 
+mod progress;
+mod remote;
+mod table;
+
+use progress::Progress;
+use table::{Column, Table};
+
 /// Exit codes by error kind.
 const AFTER_HELP: &str = "\
-Exit codes: 0 ok, 2 usage or invalid input, 3 not found, 4 conflict,
-5 unauthorized or forbidden, 6 database or data source unavailable, 1 other errors.
-Every option can also be set in the environment or in ./.env (see .env.example).";
+Exit codes: 0 ok, 2 usage, invalid input or a bad setting,
+3 not found, 4 conflict (duplicate, stale --version, status change not allowed),
+5 unauthorized or forbidden, 6 database, data source or server unavailable
+(or an analysis that did not finish in time), 1 other errors.
+Errors are one line on standard error: `error: ` and what went wrong.
+Every option can also be set in the environment (its name is in [env: ...]) or in
+./.env (see .env.example). Tables fit the terminal width (or COLUMNS).";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -45,6 +56,7 @@ enum Command {
         #[arg(long, env = "ONCALL_ADDR")]
         addr: Option<String>,
         /// Development mode: generate missing secrets into ./data/dev-secrets.json.
+        /// (Also ONCALL_DEV=1.)
         #[arg(long)]
         dev: bool,
     },
@@ -57,29 +69,11 @@ enum Command {
     },
     /// Create or upgrade the database schema (also done on every start).
     Migrate,
-    /// Analyse an alert in this process and print the result.
-    Analyze {
-        /// The alert text (or JSON); omit to use --file or standard input.
-        text: Option<String>,
-        /// Read the alert from a file (`-` for standard input).
-        #[arg(long, short)]
-        file: Option<PathBuf>,
-        /// Print the whole analysis as JSON.
-        #[arg(long)]
-        json: bool,
-        /// Result language: zh or en (default: the alert's).
-        #[arg(long)]
-        lang: Option<String>,
-        /// Minutes of baseline before the incident window.
-        #[arg(long)]
-        baseline_minutes: Option<u32>,
-        /// Minutes after the alert start to look at.
-        #[arg(long)]
-        window: Option<u32>,
-        /// Give up after this many seconds.
-        #[arg(long, default_value_t = 180)]
-        timeout: u64,
-    },
+    /// Analyse an alert (in this process, or on a server with --server) and print
+    /// the result. Progress goes to standard error: a spinner on a terminal, one
+    /// line per stage otherwise.
+    #[command(after_help = AFTER_HELP)]
+    Analyze(Box<AnalyzeArgs>),
     /// Past analyses.
     #[command(subcommand)]
     Analysis(AnalysisCommand),
@@ -92,6 +86,63 @@ enum Command {
     /// Manage accounts.
     #[command(subcommand)]
     User(UserCommand),
+}
+
+/// What to analyse, how, and where.
+#[derive(Debug, clap::Args)]
+struct AnalyzeArgs {
+    /// The alert text (or JSON); omit to use --file or standard input.
+    text: Option<String>,
+    /// Read the alert from a file (`-` for standard input).
+    #[arg(long, short)]
+    file: Option<PathBuf>,
+    /// Print the whole analysis as JSON.
+    #[arg(long)]
+    json: bool,
+    /// No progress on standard error.
+    #[arg(long, short)]
+    quiet: bool,
+    /// Use the LLM agent (when one is configured).
+    #[arg(long, overrides_with = "no_llm")]
+    llm: bool,
+    /// Statistical analysis only, even when an LLM is configured.
+    #[arg(long)]
+    no_llm: bool,
+    /// Result language: zh or en (default: the alert's).
+    #[arg(long, env = "ONCALL_LANG")]
+    lang: Option<String>,
+    /// Minutes of baseline before the incident window.
+    #[arg(long, env = "ONCALL_BASELINE_MINUTES")]
+    baseline_minutes: Option<u32>,
+    /// Minutes after the alert start to look at.
+    #[arg(long, env = "ONCALL_WINDOW_MINUTES")]
+    window: Option<u32>,
+    /// Give up after this many seconds (exit code 6).
+    #[arg(long, env = "ONCALL_TIMEOUT", default_value_t = 180)]
+    timeout: u64,
+    /// Submit to this running server (e.g. http://oncall:8000) instead of
+    /// analysing in this process.
+    #[arg(long, env = "ONCALL_SERVER", help_heading = "Remote server")]
+    server: Option<String>,
+    /// Access token for --server (from the web UI or POST /api/auth/login).
+    #[arg(
+        long,
+        env = "ONCALL_TOKEN",
+        hide_env_values = true,
+        help_heading = "Remote server"
+    )]
+    token: Option<String>,
+    /// Log in to --server as this account when no token is given.
+    #[arg(long, env = "ONCALL_EMAIL", help_heading = "Remote server")]
+    email: Option<String>,
+    /// Its password (prefer ONCALL_PASSWORD).
+    #[arg(
+        long,
+        env = "ONCALL_PASSWORD",
+        hide_env_values = true,
+        help_heading = "Remote server"
+    )]
+    password: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -128,6 +179,9 @@ enum DataSourceCommand {
     },
     /// Add a data source.
     Add(Box<DataSourceAdd>),
+    /// Change a data source; what is not given stays as it is (secrets too).
+    #[command(after_help = AFTER_HELP)]
+    Edit(Box<DataSourceEdit>),
     /// Test connectivity.
     Test {
         /// Name or id.
@@ -172,6 +226,53 @@ struct DataSourceAdd {
     /// Per-request timeout in milliseconds.
     #[arg(long)]
     timeout_ms: Option<i64>,
+}
+
+/// Changes to a data source.
+#[derive(Debug, clap::Args)]
+struct DataSourceEdit {
+    /// Name or id.
+    name: String,
+    /// New unique name.
+    #[arg(long = "name")]
+    rename: Option<String>,
+    /// New base URL.
+    #[arg(long)]
+    url: Option<String>,
+    /// Basic-auth user (switches to basic auth; the stored password is kept
+    /// unless --password is given).
+    #[arg(long, visible_alias = "user")]
+    username: Option<String>,
+    /// New basic-auth password (prefer ONCALL_DS_PASSWORD).
+    #[arg(long, env = "ONCALL_DS_PASSWORD", hide_env_values = true)]
+    password: Option<String>,
+    /// New bearer token (switches to bearer auth; prefer ONCALL_DS_TOKEN).
+    #[arg(long, env = "ONCALL_DS_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// Drop the credentials.
+    #[arg(long, conflicts_with_all = ["username", "password", "token"])]
+    no_auth: bool,
+    /// Index pattern (elk).
+    #[arg(long)]
+    index: Option<String>,
+    /// Stream selector (loki), e.g. '{app="api"}'.
+    #[arg(long)]
+    labels: Option<String>,
+    /// Settings to merge into the current ones, as a JSON object.
+    #[arg(long)]
+    config: Option<String>,
+    /// Per-request timeout in milliseconds.
+    #[arg(long)]
+    timeout_ms: Option<i64>,
+    /// Query it in analyses.
+    #[arg(long, overrides_with = "disabled")]
+    enabled: bool,
+    /// Leave it out of analyses.
+    #[arg(long)]
+    disabled: bool,
+    /// Print the data source as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -223,6 +324,36 @@ enum TicketCommand {
         /// Why (required to close an open ticket).
         #[arg(long)]
         reason: Option<String>,
+        /// The version you read (`ticket show`); a stale one fails with exit code 4.
+        #[arg(long)]
+        version: Option<i64>,
+    },
+    /// Change a ticket's fields; what is not given stays as it is.
+    #[command(after_help = AFTER_HELP)]
+    Edit {
+        /// Ticket number.
+        no: String,
+        /// New title.
+        #[arg(long)]
+        title: Option<String>,
+        /// P0..P3.
+        #[arg(long)]
+        severity: Option<String>,
+        /// Assignee email ('' unassigns).
+        #[arg(long)]
+        assignee: Option<String>,
+        /// Root cause.
+        #[arg(long)]
+        root_cause: Option<String>,
+        /// Description ('' clears it).
+        #[arg(long)]
+        description: Option<String>,
+        /// The version you read (`ticket show`); a stale one fails with exit code 4.
+        #[arg(long)]
+        version: Option<i64>,
+        /// Print the ticket and its history as JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -267,6 +398,13 @@ enum UserCommand {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // Options from ./.env too (the process environment wins), as Settings reads it.
+    if let Err(e) = dotenvy::from_path(".env")
+        && !e.not_found()
+    {
+        eprintln!("error: reading .env: {e}");
+        return ExitCode::from(exit_code(ErrorCode::Invalid));
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -278,9 +416,41 @@ async fn main() -> ExitCode {
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(exit_code(e.code()))
+            eprintln!("error: {}", e.message);
+            ExitCode::from(exit_code(e.code))
         }
+    }
+}
+
+/// Why a command failed: the kind (for the exit code) and one line for people.
+/// Engine errors and a server's `{"code","message"}` both end up here.
+#[derive(Debug)]
+pub struct Failure {
+    /// The kind.
+    pub code: ErrorCode,
+    /// What went wrong.
+    pub message: String,
+}
+
+impl Failure {
+    /// A failure of this kind.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Failure {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        // One line: a multi-line cause (a database driver's) is joined.
+        let message = e
+            .to_string()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        Failure::new(e.code(), message)
     }
 }
 
@@ -383,7 +553,7 @@ async fn find_datasource(oncall: &OnCall, me: &User, name: &str) -> Result<uuid:
         .ok_or_else(|| Error::not_found("data source", name))
 }
 
-async fn run(cli: Cli) -> Result<(), Error> {
+async fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Openapi => {
             println!("{}", oncall_server::openapi_json());
@@ -405,8 +575,9 @@ async fn run(cli: Cli) -> Result<(), Error> {
             settings.dev |= dev;
             return oncall_server::serve(settings)
                 .await
-                .map_err(|e| Error::Unavailable(e.to_string()));
+                .map_err(|e| Failure::new(ErrorCode::Unavailable, e.to_string()));
         }
+        Command::Analyze(args) if args.server.is_some() => return analyze_remote(*args).await,
         _ => {}
     }
     let oncall = open(cli.database_url).await?;
@@ -420,37 +591,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
             );
         }
         Command::User(cmd) => user_command(&oncall, &me, cmd).await?,
-        Command::Analyze {
-            text,
-            file,
-            json,
-            lang,
-            baseline_minutes,
-            window,
-            timeout,
-        } => {
-            let alert = read_alert(text, file)?;
-            let options = AnalysisOptions {
-                llm: None,
-                language: lang,
-                baseline_minutes,
-                incident_minutes: window,
-            };
-            let accepted = oncall.submit_analysis(&me, alert, options).await?;
-            if !json {
-                eprintln!("analysing {} ...", accepted.id);
-            }
-            let done = AnalysisView::from(
-                oncall
-                    .run_until_done(accepted.id, Duration::from_secs(timeout))
-                    .await?,
-            );
-            if json {
-                print_json(&done)?;
-            } else {
-                print_analysis(&done);
-            }
-        }
+        Command::Analyze(args) => analyze_here(&oncall, &me, *args).await?,
         Command::Analysis(AnalysisCommand::List {
             status,
             query,
@@ -468,16 +609,21 @@ async fn run(cli: Cli) -> Result<(), Error> {
             if json {
                 print_json(&page.items)?;
             } else {
-                println!("{:<36}  {:<10}  {:<20}  TITLE", "ID", "STATUS", "CREATED");
+                let mut table = Table::new(&[
+                    Column::fixed("ID"),
+                    Column::fixed("STATUS"),
+                    Column::fixed("CREATED"),
+                    Column::flexible("TITLE"),
+                ]);
                 for a in page.items {
-                    println!(
-                        "{:<36}  {:<10}  {:<20}  {}",
-                        a.id,
-                        a.status.as_str(),
-                        a.created_at.format("%Y-%m-%d %H:%M:%S"),
-                        a.title
-                    );
+                    table.row([
+                        a.id.to_string(),
+                        a.status.as_str().to_owned(),
+                        a.created_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+                        a.title,
+                    ]);
                 }
+                table.print();
             }
         }
         Command::Analysis(AnalysisCommand::Show { id }) => {
@@ -490,20 +636,123 @@ async fn run(cli: Cli) -> Result<(), Error> {
     Ok(())
 }
 
+/// The analysis options of the command line.
+fn analysis_options(args: &AnalyzeArgs) -> AnalysisOptions {
+    AnalysisOptions {
+        llm: match (args.llm, args.no_llm) {
+            (true, _) => Some(true),
+            (_, true) => Some(false),
+            _ => None,
+        },
+        language: args.lang.clone(),
+        baseline_minutes: args.baseline_minutes,
+        incident_minutes: args.window,
+    }
+}
+
+/// The finished analysis, as JSON or readably.
+fn print_result(done: &AnalysisView, json: bool) -> Result<(), Error> {
+    if json {
+        print_json(done)
+    } else {
+        print_analysis(done);
+        Ok(())
+    }
+}
+
+/// Runs the analysis in this process, showing its stages as the pipeline
+/// records them.
+async fn analyze_here(oncall: &OnCall, me: &User, args: AnalyzeArgs) -> Result<(), Error> {
+    let options = analysis_options(&args);
+    let alert = read_alert(args.text, args.file)?;
+    let accepted = oncall.submit_analysis(me, alert, options).await?;
+    let progress = Progress::start(args.quiet, !args.json);
+    progress.accepted(accepted.id, None);
+    let run = oncall.run_until_done(accepted.id, Duration::from_secs(args.timeout));
+    tokio::pin!(run);
+    let mut seen = 0;
+    let done = loop {
+        tokio::select! {
+            done = &mut run => break done?,
+            () = tokio::time::sleep(Duration::from_millis(200)) => {
+                seen = show_events(oncall, me, accepted.id, seen, &progress).await;
+            }
+        }
+    };
+    show_events(oncall, me, accepted.id, seen, &progress).await;
+    progress.finish();
+    print_result(&AnalysisView::from(done), args.json)
+}
+
+/// Shows the events after `seen`; the last one shown.
+async fn show_events(
+    oncall: &OnCall,
+    me: &User,
+    id: uuid::Uuid,
+    seen: i64,
+    progress: &Progress,
+) -> i64 {
+    match oncall.analysis_events(me, id, seen).await {
+        Ok(events) => events.iter().fold(seen, |_, e| {
+            progress.event(e);
+            e.seq
+        }),
+        // Progress is a courtesy: the result (or its error) still comes.
+        Err(_) => seen,
+    }
+}
+
+/// Submits the analysis to `--server` and follows it there.
+async fn analyze_remote(args: AnalyzeArgs) -> Result<(), Failure> {
+    let options = analysis_options(&args);
+    let server = args.server.unwrap_or_default();
+    let login = remote::Login {
+        token: args.token,
+        email: args.email,
+        password: args.password,
+    };
+    let alert = read_alert(args.text, args.file)?;
+    let timeout = Duration::from_secs(args.timeout);
+    let progress = Progress::start(args.quiet, !args.json);
+    let work = async {
+        let remote = remote::Remote::connect(&server, login).await?;
+        let id = remote.submit(&alert, &options).await?;
+        progress.accepted(id, Some(&server));
+        let wait = remote.wait(id, &progress);
+        match tokio::time::timeout(timeout, wait).await {
+            Ok(done) => done,
+            Err(_) => Err(Failure::new(
+                ErrorCode::Unavailable,
+                format!(
+                    "analysis {id} did not finish within {} s; see `GET {server}/api/analysis/{id}`",
+                    timeout.as_secs()
+                ),
+            )),
+        }
+    };
+    let done = work.await?;
+    progress.finish();
+    Ok(print_result(&done, args.json)?)
+}
+
 async fn user_command(oncall: &OnCall, me: &User, cmd: UserCommand) -> Result<(), Error> {
     match cmd {
         UserCommand::List { json } => {
             let page = oncall.list_users(me, PageRequest::new(1, 200)?).await?;
             if json {
-                let out = serde_json::to_string_pretty(&page.items)
-                    .map_err(|e| Error::Internal(e.to_string()))?;
-                println!("{out}");
+                print_json(&page.items)?;
             } else {
-                println!("{:<36}  {:<9}  {:<8}  NAME", "EMAIL", "ROLE", "STATE");
+                let mut table = Table::new(&[
+                    Column::flexible("EMAIL"),
+                    Column::fixed("ROLE"),
+                    Column::fixed("STATE"),
+                    Column::flexible("NAME"),
+                ]);
                 for u in page.items {
                     let state = if u.disabled { "disabled" } else { "active" };
-                    println!("{:<36}  {:<9}  {:<8}  {}", u.email, u.role, state, u.name);
+                    table.row([u.email, u.role.to_string(), state.to_owned(), u.name]);
                 }
+                table.print();
             }
         }
         UserCommand::Add {
@@ -563,16 +812,21 @@ async fn datasource_command(
             if json {
                 print_json(&all)?;
             } else {
-                println!("{:<24}  {:<10}  {:<8}  URL", "NAME", "TYPE", "ENABLED");
+                let mut table = Table::new(&[
+                    Column::flexible("NAME"),
+                    Column::fixed("TYPE"),
+                    Column::fixed("ENABLED"),
+                    Column::flexible("URL"),
+                ]);
                 for d in all {
-                    println!(
-                        "{:<24}  {:<10}  {:<8}  {}",
+                    table.row([
                         d.name,
-                        d.kind.as_str(),
-                        d.enabled,
-                        d.url
-                    );
+                        d.kind.as_str().to_owned(),
+                        d.enabled.to_string(),
+                        d.url,
+                    ]);
                 }
+                table.print();
             }
         }
         DataSourceCommand::Add(add) => {
@@ -600,6 +854,17 @@ async fn datasource_command(
             let ds = oncall.create_datasource(me, input).await?;
             println!("added {} ({}) {}", ds.name, ds.kind.as_str(), ds.id);
         }
+        DataSourceCommand::Edit(edit) => {
+            let id = find_datasource(oncall, me, &edit.name).await?;
+            let current = oncall.datasource(me, id).await?;
+            let input = edited_datasource(current, *edit)?;
+            let ds = oncall.update_datasource(me, id, input.0).await?;
+            if input.1 {
+                print_json(&ds)?;
+            } else {
+                println!("updated {} ({}) {}", ds.name, ds.kind.as_str(), ds.url);
+            }
+        }
         DataSourceCommand::Test { name } => {
             let id = find_datasource(oncall, me, &name).await?;
             let t = oncall.test_datasource(me, id).await?;
@@ -615,6 +880,63 @@ async fn datasource_command(
         }
     }
     Ok(())
+}
+
+/// The full settings to store: the current ones with the command line's changes.
+/// Secrets are left out unless given, so the stored ones are kept. Also returns
+/// whether to print JSON.
+fn edited_datasource(
+    current: oncall_core::DataSourceView,
+    edit: DataSourceEdit,
+) -> Result<(DataSourceInput, bool), Error> {
+    use oncall_core::connectors::AuthKind;
+    let mut config = current.config;
+    if let Some(extra) = edit.config {
+        let extra: serde_json::Value = serde_json::from_str(&extra)
+            .map_err(|e| Error::invalid("config", format!("not JSON: {e}")))?;
+        match (config.as_object_mut(), extra) {
+            (Some(obj), serde_json::Value::Object(extra)) => obj.extend(extra),
+            (_, extra) => config = extra,
+        }
+    }
+    let mut input = DataSourceInput::new(
+        edit.rename.unwrap_or(current.name),
+        current.kind,
+        edit.url.unwrap_or(current.url),
+    )
+    .with_config(Some(config), edit.index, edit.labels);
+    input.auth = if edit.no_auth {
+        AuthInput {
+            kind: Some(AuthKind::None),
+            ..Default::default()
+        }
+    } else if edit.token.is_some() {
+        AuthInput {
+            kind: Some(AuthKind::Bearer),
+            token: edit.token,
+            ..Default::default()
+        }
+    } else if edit.username.is_some() || edit.password.is_some() {
+        AuthInput {
+            kind: Some(AuthKind::Basic),
+            username: edit.username.or(current.auth.username),
+            password: edit.password,
+            token: None,
+        }
+    } else {
+        AuthInput {
+            kind: Some(current.auth.kind),
+            username: current.auth.username,
+            ..Default::default()
+        }
+    };
+    input.enabled = Some(match (edit.enabled, edit.disabled) {
+        (true, _) => true,
+        (_, true) => false,
+        _ => current.enabled,
+    });
+    input.timeout_ms = Some(edit.timeout_ms.unwrap_or(current.timeout_ms));
+    Ok((input, edit.json))
 }
 
 async fn ticket_command(oncall: &OnCall, me: &User, cmd: TicketCommand) -> Result<(), Error> {
@@ -637,20 +959,23 @@ async fn ticket_command(oncall: &OnCall, me: &User, cmd: TicketCommand) -> Resul
             if json {
                 print_json(&page.items)?;
             } else {
-                println!(
-                    "{:<18}  {:<3}  {:<10}  {:<24}  TITLE",
-                    "NO", "SEV", "STATUS", "ASSIGNEE"
-                );
+                let mut table = Table::new(&[
+                    Column::fixed("NO"),
+                    Column::fixed("SEV"),
+                    Column::fixed("STATUS"),
+                    Column::flexible("ASSIGNEE"),
+                    Column::flexible("TITLE"),
+                ]);
                 for t in page.items {
-                    println!(
-                        "{:<18}  {:<3}  {:<10}  {:<24}  {}",
+                    table.row([
                         t.no,
-                        t.severity.as_str(),
-                        t.status.as_str(),
+                        t.severity.as_str().to_owned(),
+                        t.status.as_str().to_owned(),
                         t.assignee.unwrap_or_default(),
-                        t.title
-                    );
+                        t.title,
+                    ]);
                 }
+                table.print();
             }
         }
         TicketCommand::Show { no } => print_json(&oncall.ticket(me, &no).await?)?,
@@ -672,14 +997,50 @@ async fn ticket_command(oncall: &OnCall, me: &User, cmd: TicketCommand) -> Resul
             let t = oncall.create_ticket(me, input).await?;
             println!("created {}  {}", t.ticket.no, t.ticket.title);
         }
-        TicketCommand::SetStatus { no, status, reason } => {
+        TicketCommand::SetStatus {
+            no,
+            status,
+            reason,
+            version,
+        } => {
             let patch = TicketPatch {
                 status: Some(status.parse()?),
                 reason,
+                version,
                 ..Default::default()
             };
             let t = oncall.update_ticket(me, &no, patch).await?;
             println!("{} is now {}", t.ticket.no, t.ticket.status.as_str());
+        }
+        TicketCommand::Edit {
+            no,
+            title,
+            severity,
+            assignee,
+            root_cause,
+            description,
+            version,
+            json,
+        } => {
+            let patch = TicketPatch {
+                title,
+                root_cause,
+                severity: severity.map(|s| s.parse()).transpose()?,
+                // The engine reads an empty assignee or description as "clear it".
+                assignee: assignee.map(Some),
+                description: description.map(Some),
+                version,
+                ..Default::default()
+            };
+            let t = oncall.update_ticket(me, &no, patch).await?;
+            if json {
+                print_json(&t)?;
+            } else {
+                println!(
+                    "updated {} (version {})  {}",
+                    t.ticket.no, t.ticket.version, t.ticket.title
+                );
+            }
         }
     }
     Ok(())
