@@ -155,7 +155,6 @@ export const en = {
   "analysis.analyzer": "Analyzer",
   "analysis.tokens": "Tokens",
   "analysis.tokensDetail": "{total} ({prompt} in / {completion} out)",
-  "analysis.steps": "Agent steps",
   "analysis.duration": "Duration",
   "analysis.sources": "Data sources queried",
   "analysis.rows": "Rows",

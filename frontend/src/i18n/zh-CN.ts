@@ -157,7 +157,6 @@ export const zhCN: Record<MessageKey, string> = {
   "analysis.analyzer": "分析器",
   "analysis.tokens": "Token 用量",
   "analysis.tokensDetail": "{total}（输入 {prompt} / 输出 {completion}）",
-  "analysis.steps": "Agent 步数",
   "analysis.duration": "耗时",
   "analysis.sources": "已查询的数据源",
   "analysis.rows": "行数",

@@ -255,16 +255,6 @@ function ResultCards({ analysis: a, result: r, evidence: e }: { analysis: Analys
               <Descriptions.Item label={t("analysis.analyzer")}>
                 {a.analyzer ? <Tag color={a.analyzer === "statistical" ? "default" : "purple"}>{a.analyzer === "statistical" ? t("analysis.statistical") : a.analyzer}</Tag> : "—"}
               </Descriptions.Item>
-              {usage?.total_tokens != null && (
-                <Descriptions.Item label={t("analysis.tokens")}>
-                  {t("analysis.tokensDetail", {
-                    total: formatCount(usage.total_tokens),
-                    prompt: formatCount(usage.prompt_tokens),
-                    completion: formatCount(usage.completion_tokens),
-                  })}
-                </Descriptions.Item>
-              )}
-              {usage?.steps != null && <Descriptions.Item label={t("analysis.steps")}>{usage.steps}</Descriptions.Item>}
               <Descriptions.Item label={t("analysis.duration")}>
                 {formatDuration(usage?.ms ?? elapsedMs(a.started_at ?? a.created_at, a.completed_at))}
               </Descriptions.Item>
