@@ -68,6 +68,7 @@ import { AnalysisStatusTag, CodeBlock, ErrorBox, PageHead, SeverityTag } from ".
 import { PageSpinner } from "../components/shell";
 import MetricChart from "../components/MetricChart";
 import TicketFormModal from "../components/TicketFormModal";
+import { AnalyzerCard, AnalyzerTag } from "../components/AnalyzerCard";
 import { asSeverity } from "../lib/tickets";
 
 export default function AnalysisPage() {
@@ -91,6 +92,7 @@ export default function AnalysisPage() {
   const result = a.result ?? undefined;
   const evidence = a.evidence ?? undefined;
   const win = chartWindow(a);
+  const usage = parseUsage(a.usage);
 
   return (
     <>
@@ -128,6 +130,11 @@ export default function AnalysisPage() {
         )}
         {result && <ResultCards analysis={a} result={result} evidence={evidence} />}
         {evidence && <EvidenceCards evidence={evidence} window={win} />}
+        {(a.analyzer || usage?.llm) && (
+          <Col xs={24}>
+            <AnalyzerCard analyzer={a.analyzer} usage={usage} />
+          </Col>
+        )}
         <Col xs={24}>
           <SourcesCard sources={a.sources ?? []} final={isFinal(a.status)} />
         </Col>
@@ -253,7 +260,7 @@ function ResultCards({ analysis: a, result: r, evidence: e }: { analysis: Analys
                 <SeverityTag severity={r.severity} />
               </Descriptions.Item>
               <Descriptions.Item label={t("analysis.analyzer")}>
-                {a.analyzer ? <Tag color={a.analyzer === "statistical" ? "default" : "purple"}>{a.analyzer === "statistical" ? t("analysis.statistical") : a.analyzer}</Tag> : "—"}
+                <AnalyzerTag analyzer={a.analyzer} />
               </Descriptions.Item>
               <Descriptions.Item label={t("analysis.duration")}>
                 {formatDuration(usage?.ms ?? elapsedMs(a.started_at ?? a.created_at, a.completed_at))}
