@@ -42,11 +42,13 @@ import {
   alertFacts,
   alertLabels,
   chartWindow,
+  compactArgs,
   formatChange,
   formatRatio,
   formatValue,
   isFinal,
   parseUsage,
+  prettyArgs,
   promSelector,
   shiftSeries,
   suspectRows,
@@ -209,13 +211,7 @@ function ProgressCard({ analysis: a, events, mode }: { analysis: Analysis; event
           items={events.slice(-30).map((e, i) => ({
             key: i,
             color: e.stage === "failed" ? "red" : e.stage === "completed" ? "green" : "blue",
-            children: (
-              <Space size={6} wrap>
-                {e.at && <Typography.Text type="secondary">{formatTime(e.at)}</Typography.Text>}
-                <Tag>{e.stage}</Tag>
-                <span>{e.message}</span>
-              </Space>
-            ),
+            children: <EventLine event={e} />,
           }))}
         />
       )}
@@ -223,6 +219,28 @@ function ProgressCard({ analysis: a, events, mode }: { analysis: Analysis; event
         {t("analysis.by")} {a.created_by} · {formatDateTime(a.created_at)}
       </Typography.Text>
     </Card>
+  );
+}
+
+/** One progress event: time, stage, message (wrapped however long), and the tool call it reports. */
+function EventLine({ event: e }: { event: ProgressEvent }) {
+  const tool = e.tool;
+  return (
+    <div className="event">
+      {e.at && <Typography.Text type="secondary">{formatTime(e.at)}</Typography.Text>}
+      <Tag>{e.stage}</Tag>
+      <span className="event-message">{e.message}</span>
+      {tool && (tool.arguments.trim() || tool.error) && (
+        <div className="event-detail">
+          {tool.arguments.trim() && (
+            <Typography.Text type="secondary" className="mono" ellipsis={{ tooltip: <pre className="tooltip-code">{prettyArgs(tool.arguments)}</pre> }}>
+              {compactArgs(tool.arguments)}
+            </Typography.Text>
+          )}
+          {tool.error && <Typography.Text type="danger" className="wrap-anywhere">{tool.error}</Typography.Text>}
+        </div>
+      )}
+    </div>
   );
 }
 
