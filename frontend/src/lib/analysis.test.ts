@@ -6,7 +6,9 @@ import {
   formatChange,
   formatRatio,
   formatValue,
+  compactArgs,
   parseUsage,
+  prettyArgs,
   promSelector,
   shiftSeries,
   suspectRows,
@@ -144,11 +146,84 @@ describe("suspects, templates, usage", () => {
     expect(templateFlags(t)).toEqual(["new", "bursting", "error"]);
     expect(templateFlags({ ...t, is_new: false, is_error_level: false })).toEqual(["bursting"]);
   });
-  it("usage: seconds from the pipeline, tokens from an LLM", () => {
-    expect(parseUsage({ seconds: 0.297 })).toMatchObject({ ms: 297, total_tokens: null });
-    expect(parseUsage({ prompt_tokens: 1000, completion_tokens: 200 })).toMatchObject({ total_tokens: 1200 });
+  it("usage, old shape: only the run time", () => {
+    expect(parseUsage({ seconds: 0.297 })).toEqual({ ms: 297, llm: null });
+    // Fields of no real shape are not read.
+    expect(parseUsage({ seconds: 1, total_tokens: 9, steps: 3, prompt_tokens: 5 })).toEqual({ ms: 1000, llm: null });
+  });
+  it("usage, new shape: the LLM agent's record", () => {
+    const u = parseUsage({
+      seconds: 3.2,
+      llm: {
+        model: "gpt-4o",
+        prompt_version: "rca-2026-11-25.1",
+        llm_calls: 3,
+        prompt_tokens: 5210,
+        completion_tokens: 412,
+        tool_calls: [
+          { name: "query_metrics", arguments: '{"source":"prom","query":"rate(x[5m])"}', rows: 4, ms: 120 },
+          { name: "query_logs", arguments: "{}", rows: 0, ms: 80, error: "loki: timeout" },
+          { arguments: { source: "loki" } },
+          "junk",
+          null,
+        ],
+        llm_ms: 8000,
+        tool_ms: 300,
+        wall_ms: 8400,
+        repaired: false,
+        redacted_values: 5,
+        outcome: "answered",
+      },
+    });
+    expect(u).toEqual({
+      ms: 3200,
+      llm: {
+        model: "gpt-4o",
+        prompt_version: "rca-2026-11-25.1",
+        llm_calls: 3,
+        prompt_tokens: 5210,
+        completion_tokens: 412,
+        total_tokens: 5622,
+        tool_calls: [
+          { name: "query_metrics", arguments: '{"source":"prom","query":"rate(x[5m])"}', rows: 4, ms: 120, error: null },
+          { name: "query_logs", arguments: "{}", rows: 0, ms: 80, error: "loki: timeout" },
+          { name: "", arguments: '{"source":"loki"}', rows: null, ms: null, error: null },
+        ],
+        llm_ms: 8000,
+        tool_ms: 300,
+        wall_ms: 8400,
+        overhead_ms: 400,
+        repaired: false,
+        redacted_values: 5,
+        outcome: "answered",
+        error: null,
+      },
+    });
+  });
+  it("usage, fallback and missing fields", () => {
+    const u = parseUsage({ llm: { model: "gpt-4o", outcome: "fallback", error: "invalid JSON", wall_ms: 500, tool_calls: "no" } });
+    expect(u?.ms).toBeNull();
+    expect(u?.llm).toMatchObject({
+      model: "gpt-4o",
+      outcome: "fallback",
+      error: "invalid JSON",
+      total_tokens: null,
+      llm_calls: null,
+      overhead_ms: null,
+      repaired: null,
+      tool_calls: [],
+    });
+    expect(parseUsage({ seconds: 2, llm: {} })?.llm).toMatchObject({ model: null, outcome: null, tool_calls: [] });
+    expect(parseUsage({ seconds: "2", llm: null })).toBeNull();
     expect(parseUsage({})).toBeNull();
     expect(parseUsage(null)).toBeNull();
+    expect(parseUsage([1])).toBeNull();
+  });
+  it("tool arguments on one line and indented", () => {
+    expect(compactArgs('{\n  "source": "prom",\n  "query": "up"\n}')).toBe('{"source":"prom","query":"up"}');
+    expect(compactArgs("not\n json")).toBe("not json");
+    expect(prettyArgs('{"source":"prom"}')).toBe('{\n  "source": "prom"\n}');
+    expect(prettyArgs("not json")).toBe("not json");
   });
   it("ticket description from a result", () => {
     expect(ticketDescription(result)).toBe(

@@ -163,30 +163,126 @@ export function formatChange(x: number | null | undefined): string {
   return `${p >= 0 ? "+" : "−"}${Math.abs(p).toLocaleString("en-US")}%`;
 }
 
-export interface Usage {
-  prompt_tokens: number | null;
-  completion_tokens: number | null;
-  total_tokens: number | null;
-  steps: number | null;
+/** One tool the LLM agent called (`usage.llm.tool_calls[]`). */
+export interface ToolCall {
+  name: string;
+  /** The arguments as sent by the model (a JSON string, kept as is). */
+  arguments: string;
+  rows: number | null;
   ms: number | null;
+  error: string | null;
 }
 
-/** Token counts and timings (free JSON: `seconds`, and token counts for an LLM). */
+/** What the LLM agent did (`usage.llm`); any field may be missing. */
+export interface LlmUsage {
+  model: string | null;
+  prompt_version: string | null;
+  llm_calls: number | null;
+  prompt_tokens: number | null;
+  completion_tokens: number | null;
+  /** prompt + completion, when either is known. */
+  total_tokens: number | null;
+  tool_calls: ToolCall[];
+  llm_ms: number | null;
+  tool_ms: number | null;
+  wall_ms: number | null;
+  /** wall_ms − llm_ms: tool queries and our own processing (null unless both are known). */
+  overhead_ms: number | null;
+  repaired: boolean | null;
+  redacted_values: number | null;
+  /** "answered" or "fallback" (other values kept as sent). */
+  outcome: string | null;
+  /** Why the model's answer was not used. */
+  error: string | null;
+}
+
+/** An analysis' `usage`: its run time, and the LLM agent's record when one ran. */
+export interface Usage {
+  /** Run time of the analysis (`seconds`), in ms. */
+  ms: number | null;
+  llm: LlmUsage | null;
+}
+
+function text(v: unknown): string | null {
+  return typeof v === "string" && v !== "" ? v : null;
+}
+
+function bool(v: unknown): boolean | null {
+  return typeof v === "boolean" ? v : null;
+}
+
+/** A tool call record (from `usage.llm.tool_calls[]` or a progress event's `data.tool`). */
+export function parseToolCall(v: unknown): ToolCall | null {
+  const o = obj(v);
+  if (!o) return null;
+  const args = o.arguments;
+  const call: ToolCall = {
+    name: text(o.name) ?? "",
+    arguments: typeof args === "string" ? args : args != null && typeof args === "object" ? JSON.stringify(args) : "",
+    rows: num(o.rows),
+    ms: num(o.ms),
+    error: text(o.error),
+  };
+  return call.name || call.arguments ? call : null;
+}
+
+function parseLlm(v: unknown): LlmUsage | null {
+  const o = obj(v);
+  if (!o) return null;
+  const prompt = num(o.prompt_tokens);
+  const completion = num(o.completion_tokens);
+  const llmMs = num(o.llm_ms);
+  const wallMs = num(o.wall_ms);
+  const calls = Array.isArray(o.tool_calls) ? o.tool_calls.map(parseToolCall).filter((c): c is ToolCall => c !== null) : [];
+  return {
+    model: text(o.model),
+    prompt_version: text(o.prompt_version),
+    llm_calls: num(o.llm_calls),
+    prompt_tokens: prompt,
+    completion_tokens: completion,
+    total_tokens: prompt !== null || completion !== null ? (prompt ?? 0) + (completion ?? 0) : null,
+    tool_calls: calls,
+    llm_ms: llmMs,
+    tool_ms: num(o.tool_ms),
+    wall_ms: wallMs,
+    overhead_ms: wallMs !== null && llmMs !== null ? Math.max(0, wallMs - llmMs) : null,
+    repaired: bool(o.repaired),
+    redacted_values: num(o.redacted_values),
+    outcome: text(o.outcome),
+    error: text(o.error),
+  };
+}
+
+/**
+ * An analysis' `usage` (free JSON): `{seconds, llm?: {...}}`, any field possibly
+ * missing (older analyses have only `seconds`). Null when there is nothing to show.
+ */
 export function parseUsage(v: unknown): Usage | null {
   const o = obj(v);
   if (!o) return null;
-  const prompt = num(o.prompt_tokens ?? o.input_tokens);
-  const completion = num(o.completion_tokens ?? o.output_tokens);
-  const total = num(o.total_tokens) ?? (prompt !== null || completion !== null ? (prompt ?? 0) + (completion ?? 0) : null);
   const seconds = num(o.seconds);
-  const u: Usage = {
-    prompt_tokens: prompt,
-    completion_tokens: completion,
-    total_tokens: total,
-    steps: num(o.steps ?? o.tool_calls),
-    ms: num(o.ms) ?? (seconds !== null ? seconds * 1000 : null),
-  };
-  return Object.values(u).some((x) => x !== null) ? u : null;
+  const u: Usage = { ms: seconds !== null ? seconds * 1000 : null, llm: parseLlm(o.llm) };
+  return u.ms !== null || u.llm !== null ? u : null;
+}
+
+/** Tool arguments on one line (compact JSON when they parse), for a table cell. */
+export function compactArgs(args: string): string {
+  const x = args.trim();
+  try {
+    return JSON.stringify(JSON.parse(x));
+  } catch {
+    return x.replace(/\s+/g, " ");
+  }
+}
+
+/** Tool arguments indented (when they are JSON), for the full view. */
+export function prettyArgs(args: string): string {
+  const x = args.trim();
+  try {
+    return JSON.stringify(JSON.parse(x), null, 2);
+  } catch {
+    return args;
+  }
 }
 
 /** The alert's labels as key/value pairs, for display. */

@@ -31,6 +31,16 @@ describe("toProgress", () => {
     expect(toProgress({ event: "analyzing", data: "asking the model" })).toEqual({ stage: "analyzing", message: "asking the model" });
     expect(toProgress({ event: "message", data: '{"status":"completed"}' })).toEqual({ stage: "completed", message: "", status: "completed" });
   });
+  it("reads the LLM agent's tool call from data.tool", () => {
+    const tool = { name: "query_metrics", arguments: '{"source":"prom"}', rows: 4, ms: 120 };
+    const data = JSON.stringify({ stage: "analyzing", message: "tool query_metrics: 4 rows in 120 ms", data: { tool } });
+    expect(toProgress({ event: "message", data })).toEqual({
+      stage: "analyzing",
+      message: "tool query_metrics: 4 rows in 120 ms",
+      tool: { ...tool, error: null },
+    });
+    expect(toProgress({ event: "message", data: '{"stage":"analyzing","message":"x","data":{"tool":"no"}}' })).toEqual({ stage: "analyzing", message: "x" });
+  });
 });
 
 describe("followAnalysis", () => {

@@ -3,6 +3,7 @@
 // When the endpoint is not there (404/405/501, or the SPA page instead of a stream)
 // the caller is told to poll instead.
 import { ApiError, authHeader, buildUrl, errorFromBody, notifyUnauthorized } from "../api/client";
+import { parseToolCall, type ToolCall } from "./analysis";
 
 export interface SseMessage {
   event: string;
@@ -70,6 +71,8 @@ export interface ProgressEvent {
   at?: string;
   /** Set when the event carries the analysis status. */
   status?: string;
+  /** The LLM agent's tool call this event reports (`data.tool`). */
+  tool?: ToolCall;
 }
 
 /** Reads a progress event from an SSE message: JSON `{stage, message, ...}` or plain text. */
@@ -87,6 +90,9 @@ export function toProgress(m: SseMessage): ProgressEvent {
       if (at) ev.at = at;
       const status = s("status");
       if (status) ev.status = status;
+      const data = o.data;
+      const tool = data && typeof data === "object" && !Array.isArray(data) ? parseToolCall((data as Record<string, unknown>).tool) : null;
+      if (tool) ev.tool = tool;
       return ev;
     }
   } catch {

@@ -42,11 +42,13 @@ import {
   alertFacts,
   alertLabels,
   chartWindow,
+  compactArgs,
   formatChange,
   formatRatio,
   formatValue,
   isFinal,
   parseUsage,
+  prettyArgs,
   promSelector,
   shiftSeries,
   suspectRows,
@@ -68,6 +70,7 @@ import { AnalysisStatusTag, CodeBlock, ErrorBox, PageHead, SeverityTag } from ".
 import { PageSpinner } from "../components/shell";
 import MetricChart from "../components/MetricChart";
 import TicketFormModal from "../components/TicketFormModal";
+import { AnalyzerCard, AnalyzerTag } from "../components/AnalyzerCard";
 import { asSeverity } from "../lib/tickets";
 
 export default function AnalysisPage() {
@@ -91,6 +94,7 @@ export default function AnalysisPage() {
   const result = a.result ?? undefined;
   const evidence = a.evidence ?? undefined;
   const win = chartWindow(a);
+  const usage = parseUsage(a.usage);
 
   return (
     <>
@@ -128,6 +132,11 @@ export default function AnalysisPage() {
         )}
         {result && <ResultCards analysis={a} result={result} evidence={evidence} />}
         {evidence && <EvidenceCards evidence={evidence} window={win} />}
+        {(a.analyzer || usage?.llm) && (
+          <Col xs={24}>
+            <AnalyzerCard analyzer={a.analyzer} usage={usage} />
+          </Col>
+        )}
         <Col xs={24}>
           <SourcesCard sources={a.sources ?? []} final={isFinal(a.status)} />
         </Col>
@@ -202,13 +211,7 @@ function ProgressCard({ analysis: a, events, mode }: { analysis: Analysis; event
           items={events.slice(-30).map((e, i) => ({
             key: i,
             color: e.stage === "failed" ? "red" : e.stage === "completed" ? "green" : "blue",
-            children: (
-              <Space size={6} wrap>
-                {e.at && <Typography.Text type="secondary">{formatTime(e.at)}</Typography.Text>}
-                <Tag>{e.stage}</Tag>
-                <span>{e.message}</span>
-              </Space>
-            ),
+            children: <EventLine event={e} />,
           }))}
         />
       )}
@@ -216,6 +219,28 @@ function ProgressCard({ analysis: a, events, mode }: { analysis: Analysis; event
         {t("analysis.by")} {a.created_by} · {formatDateTime(a.created_at)}
       </Typography.Text>
     </Card>
+  );
+}
+
+/** One progress event: time, stage, message (wrapped however long), and the tool call it reports. */
+function EventLine({ event: e }: { event: ProgressEvent }) {
+  const tool = e.tool;
+  return (
+    <div className="event">
+      {e.at && <Typography.Text type="secondary">{formatTime(e.at)}</Typography.Text>}
+      <Tag>{e.stage}</Tag>
+      <span className="event-message">{e.message}</span>
+      {tool && (tool.arguments.trim() || tool.error) && (
+        <div className="event-detail">
+          {tool.arguments.trim() && (
+            <Typography.Text type="secondary" className="mono" ellipsis={{ tooltip: <pre className="tooltip-code">{prettyArgs(tool.arguments)}</pre> }}>
+              {compactArgs(tool.arguments)}
+            </Typography.Text>
+          )}
+          {tool.error && <Typography.Text type="danger" className="wrap-anywhere">{tool.error}</Typography.Text>}
+        </div>
+      )}
+    </div>
   );
 }
 
@@ -253,18 +278,8 @@ function ResultCards({ analysis: a, result: r, evidence: e }: { analysis: Analys
                 <SeverityTag severity={r.severity} />
               </Descriptions.Item>
               <Descriptions.Item label={t("analysis.analyzer")}>
-                {a.analyzer ? <Tag color={a.analyzer === "statistical" ? "default" : "purple"}>{a.analyzer === "statistical" ? t("analysis.statistical") : a.analyzer}</Tag> : "—"}
+                <AnalyzerTag analyzer={a.analyzer} />
               </Descriptions.Item>
-              {usage?.total_tokens != null && (
-                <Descriptions.Item label={t("analysis.tokens")}>
-                  {t("analysis.tokensDetail", {
-                    total: formatCount(usage.total_tokens),
-                    prompt: formatCount(usage.prompt_tokens),
-                    completion: formatCount(usage.completion_tokens),
-                  })}
-                </Descriptions.Item>
-              )}
-              {usage?.steps != null && <Descriptions.Item label={t("analysis.steps")}>{usage.steps}</Descriptions.Item>}
               <Descriptions.Item label={t("analysis.duration")}>
                 {formatDuration(usage?.ms ?? elapsedMs(a.started_at ?? a.created_at, a.completed_at))}
               </Descriptions.Item>
