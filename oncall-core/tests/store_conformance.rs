@@ -12,7 +12,7 @@ mod suite {
 
     use chrono::{Duration, NaiveDate, Utc};
     use oncall_core::ErrorCode;
-    use oncall_core::analysis::{Analysis, AnalysisStatus};
+    use oncall_core::analysis::{ALERT_PREVIEW_CHARS, Analysis, AnalysisStatus};
     use oncall_core::connectors::{AuthKind, DataSource, DataSourceKind};
     use oncall_core::store::{AnalysisFilter, NewTicketRecord, PageRequest, Store, TicketFilter};
     use oncall_core::tickets::{Severity, Ticket, TicketHistoryEntry, TicketStatus};
@@ -312,6 +312,67 @@ mod suite {
             .await
             .unwrap();
         assert_eq!((p2.total, p2.items.len(), p2.items[0].id), (3, 1, old.id));
+        // Past the last page: no rows, the total still exact.
+        let p9 = s
+            .list_analyses(&AnalysisFilter::default(), page(9, 2))
+            .await
+            .unwrap();
+        assert_eq!((p9.total, p9.items.len()), (3, 0));
+        let f = AnalysisFilter {
+            text: Some("latency".into()),
+            ..Default::default()
+        };
+        let p9 = s.list_analyses(&f, page(9, 2)).await.unwrap();
+        assert_eq!((p9.total, p9.items.len()), (1, 0));
+
+        // List rows: same order, filters and totals, with the start of the alert.
+        let rows = s
+            .list_analysis_summaries(&AnalysisFilter::default(), page(1, 20))
+            .await
+            .unwrap();
+        let ids: Vec<_> = rows.items.iter().map(|a| a.id).collect();
+        assert_eq!((rows.total, ids), (3, vec![new.id, mid.id, old.id]));
+        assert_eq!(rows.items[0].raw_alert_preview, "MySQL 连接数过高 50% 以上");
+        assert_eq!(rows.items[0].status, AnalysisStatus::Failed);
+        let f = AnalysisFilter {
+            text: Some("连接数".into()),
+            ..Default::default()
+        };
+        let got = s.list_analysis_summaries(&f, page(1, 20)).await.unwrap();
+        assert_eq!((got.total, got.items[0].id), (1, new.id));
+        let p2 = s
+            .list_analysis_summaries(&AnalysisFilter::default(), page(2, 2))
+            .await
+            .unwrap();
+        assert_eq!((p2.total, p2.items.len(), p2.items[0].id), (3, 1, old.id));
+        let p9 = s
+            .list_analysis_summaries(&AnalysisFilter::default(), page(9, 2))
+            .await
+            .unwrap();
+        assert_eq!((p9.total, p9.items.len()), (3, 0));
+        let f = AnalysisFilter {
+            since: Some(Utc::now() + Duration::hours(1)),
+            ..Default::default()
+        };
+        let none = s.list_analysis_summaries(&f, page(1, 20)).await.unwrap();
+        assert_eq!((none.total, none.items.len()), (0, 0));
+
+        // The preview is the first ALERT_PREVIEW_CHARS characters (not bytes).
+        let long = analysis("Long", &"告警".repeat(400), 0);
+        s.insert_analysis(&long).await.unwrap();
+        let rows = s
+            .list_analysis_summaries(&AnalysisFilter::default(), page(1, 1))
+            .await
+            .unwrap();
+        assert_eq!(rows.items[0].id, long.id);
+        assert_eq!(
+            rows.items[0].raw_alert_preview,
+            "告警"
+                .repeat(400)
+                .chars()
+                .take(ALERT_PREVIEW_CHARS)
+                .collect::<String>()
+        );
     }
 
     pub async fn analyses_are_claimed_with_leases(s: &dyn Store) {
@@ -606,6 +667,30 @@ mod suite {
             .await
             .unwrap();
         assert_eq!((p.total, p.items.len()), (3, 1));
+        // Past the last page: no rows, the total still exact, with and without filters.
+        let p = s
+            .list_tickets(&TicketFilter::default(), page(5, 2))
+            .await
+            .unwrap();
+        assert_eq!((p.total, p.items.len()), (3, 0));
+        let f = TicketFilter {
+            severity: Some(Severity::P2),
+            status: Some(TicketStatus::Open),
+            ..Default::default()
+        };
+        let p = s.list_tickets(&f, page(1, 20)).await.unwrap();
+        assert_eq!((p.total, p.items.len()), (1, 1));
+        assert_eq!(p.items[0].no, b.no);
+        let p = s.list_tickets(&f, page(2, 20)).await.unwrap();
+        assert_eq!((p.total, p.items.len()), (1, 0));
+        let f = TicketFilter {
+            since: Some(Utc::now() - Duration::hours(1)),
+            until: Some(Utc::now() + Duration::hours(1)),
+            text: Some("INC-".into()),
+            ..Default::default()
+        };
+        let p = s.list_tickets(&f, page(1, 2)).await.unwrap();
+        assert_eq!((p.total, p.items.len()), (3, 2));
     }
 
     pub async fn tickets_numbers_are_unique_under_concurrency(s: Arc<dyn Store>) {

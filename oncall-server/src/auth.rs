@@ -118,8 +118,10 @@ impl StreamAuth {
     }
 }
 
-/// Accepts a valid token of an existing, enabled account. The account is read on
-/// every request, so disabling it or changing its role takes effect at once.
+/// Accepts a valid token of an existing, enabled account. The account comes from
+/// [`oncall_core::OnCall::identify`]: disabling it or changing its role through
+/// this server takes effect on the next request; through another process sharing
+/// the database, within [`oncall_core::IDENTITY_TTL`] (2 s).
 async fn check_token(req: &Request, bearer: Bearer) -> Option<User> {
     let state = req.data::<std::sync::Arc<AppState>>()?;
     let id = state.tokens.verify(&bearer.token)?;

@@ -450,6 +450,16 @@ async fn analyses_are_accepted_pending_and_listed() {
         (StatusCode::OK, Some(1)),
         "{page}"
     );
+    // List rows are light: the start of the alert, no evidence or source reports.
+    let row = &page["items"][0];
+    assert_eq!(
+        row["raw_alert_preview"], "订单服务 5 分钟前 错误率 升高",
+        "{row}"
+    );
+    assert_eq!(row["status"], "pending");
+    for heavy in ["raw_alert", "evidence", "sources", "result", "alert"] {
+        assert!(row.get(heavy).is_none(), "{heavy} in a list row: {row}");
+    }
     let (_, page) = api
         .call("GET", "/api/analysis?status=pending", Some(&viewer), None)
         .await;

@@ -1776,7 +1776,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Analysis history, newest first; filter by status, creation time and text. */
+        /**
+         * Analysis history, newest first; filter by status, creation time and text.
+         *     Rows carry the status, title, the start of the alert and the times; read
+         *     one analysis for its evidence and result.
+         */
         get: {
             parameters: {
                 query?: {
@@ -2928,7 +2932,7 @@ export interface components {
         /** AnalysisPage */
         AnalysisPage: {
             /** @description The rows of this page. */
-            items: components["schemas"]["AnalysisView"][];
+            items: components["schemas"]["AnalysisSummary"][];
             /**
              * Format: uint64
              * @description Matching rows in all.
@@ -2973,6 +2977,46 @@ export interface components {
          * @enum {string}
          */
         AnalysisStatus: "pending" | "collecting" | "analyzing" | "completed" | "failed";
+        /**
+         * AnalysisSummary
+         * @description One row of the analysis history: what a list shows, without the evidence,
+         *     per-source reports and result documents of the full analysis (tens of kB each),
+         *     and with only the start of the raw alert.
+         */
+        AnalysisSummary: {
+            /**
+             * Format: uuid
+             * @description Generated in the application (UUID v7).
+             */
+            id: string;
+            /** @description Life-cycle state. */
+            status: components["schemas"]["AnalysisStatus"] & unknown;
+            /** @description A one-line description for lists and search (alert name or first line). */
+            title: string;
+            /** @description The first 300 characters of the alert as submitted. */
+            raw_alert_preview: string;
+            /** @description Why it failed, or what went wrong on the way (partial results). */
+            error?: string;
+            /** @description `statistical` or the LLM model name. */
+            analyzer?: string;
+            /** @description Email of the submitter (or `webhook:<name>`). */
+            created_by: string;
+            /**
+             * Format: date-time
+             * @description When it was accepted (UTC).
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When a worker started it.
+             */
+            started_at?: string;
+            /**
+             * Format: date-time
+             * @description When it reached a final state.
+             */
+            completed_at?: string;
+        };
         /**
          * AnalysisView
          * @description One analysis as readers see it: the stored [`Analysis`] with its window, source

@@ -4,7 +4,7 @@ import { ReloadOutlined } from "@ant-design/icons";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import dayjs from "dayjs";
 import { api } from "../api/endpoints";
-import type { Analysis, AnalysisStatus } from "../api/types";
+import type { AnalysisStatus, AnalysisSummary } from "../api/types";
 import { useT, type MessageKey } from "../i18n";
 import { useUrlFilters } from "../lib/useUrlFilters";
 import { isFinal } from "../lib/analysis";
@@ -66,7 +66,7 @@ export default function HistoryPage() {
         <Button onClick={reset}>{t("common.reset")}</Button>
       </div>
       {list.isError && <ErrorBox error={list.error} onRetry={() => void list.refetch()} />}
-      <Table<Analysis>
+      <Table<AnalysisSummary>
         rowKey="id"
         loading={list.isFetching && !list.data}
         dataSource={list.data?.items ?? []}
@@ -86,7 +86,7 @@ export default function HistoryPage() {
             dataIndex: "title",
             render: (title: string, a) => (
               <Link to={`/analyses/${a.id}`} data-testid="history-row-link">
-                <Typography.Text ellipsis={{ tooltip: a.raw_alert }} style={{ maxWidth: 480, color: "inherit" }}>
+                <Typography.Text ellipsis={{ tooltip: a.raw_alert_preview }} style={{ maxWidth: 480, color: "inherit" }}>
                   {title || a.id}
                 </Typography.Text>
               </Link>

@@ -237,3 +237,38 @@ impl Analysis {
         }
     }
 }
+
+/// Characters of the raw alert an [`AnalysisSummary`] carries.
+pub const ALERT_PREVIEW_CHARS: usize = 300;
+
+/// One row of the analysis history: what a list shows, without the evidence,
+/// per-source reports and result documents of the full analysis (tens of kB each),
+/// and with only the start of the raw alert.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Object),
+    oai(skip_serializing_if_is_none)
+)]
+pub struct AnalysisSummary {
+    /// Generated in the application (UUID v7).
+    pub id: Uuid,
+    /// Life-cycle state.
+    pub status: AnalysisStatus,
+    /// A one-line description for lists and search (alert name or first line).
+    pub title: String,
+    /// The first 300 characters of the alert as submitted.
+    pub raw_alert_preview: String,
+    /// Why it failed, or what went wrong on the way (partial results).
+    pub error: Option<String>,
+    /// `statistical` or the LLM model name.
+    pub analyzer: Option<String>,
+    /// Email of the submitter (or `webhook:<name>`).
+    pub created_by: String,
+    /// When it was accepted (UTC).
+    pub created_at: DateTime<Utc>,
+    /// When a worker started it.
+    pub started_at: Option<DateTime<Utc>>,
+    /// When it reached a final state.
+    pub completed_at: Option<DateTime<Utc>>,
+}

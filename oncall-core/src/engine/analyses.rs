@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::OnCall;
 use crate::analysis::pipeline::{SourceReport, WindowPlan};
 use crate::analysis::statistical::AnalysisResult;
-use crate::analysis::{Analysis, AnalysisStatus};
+use crate::analysis::{Analysis, AnalysisStatus, AnalysisSummary};
 use crate::error::{Error, Result};
 use crate::store::{AnalysisFilter, Page, PageRequest};
 use crate::users::{Role, User};
@@ -211,6 +211,18 @@ impl OnCall {
             .list_analyses(filter, page)
             .await?
             .map(AnalysisView::from))
+    }
+
+    /// Analyses, newest first, as list rows without evidence, source reports and
+    /// result (any role): what a history page shows.
+    pub async fn list_analysis_summaries(
+        &self,
+        actor: &User,
+        filter: &AnalysisFilter,
+        page: PageRequest,
+    ) -> Result<Page<AnalysisSummary>> {
+        actor.require(Role::Viewer)?;
+        self.store.list_analysis_summaries(filter, page).await
     }
 }
 

@@ -15,6 +15,7 @@ use crate::users::{self, NewUser, Role, User};
 
 mod analyses;
 mod datasources;
+mod identities;
 mod tickets;
 
 pub use analyses::{
@@ -25,6 +26,7 @@ pub use analyses::{
 pub use datasources::{
     AuthInput, AuthView, DEFAULT_TIMEOUT_MS, DataSourceInput, DataSourceView, validate_url,
 };
+pub use identities::IDENTITY_TTL;
 pub use tickets::{TicketDetail, TicketInput, TicketPatch};
 
 /// The oncall-assistant engine: open one per process and share it (it is cheap to
@@ -38,6 +40,8 @@ pub struct OnCall {
     pub(crate) wake: Arc<tokio::sync::Notify>,
     /// The LLM agent's client, when an LLM is configured.
     pub(crate) llm: Option<Arc<crate::llm::LlmClient>>,
+    /// Accounts behind verified tokens, for [`OnCall::identify`].
+    identities: Arc<identities::IdentityCache>,
 }
 
 /// Changes an admin may make to an account; unset fields stay as they are.
@@ -75,6 +79,7 @@ impl OnCall {
             secrets,
             wake: Arc::new(tokio::sync::Notify::new()),
             llm,
+            identities: Arc::default(),
         };
         engine.ensure_first_admin().await?;
         Ok(engine)
@@ -192,9 +197,20 @@ impl OnCall {
 
     /// The enabled account with this id, for a front end that verified a token
     /// naming it; [`Error::Unauthorized`] when it is gone or disabled.
+    ///
+    /// Served from a short-lived cache: a change made through this engine
+    /// ([`OnCall::update_user`], [`OnCall::change_password`]) is seen at once, one
+    /// made by another process sharing the database within [`IDENTITY_TTL`].
     pub async fn identify(&self, id: Uuid) -> Result<User> {
+        let generation = match self.identities.get(id) {
+            Ok(user) => return Ok(user),
+            Err(generation) => generation,
+        };
         match self.store.user(id).await {
-            Ok(user) if !user.disabled => Ok(user),
+            Ok(user) if !user.disabled => {
+                self.identities.put(generation, &user);
+                Ok(user)
+            }
             Ok(_) | Err(Error::NotFound { .. }) => Err(Error::Unauthorized(
                 "the account is disabled or gone".into(),
             )),
@@ -269,15 +285,26 @@ impl OnCall {
         if let Some(disabled) = patch.disabled {
             user.disabled = disabled;
         }
-        if let Some(password) = patch.password {
-            users::check_new_password(&password)?;
-            let hash = hash_blocking(password).await?;
-            self.store.set_password_hash(id, &hash, false).await?;
+        let password = match patch.password {
+            Some(password) => {
+                users::check_new_password(&password)?;
+                Some(hash_blocking(password).await?)
+            }
+            None => None,
+        };
+        user.updated_at = Utc::now();
+        let saved = self.save_user(&mut user, password.as_deref()).await;
+        // Whatever was written, cached identities may be stale now.
+        self.identities.invalidate();
+        saved.map(|()| user)
+    }
+
+    async fn save_user(&self, user: &mut User, password_hash: Option<&str>) -> Result<()> {
+        if let Some(hash) = password_hash {
+            self.store.set_password_hash(user.id, hash, false).await?;
             user.password_is_default = false;
         }
-        user.updated_at = Utc::now();
-        self.store.update_user(&user).await?;
-        Ok(user)
+        self.store.update_user(user).await
     }
 
     /// Changes the caller's own password after checking the current one.
@@ -297,7 +324,9 @@ impl OnCall {
             ));
         }
         let hash = hash_blocking(new.to_owned()).await?;
-        self.store.set_password_hash(user.id, &hash, false).await
+        let saved = self.store.set_password_hash(user.id, &hash, false).await;
+        self.identities.invalidate();
+        saved
     }
 }
 

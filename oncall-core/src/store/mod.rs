@@ -12,7 +12,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::analysis::{Analysis, AnalysisEvent, AnalysisStatus, ClaimedAnalysis};
+use crate::analysis::{Analysis, AnalysisEvent, AnalysisStatus, AnalysisSummary, ClaimedAnalysis};
 use crate::connectors::DataSource;
 use crate::error::{Error, Result};
 use crate::tickets::{Severity, Ticket, TicketHistoryEntry, TicketStatus};
@@ -213,6 +213,13 @@ pub trait AnalysisStore: Send + Sync {
         filter: &AnalysisFilter,
         page: PageRequest,
     ) -> Result<Page<Analysis>>;
+    /// Newest first, as list rows: what [`AnalysisStore::list_analyses`] returns
+    /// without the large documents.
+    async fn list_analysis_summaries(
+        &self,
+        filter: &AnalysisFilter,
+        page: PageRequest,
+    ) -> Result<Page<AnalysisSummary>>;
     /// How many analyses are in each status (statuses with none are left out).
     async fn count_analyses_by_status(&self) -> Result<Vec<(AnalysisStatus, u64)>>;
     /// Saves every field but `id`, `raw_alert`, `created_by` and `created_at`.

@@ -48,6 +48,10 @@ impl SqliteStore {
         let max = if in_memory { 1 } else { 32 };
         let pool = SqlitePoolOptions::new()
             .max_connections(max)
+            // sqlx pings a connection each time it leaves the pool; for SQLite that is
+            // one more trip to the connection's worker thread per query, and a local
+            // file cannot hang up like a server can (errors still surface on use).
+            .test_before_acquire(false)
             .min_connections(if in_memory { 1 } else { 0 })
             .idle_timeout(if in_memory {
                 None

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use futures_util::stream::{self, BoxStream, StreamExt};
 use oncall_core::analysis::AnalysisEvent;
-use oncall_core::analysis::AnalysisStatus;
+use oncall_core::analysis::{AnalysisStatus, AnalysisSummary};
 use oncall_core::store::AnalysisFilter;
 use oncall_core::{AnalysisOptions, AnalysisView};
 use poem::web::Data;
@@ -23,7 +23,7 @@ const STREAM_LIFETIME: std::time::Duration = std::time::Duration::from_secs(15 *
 /// How often the stream looks for new events (they may come from another process).
 const STREAM_POLL: std::time::Duration = std::time::Duration::from_millis(400);
 
-page_object!(AnalysisPage, AnalysisView);
+page_object!(AnalysisPage, AnalysisSummary);
 
 /// An alert to analyse.
 #[derive(Debug, Object)]
@@ -130,6 +130,8 @@ impl AnalysisApi {
     }
 
     /// Analysis history, newest first; filter by status, creation time and text.
+    /// Rows carry the status, title, the start of the alert and the times; read
+    /// one analysis for its evidence and result.
     #[oai(path = "/api/analysis", method = "get")]
     #[allow(clippy::too_many_arguments)]
     async fn list(
@@ -153,7 +155,7 @@ impl AnalysisApi {
         Ok(Json(
             state
                 .oncall
-                .list_analyses(&auth.0, &filter, req)
+                .list_analysis_summaries(&auth.0, &filter, req)
                 .await?
                 .into(),
         ))
