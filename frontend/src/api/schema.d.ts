@@ -3542,6 +3542,8 @@ export interface components {
             default_account?: string;
             /** @description Whether an LLM is configured. */
             llm_enabled: boolean;
+            /** @description The LLM model analyses ask, when one is configured. */
+            llm_model?: string;
         };
         /**
          * @description How urgent a ticket is; P0 is the most urgent.
