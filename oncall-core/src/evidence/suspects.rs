@@ -316,6 +316,191 @@ pub fn rank_suspects(
     out
 }
 
+/// A kind of evidence about components, scored on its own scale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignalKind {
+    /// Its own error share rose at the onset.
+    Errors,
+    /// Requests stopped reaching it where they used to (from traces).
+    MissingCalls,
+    /// Its own steps within requests slowed (from traces).
+    Slowdown,
+    /// It stood out from every other component on a metric near the onset.
+    Metrics,
+}
+
+/// One piece of evidence about one component.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Signal {
+    /// Which kind.
+    pub kind: SignalKind,
+    /// The component (service, pod or host name).
+    pub component: String,
+    /// What kind of component.
+    pub component_kind: ComponentKind,
+    /// Strength on the kind's own scale (> 0).
+    pub strength: f64,
+    /// In plain words.
+    pub reason: String,
+    /// When it began, if known.
+    pub at: Option<DateTime<Utc>>,
+    /// The pod it came from, if any.
+    pub pod: Option<String>,
+}
+
+/// How the kinds of evidence are weighed against each other.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct FusionWeights {
+    /// Weight of error shifts.
+    pub errors: f64,
+    /// Weight of missing calls.
+    pub missing_calls: f64,
+    /// Weight of slowdowns.
+    pub slowdown: f64,
+    /// Weight of metric standouts.
+    pub metrics: f64,
+    /// Strength (on each kind's own scale) at which a kind's top component earns
+    /// 63 % of the kind's trust.
+    pub scale: f64,
+}
+
+impl Default for FusionWeights {
+    fn default() -> Self {
+        // Errors name the component most directly; the other kinds are indirect
+        // (a missing callee, a slow step, a metric) and count half.
+        FusionWeights {
+            errors: 1.0,
+            missing_calls: 0.5,
+            slowdown: 0.5,
+            metrics: 0.5,
+            scale: 2.0,
+        }
+    }
+}
+
+impl FusionWeights {
+    fn of(&self, kind: SignalKind) -> f64 {
+        match kind {
+            SignalKind::Errors => self.errors,
+            SignalKind::MissingCalls => self.missing_calls,
+            SignalKind::Slowdown => self.slowdown,
+            SignalKind::Metrics => self.metrics,
+        }
+    }
+}
+
+/// Ranks components by several kinds of evidence that have no common scale.
+///
+/// Within each kind, the strongest component's evidence sets the scale (every
+/// component gets `strength / top`), and the kind as a whole is trusted by
+/// - how strong its top is in absolute terms (`1 - exp(-top / scale)`): a kind
+///   whose best is faint says little, and
+/// - how far its top stands out from its runner-up (`(top - second) / top`): a kind
+///   on which every component is anomalous cannot single one out.
+///
+/// A component's score is the weighted sum over kinds; the list is best first,
+/// scores relative to the best (in 0..1, the best at its absolute confidence).
+pub fn rank_signals(signals: &[Signal], weights: &FusionWeights) -> Vec<Suspect> {
+    #[derive(Default)]
+    struct Acc {
+        kind: Option<ComponentKind>,
+        score: f64,
+        first: Option<DateTime<Utc>>,
+        reasons: Vec<(f64, String)>,
+        pods: Vec<String>,
+    }
+    // Strongest signal per (kind, component).
+    let mut best: BTreeMap<(SignalKind, &str), f64> = BTreeMap::new();
+    for s in signals
+        .iter()
+        .filter(|s| s.strength > 0.0 && s.strength.is_finite())
+    {
+        let e = best.entry((s.kind, s.component.as_str())).or_insert(0.0);
+        *e = e.max(s.strength);
+    }
+    let mut per_kind: BTreeMap<SignalKind, Vec<f64>> = BTreeMap::new();
+    for (&(kind, _), &v) in &best {
+        per_kind.entry(kind).or_default().push(v);
+    }
+    let trust: HashMap<SignalKind, (f64, f64)> = per_kind
+        .into_iter()
+        .map(|(kind, mut v)| {
+            v.sort_by(|a, b| b.total_cmp(a));
+            let top = v.first().copied().unwrap_or(0.0);
+            let second = v.get(1).copied().unwrap_or(0.0);
+            let absolute = 1.0 - (-top / weights.scale.max(f64::EPSILON)).exp();
+            let standout = if top > 0.0 { (top - second) / top } else { 0.0 };
+            (kind, (top, weights.of(kind) * absolute * standout))
+        })
+        .collect();
+
+    let mut acc: BTreeMap<&str, Acc> = BTreeMap::new();
+    for (&(kind, component), &v) in &best {
+        let Some(&(top, t)) = trust.get(&kind) else {
+            continue;
+        };
+        if top > 0.0 {
+            acc.entry(component).or_default().score += t * v / top;
+        }
+    }
+    for s in signals
+        .iter()
+        .filter(|s| s.strength > 0.0 && s.strength.is_finite())
+    {
+        let a = acc.entry(s.component.as_str()).or_default();
+        a.kind.get_or_insert(s.component_kind);
+        if let Some(at) = s.at {
+            a.first = Some(a.first.map_or(at, |f| f.min(at)));
+        }
+        if let Some(p) = &s.pod
+            && !a.pods.contains(p)
+        {
+            a.pods.push(p.clone());
+        }
+        let (top, t) = trust.get(&s.kind).copied().unwrap_or((1.0, 0.0));
+        let weight = if top > 0.0 { t * s.strength / top } else { 0.0 };
+        a.reasons.push((weight, s.reason.clone()));
+    }
+    let mut out: Vec<Suspect> = acc
+        .into_iter()
+        .filter(|(_, a)| a.score > 0.0)
+        .map(|(component, mut a)| {
+            a.reasons.sort_by(|x, y| y.0.total_cmp(&x.0));
+            a.reasons.dedup_by(|x, y| x.1 == y.1);
+            Suspect {
+                component: component.to_owned(),
+                kind: a.kind.unwrap_or(ComponentKind::Service),
+                score: a.score,
+                reasons: a.reasons.into_iter().take(5).map(|(_, r)| r).collect(),
+                first_anomaly_at: a.first,
+                pods: a.pods,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then_with(|| a.component.cmp(&b.component))
+    });
+    // The best suspect's absolute confidence: 1 once its evidence is worth as much
+    // as the most trusted kind singling it out strongly.
+    let heaviest = [
+        weights.errors,
+        weights.missing_calls,
+        weights.slowdown,
+        weights.metrics,
+    ]
+    .into_iter()
+    .fold(f64::EPSILON, f64::max);
+    let top = out.first().map_or(1.0, |s| s.score).max(f64::EPSILON);
+    let confidence = (top / heaviest).clamp(0.0, 1.0);
+    for s in &mut out {
+        s.score = (s.score / top).clamp(0.0, 1.0) * confidence;
+    }
+    out
+}
+
 /// Surprise (in Poisson deviations) at which log evidence counts 63 % of its weight.
 const SURPRISE_SCALE: f64 = 5.0;
 
@@ -437,5 +622,64 @@ mod tests {
             ranked[0].reasons
         );
         assert!(ranked.iter().any(|s| s.component == "gateway"));
+    }
+
+    fn signal(kind: SignalKind, component: &str, strength: f64) -> Signal {
+        Signal {
+            kind,
+            component: component.into(),
+            component_kind: ComponentKind::Service,
+            strength,
+            reason: format!("{kind:?} {strength}"),
+            at: None,
+            pod: None,
+        }
+    }
+
+    #[test]
+    fn a_kind_that_singles_one_out_beats_one_where_everyone_moved() {
+        let signals = vec![
+            // Every component errs a little more: little to say.
+            signal(SignalKind::Errors, "a", 3.0),
+            signal(SignalKind::Errors, "b", 2.9),
+            signal(SignalKind::Errors, "c", 2.8),
+            // One component's metric stands far out.
+            signal(SignalKind::Metrics, "c", 4.0),
+        ];
+        let ranked = rank_signals(&signals, &FusionWeights::default());
+        assert_eq!(ranked[0].component, "c");
+        assert!(ranked[0].score <= 1.0 && ranked[0].score > ranked[1].score);
+        assert!(rank_signals(&[], &FusionWeights::default()).is_empty());
+    }
+
+    proptest::proptest! {
+        /// Scores stay in 0..1, best first; adding evidence for a component never
+        /// lowers its rank.
+        #[test]
+        fn fused_scores_are_bounded_and_monotone(
+            raw in proptest::collection::vec((0usize..4, 0usize..5, 0.01f64..50.0), 1..30),
+            extra in 0.01f64..50.0,
+        ) {
+            let kinds = [SignalKind::Errors, SignalKind::MissingCalls, SignalKind::Slowdown, SignalKind::Metrics];
+            let names = ["a", "b", "c", "d", "e"];
+            let signals: Vec<Signal> = raw
+                .iter()
+                .map(|&(k, n, v)| signal(kinds[k], names[n], v))
+                .collect();
+            let ranked = rank_signals(&signals, &FusionWeights::default());
+            for w in ranked.windows(2) {
+                proptest::prop_assert!(w[0].score >= w[1].score);
+            }
+            proptest::prop_assert!(ranked.iter().all(|s| (0.0..=1.0).contains(&s.score)));
+            if let Some(first) = ranked.first() {
+                let mut more = signals.clone();
+                let top_strength = signals.iter().map(|s| s.strength).fold(0.0, f64::max);
+                // Make the leader the clear top of a kind nobody else has.
+                more.retain(|s| s.kind != SignalKind::Slowdown);
+                more.push(signal(SignalKind::Slowdown, &first.component, top_strength + extra));
+                let again = rank_signals(&more, &FusionWeights::default());
+                proptest::prop_assert_eq!(&again[0].component, &first.component);
+            }
+        }
     }
 }
