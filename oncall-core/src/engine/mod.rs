@@ -15,7 +15,9 @@ use crate::users::{self, NewUser, Role, User};
 
 mod analyses;
 mod datasources;
+mod notifications;
 mod tickets;
+mod webhooks;
 
 pub use analyses::{
     AnalysisOptions, AnalysisView, ErrorOriginView, EvidenceView, EvidenceWindow, LogLevelName,
@@ -25,7 +27,9 @@ pub use analyses::{
 pub use datasources::{
     AuthInput, AuthView, DEFAULT_TIMEOUT_MS, DataSourceInput, DataSourceView, validate_url,
 };
+pub use notifications::{ChannelInput, ChannelTest, ChannelView, Notifier};
 pub use tickets::{TicketDetail, TicketInput, TicketPatch};
+pub use webhooks::{IntakeMetrics, WebhookInput, WebhookReceipt, WebhookView, WebhookWithToken};
 
 /// The oncall-assistant engine: open one per process and share it (it is cheap to
 /// clone; clones share the database pool).
@@ -36,6 +40,10 @@ pub struct OnCall {
     secrets: Option<SecretBox>,
     /// Wakes idle workers of this process when an analysis is submitted here.
     pub(crate) wake: Arc<tokio::sync::Notify>,
+    /// Wakes the idle notification sender of this process when something is enqueued.
+    pub(crate) outbox_wake: Arc<tokio::sync::Notify>,
+    /// Webhook intake and notification counters of this process.
+    pub(crate) intake: Arc<webhooks::IntakeCounters>,
 }
 
 /// Changes an admin may make to an account; unset fields stay as they are.
@@ -71,6 +79,8 @@ impl OnCall {
             store,
             secrets,
             wake: Arc::new(tokio::sync::Notify::new()),
+            outbox_wake: Arc::new(tokio::sync::Notify::new()),
+            intake: Arc::default(),
         };
         engine.ensure_first_admin().await?;
         Ok(engine)
