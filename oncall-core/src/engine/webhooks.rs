@@ -2,13 +2,14 @@
 //! the receivers Alertmanager and Grafana post to (token-checked, deduplicated,
 //! stored at once, bounded by the analysis backlog).
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use super::{AnalysisOptions, OnCall};
@@ -138,7 +139,16 @@ pub(crate) struct IntakeCounters {
     pub(crate) retried: AtomicU64,
     pub(crate) failed: AtomicU64,
     backlog: Mutex<Option<(Instant, u64)>>,
+    /// Intake transactions of this process, one at a time: they serialise on the
+    /// endpoints' rows (or SQLite's single writer) anyway, and queueing here is a
+    /// fair FIFO instead of the database's busy-wait with growing sleeps.
+    serial: Arc<tokio::sync::Mutex<()>>,
+    /// Notifications waiting for the next intake transaction (group commit).
+    waiting: Arc<Mutex<Vec<Waiting>>>,
 }
+
+/// A notification waiting to be stored, and where its outcome goes.
+type Waiting = (AlertBatch, oneshot::Sender<Result<Vec<AlertOutcome>>>);
 
 /// A snapshot of the intake and notification counters of this process (since start).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -322,7 +332,7 @@ impl OnCall {
             )));
         }
         let batch = build_batch(&w, body, now)?;
-        let outcomes = self.store.ingest_alerts(&batch).await?;
+        let outcomes = self.ingest(batch).await?;
         let mut receipt = WebhookReceipt {
             accepted: outcomes.len() as u64,
             ..WebhookReceipt::default()
@@ -369,6 +379,61 @@ impl OnCall {
             self.wake.notify_one();
         }
         Ok(receipt)
+    }
+
+    /// Stores one notification, in a transaction shared with the others that
+    /// arrived while the previous one ran (group commit: one commit, one fsync, for
+    /// all of them). Each gets its own outcome; when the shared transaction fails,
+    /// each is retried alone so one bad notification fails only itself.
+    async fn ingest(&self, batch: AlertBatch) -> Result<Vec<AlertOutcome>> {
+        let (done, outcome) = oneshot::channel();
+        if let Ok(mut w) = self.intake.waiting.lock() {
+            w.push((batch, done));
+        }
+        {
+            let _turn = self.intake.serial.lock().await;
+            let group: Vec<Waiting> = self
+                .intake
+                .waiting
+                .lock()
+                .map(|mut w| std::mem::take(&mut *w))
+                .unwrap_or_default();
+            if !group.is_empty() {
+                // Run it apart from this request, so a client hanging up cannot
+                // interrupt a transaction others wait on.
+                let store = self.store.clone();
+                let run = tokio::spawn(async move {
+                    let (batches, senders): (Vec<_>, Vec<_>) = group.into_iter().unzip();
+                    match store.ingest_alerts(&batches).await {
+                        Ok(all) => {
+                            for (out, to) in all.into_iter().zip(senders) {
+                                let _ = to.send(Ok(out));
+                            }
+                        }
+                        Err(e) if batches.len() == 1 => {
+                            if let Some(to) = senders.into_iter().next() {
+                                let _ = to.send(Err(e));
+                            }
+                        }
+                        Err(_) => {
+                            for (b, to) in batches.iter().zip(senders) {
+                                let one = store
+                                    .ingest_alerts(std::slice::from_ref(b))
+                                    .await
+                                    .map(|mut all| all.pop().unwrap_or_default());
+                                let _ = to.send(one);
+                            }
+                        }
+                    }
+                });
+                if let Err(e) = run.await {
+                    tracing::warn!(error = %e, "webhook intake task");
+                }
+            }
+        }
+        outcome.await.map_err(|_| {
+            Error::Unavailable("the intake transaction was interrupted; retry".into())
+        })?
     }
 
     /// Pending analyses, counted at most every [`BACKLOG_TTL`].

@@ -274,72 +274,90 @@ macro_rules! intake_sql_store {
 
         impl $store {
             /// One attempt at [`WebhookStore::ingest_alerts`].
-            async fn try_ingest(&self, batch: &AlertBatch) -> Result<Vec<AlertOutcome>> {
+            async fn try_ingest(&self, batches: &[AlertBatch]) -> Result<Vec<Vec<AlertOutcome>>> {
+                let mut tx = self.pool.begin().await?;
+                // Lock the endpoints' rows first, in id order: intake of one endpoint
+                // is serialised (across processes on MySQL; SQLite has one writer).
+                let mut endpoints: Vec<(Uuid, DateTime<Utc>)> =
+                    batches.iter().map(|b| (b.webhook_id, micros(b.received_at))).collect();
+                endpoints.sort();
+                endpoints.dedup_by_key(|e| e.0);
+                for (id, at) in endpoints {
+                    let locked = sqlx::query("UPDATE webhooks SET last_received_at = ? WHERE id = ?")
+                        .bind(at)
+                        .bind(id.to_string())
+                        .execute(&mut *tx)
+                        .await?;
+                    // Both drivers count matched rows (sqlx asks MySQL for FOUND_ROWS).
+                    if locked.rows_affected() == 0 {
+                        return Err(Error::not_found("webhook", id));
+                    }
+                }
+                let mut inserted: Vec<Uuid> = Vec::new();
+                let mut all = Vec::with_capacity(batches.len());
+                for batch in batches {
+                    all.push(ingest_one(&mut tx, batch, &mut inserted).await?);
+                }
+                tx.commit().await?;
+                Ok(all)
+            }
+        }
+
+        /// One notification's alerts, inside the intake transaction.
+        async fn ingest_one(
+            tx: &mut Tx<'_>,
+            batch: &AlertBatch,
+            inserted: &mut Vec<Uuid>,
+        ) -> Result<Vec<AlertOutcome>> {
                 let now = micros(batch.received_at);
                 let webhook = batch.webhook_id.to_string();
-                let mut tx = self.pool.begin().await?;
-                // Lock the endpoint's row first: intake of one endpoint is serialised
-                // (across processes on MySQL; SQLite has one writer anyway).
-                sqlx::query("UPDATE webhooks SET last_received_at = ? WHERE id = ?")
-                    .bind(now)
-                    .bind(&webhook)
-                    .execute(&mut *tx)
-                    .await?;
-                let exists: Option<String> = sqlx::query_scalar("SELECT id FROM webhooks WHERE id = ?")
-                    .bind(&webhook)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                if exists.is_none() {
-                    return Err(Error::not_found("webhook", batch.webhook_id));
-                }
                 let open = |seen: DateTime<Utc>| seen >= batch.window_start;
-                let mut inserted: Vec<Uuid> = Vec::new();
                 let mut outcomes = Vec::with_capacity(batch.alerts.len());
                 for alert in &batch.alerts {
                     let fp_key = fingerprint_key(&alert.fingerprint);
-                    let fp = dedup_entry(&mut tx, &webhook, &fp_key).await?;
+                    let fp = dedup_entry(tx, &webhook, &fp_key).await?;
                     let outcome = if !alert.firing {
                         let target = fp.map(|(id, _)| id);
                         if let Some(id) = target {
-                            note_resolved_on_tickets(&mut tx, batch, alert, id).await?;
+                            note_resolved_on_tickets(tx, batch, alert, id).await?;
                             // The alert ended: firing again starts anew (or joins its
                             // group while that is open).
                             sqlx::query("DELETE FROM alert_dedup WHERE webhook_id = ? AND dedup_key = ?")
                                 .bind(&webhook)
                                 .bind(&fp_key)
-                                .execute(&mut *tx)
+                                .execute(&mut **tx)
                                 .await?;
                         }
                         AlertOutcome::Resolved(target)
                     } else if let Some(new) = &alert.analysis {
                         match fp {
                             Some((id, seen)) if open(seen) => {
-                                set_entry(&mut tx, &webhook, &fp_key, Some(id), id, now).await?;
+                                set_entry(tx, &webhook, &fp_key, Some(id), id, now).await?;
                                 AlertOutcome::Duplicate(id)
                             }
                             _ => {
                                 let group = match &batch.group_key {
-                                    Some(g) => dedup_entry(&mut tx, &webhook, g).await?,
+                                    Some(g) => dedup_entry(tx, &webhook, g).await?,
                                     None => None,
                                 };
                                 let outcome = match (&batch.group_key, group) {
                                     (Some(g), Some((id, seen))) if open(seen) => {
-                                        set_entry(&mut tx, &webhook, g, Some(id), id, now).await?;
+                                        set_entry(tx, &webhook, g, Some(id), id, now).await?;
                                         AlertOutcome::Grouped(id)
                                     }
                                     (g, previous) => {
                                         if !inserted.contains(&new.id) {
-                                            insert_analysis(&mut tx, new).await?;
+                                            insert_analysis(tx, new).await?;
                                             inserted.push(new.id);
                                         }
                                         if let Some(g) = g {
-                                            set_entry(&mut tx, &webhook, g, previous.map(|p| p.0), new.id, now).await?;
+                                            set_entry(tx, &webhook, g, previous.map(|p| p.0), new.id, now).await?;
                                         }
                                         AlertOutcome::Started(new.id)
                                     }
                                 };
                                 if let Some(target) = outcome.analysis_id() {
-                                    set_entry(&mut tx, &webhook, &fp_key, fp.map(|p| p.0), target, now).await?;
+                                    set_entry(tx, &webhook, &fp_key, fp.map(|p| p.0), target, now).await?;
                                 }
                                 outcome
                             }
@@ -347,12 +365,10 @@ macro_rules! intake_sql_store {
                     } else {
                         AlertOutcome::Recorded
                     };
-                    insert_occurrence(&mut tx, batch, alert, outcome).await?;
+                    insert_occurrence(tx, batch, alert, outcome).await?;
                     outcomes.push(outcome);
                 }
-                tx.commit().await?;
                 Ok(outcomes)
-            }
         }
 
         #[async_trait]
@@ -426,10 +442,10 @@ macro_rules! intake_sql_store {
                 Ok(())
             }
 
-            async fn ingest_alerts(&self, batch: &AlertBatch) -> Result<Vec<AlertOutcome>> {
+            async fn ingest_alerts(&self, batches: &[AlertBatch]) -> Result<Vec<Vec<AlertOutcome>>> {
                 let mut attempt = 0;
                 loop {
-                    match self.try_ingest(batch).await {
+                    match self.try_ingest(batches).await {
                         Err(e) if is_retryable(&e) && attempt < 20 => {
                             backoff(attempt).await;
                             attempt += 1;

@@ -321,13 +321,15 @@ pub trait WebhookStore: Send + Sync {
     async fn update_webhook(&self, w: &Webhook) -> Result<()>;
     /// Deletes an endpoint and its open dedup keys (its occurrences stay).
     async fn delete_webhook(&self, id: Uuid) -> Result<()>;
-    /// Stores one notification's alerts in one transaction, deduplicating them (see
-    /// [`crate::webhooks`]): each firing alert joins the analysis of its fingerprint's
-    /// open key, else of its group's open key, else starts its `analysis` (inserted
-    /// once per batch however many alerts carry it). Resolved alerts are recorded on
-    /// their fingerprint's analysis and in its tickets' history. Intake of one
-    /// endpoint is serialised on its row, across processes.
-    async fn ingest_alerts(&self, batch: &AlertBatch) -> Result<Vec<AlertOutcome>>;
+    /// Stores notifications' alerts in one transaction (one batch per
+    /// notification, in order), deduplicating them (see [`crate::webhooks`]): each
+    /// firing alert joins the analysis of its fingerprint's open key, else of its
+    /// group's open key, else starts its `analysis` (inserted once however many
+    /// alerts carry it). Resolved alerts are recorded on their fingerprint's
+    /// analysis and in its tickets' history. The endpoints' rows are locked first
+    /// (in id order), so intake of one endpoint is serialised across processes.
+    /// [`Error::NotFound`] when an endpoint is gone (nothing is stored then).
+    async fn ingest_alerts(&self, batches: &[AlertBatch]) -> Result<Vec<Vec<AlertOutcome>>>;
     /// What an analysis gathered, with at most `limit` recent occurrences.
     async fn analysis_alerts(&self, analysis_id: Uuid, limit: u32) -> Result<AnalysisAlerts>;
     /// How many alerts were accepted in all (for tests and tools).
