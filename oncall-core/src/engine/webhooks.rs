@@ -386,12 +386,21 @@ impl OnCall {
     /// all of them). Each gets its own outcome; when the shared transaction fails,
     /// each is retried alone so one bad notification fails only itself.
     async fn ingest(&self, batch: AlertBatch) -> Result<Vec<AlertOutcome>> {
-        let (done, outcome) = oneshot::channel();
+        let (done, mut outcome) = oneshot::channel();
         if let Ok(mut w) = self.intake.waiting.lock() {
             w.push((batch, done));
         }
         {
-            let _turn = self.intake.serial.lock().await;
+            // Stored by another request's transaction meanwhile: done, no turn needed.
+            let _turn = tokio::select! {
+                biased;
+                stored = &mut outcome => {
+                    return stored.map_err(|_| {
+                        Error::Unavailable("the intake transaction was interrupted; retry".into())
+                    })?;
+                }
+                turn = self.intake.serial.lock() => turn,
+            };
             let group: Vec<Waiting> = self
                 .intake
                 .waiting
