@@ -57,6 +57,17 @@ pub struct Settings {
     pub web_dir: PathBuf,
     /// `ONCALL_ANALYSIS_WORKERS`: analyses run at once per process.
     pub analysis_workers: usize,
+    /// `ONCALL_PUBLIC_URL`: the web UI's address as people reach it, for links in
+    /// notifications (default: `http://` + `ONCALL_ADDR`, `0.0.0.0` as `localhost`).
+    pub public_url: Option<String>,
+    /// `ONCALL_WEBHOOK_BACKLOG`: pending analyses beyond which webhook intake answers
+    /// 429 (the sender retries later).
+    pub webhook_backlog: u64,
+    /// `ONCALL_NOTIFY_RETRY_MS`: first retry delay of a failed notification; doubles
+    /// with each attempt (at most an hour).
+    pub notify_retry_ms: u64,
+    /// `ONCALL_NOTIFY_MAX_ATTEMPTS`: attempts before a notification is given up.
+    pub notify_max_attempts: u32,
     /// Limits of the LLM agent (`LLM_*`).
     pub llm: LlmLimits,
 }
@@ -112,6 +123,10 @@ impl Default for Settings {
             web_dir: PathBuf::from("frontend/dist"),
             analysis_workers: 4,
             llm: LlmLimits::default(),
+            public_url: None,
+            webhook_backlog: 1000,
+            notify_retry_ms: 2000,
+            notify_max_attempts: 10,
         }
     }
 }
@@ -134,6 +149,10 @@ impl fmt::Debug for Settings {
             .field("web_dir", &self.web_dir)
             .field("analysis_workers", &self.analysis_workers)
             .field("llm", &self.llm)
+            .field("public_url", &self.public_url)
+            .field("webhook_backlog", &self.webhook_backlog)
+            .field("notify_retry_ms", &self.notify_retry_ms)
+            .field("notify_max_attempts", &self.notify_max_attempts)
             .finish_non_exhaustive()
     }
 }
@@ -253,7 +272,30 @@ impl Settings {
             }
         }
         s.llm = llm_limits(&get)?;
+        s.public_url = get("ONCALL_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_owned());
+        if let Some(v) = get("ONCALL_WEBHOOK_BACKLOG") {
+            s.webhook_backlog = parse("ONCALL_WEBHOOK_BACKLOG", &v)?;
+        }
+        if let Some(v) = get("ONCALL_NOTIFY_RETRY_MS") {
+            s.notify_retry_ms = parse("ONCALL_NOTIFY_RETRY_MS", &v)?;
+        }
+        if let Some(v) = get("ONCALL_NOTIFY_MAX_ATTEMPTS") {
+            s.notify_max_attempts = parse("ONCALL_NOTIFY_MAX_ATTEMPTS", &v)?;
+            if s.notify_max_attempts == 0 {
+                return Err(Error::Config(
+                    "ONCALL_NOTIFY_MAX_ATTEMPTS must be at least 1".into(),
+                ));
+            }
+        }
         Ok(s)
+    }
+
+    /// The base of links into the web UI.
+    pub fn ui_base_url(&self) -> String {
+        match &self.public_url {
+            Some(u) => u.clone(),
+            None => format!("http://{}", self.addr.replace("0.0.0.0", "localhost")),
+        }
     }
 
     /// Settings for an embedded engine on the given database, defaults otherwise.

@@ -43,10 +43,12 @@ mod engine;
 pub mod error;
 pub mod evidence;
 pub mod llm;
+pub mod notify;
 pub mod secrets;
 pub mod store;
 pub mod tickets;
 pub mod users;
+pub mod webhooks;
 
 pub use config::Settings;
 pub use engine::*;

@@ -83,9 +83,99 @@ async fn metrics(Data(state): Data<&Arc<AppState>>) -> poem::Response {
         }
         Err(e) => tracing::warn!(error = %e, "counting analyses for /metrics"),
     }
+    render_intake(&state.oncall, &mut out).await;
     poem::Response::builder()
         .content_type("text/plain; version=0.0.4")
         .body(out)
+}
+
+/// Webhook intake, deduplication and notification counters of this process, and
+/// the outbox by status (from the database).
+async fn render_intake(oncall: &OnCall, out: &mut String) {
+    use std::fmt::Write;
+    let m = oncall.intake_metrics();
+    let counters: [(&str, &str, u64); 11] = [
+        (
+            "oncall_webhook_notifications_total",
+            "Webhook notifications accepted.",
+            m.notifications,
+        ),
+        (
+            "oncall_webhook_alerts_total",
+            "Alerts accepted (stored) from webhooks.",
+            m.alerts,
+        ),
+        (
+            "oncall_webhook_analyses_started_total",
+            "Analyses started by webhook alerts.",
+            m.analyses_started,
+        ),
+        (
+            "oncall_webhook_alerts_deduplicated_total",
+            "Alerts that joined their own earlier analysis (same fingerprint within the window).",
+            m.duplicates,
+        ),
+        (
+            "oncall_webhook_alerts_grouped_total",
+            "Alerts that joined their group's analysis.",
+            m.grouped,
+        ),
+        (
+            "oncall_webhook_alerts_resolved_total",
+            "Resolved alerts recorded.",
+            m.resolved,
+        ),
+        (
+            "oncall_webhook_alerts_recorded_total",
+            "Alerts stored without starting an analysis.",
+            m.recorded,
+        ),
+        (
+            "oncall_webhook_rejected_backlog_total",
+            "Webhook notifications refused with 429 (analysis backlog full).",
+            m.rejected_backlog,
+        ),
+        (
+            "oncall_webhook_rejected_auth_total",
+            "Webhook notifications refused with 401.",
+            m.rejected_auth,
+        ),
+        (
+            "oncall_notifications_delivered_total",
+            "Channel notifications delivered.",
+            m.deliveries_delivered,
+        ),
+        (
+            "oncall_notifications_retried_total",
+            "Channel notification attempts that failed and were rescheduled.",
+            m.deliveries_retried,
+        ),
+    ];
+    for (name, help, value) in counters {
+        let _ = write!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}\n"
+        );
+    }
+    let _ = write!(
+        out,
+        "# HELP oncall_notifications_failed_total Channel notifications given up.\n\
+         # TYPE oncall_notifications_failed_total counter\noncall_notifications_failed_total {}\n",
+        m.deliveries_failed
+    );
+    match oncall.delivery_counts().await {
+        Ok(counts) => {
+            out.push_str("# HELP oncall_notification_outbox Outbox deliveries by status.\n# TYPE oncall_notification_outbox gauge\n");
+            for status in ["pending", "sending", "delivered", "failed"] {
+                let n = counts
+                    .iter()
+                    .find(|(s, _)| s == status)
+                    .map_or(0, |(_, n)| *n);
+                let _ = writeln!(out, "oncall_notification_outbox{{status=\"{status}\"}} {n}");
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "counting deliveries for /metrics"),
+    }
 }
 
 /// Refuses bodies over [`MAX_BODY_BYTES`] with 413: by `Content-Length` when
@@ -179,6 +269,7 @@ pub async fn serve(mut settings: oncall_core::Settings) -> Result<(), Box<dyn st
     oncall_core::connectors::install_default_tls_provider();
     let oncall = OnCall::open(settings).await?;
     let workers = oncall.start_workers();
+    let notifier = oncall.start_notifier()?;
     let state = AppState::new(oncall.clone(), &jwt_secret);
     let acceptor = NoDelayAcceptor::bind(&addr)
         .await
@@ -194,6 +285,7 @@ pub async fn serve(mut settings: oncall_core::Settings) -> Result<(), Box<dyn st
         )
         .await?;
     workers.shutdown(Duration::from_secs(10)).await;
+    notifier.shutdown(Duration::from_secs(5)).await;
     oncall.close().await;
     Ok(())
 }

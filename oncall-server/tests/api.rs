@@ -746,3 +746,265 @@ async fn health_metrics_docs_and_the_committed_spec() {
         "oncall-server/openapi.json is stale: run `cargo run -p oncall-server -- --openapi > oncall-server/openapi.json`"
     );
 }
+
+/// An Alertmanager webhook notification (the fixture of `oncall-core`, written from
+/// Alertmanager's documented `webhook_config` payload).
+fn alertmanager_fixture() -> Value {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../oncall-core/tests/data/alerts/alertmanager-v4.json"
+    );
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn webhooks_receive_deduplicate_and_count() {
+    let api = api().await;
+    let admin = api.admin().await;
+    let engineer = api.user(&admin, "eng@example.com", "engineer").await;
+    let input =
+        json!({"name": "prod", "kind": "alertmanager", "options": {"dedup_window_minutes": 10}});
+    let (s, b) = api
+        .call(
+            "POST",
+            "/api/webhooks",
+            Some(&engineer),
+            Some(input.clone()),
+        )
+        .await;
+    assert_error(s, &b, StatusCode::FORBIDDEN, "forbidden");
+    let (s, created) = api
+        .call("POST", "/api/webhooks", Some(&admin), Some(input.clone()))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{created}");
+    let token = created["token"].as_str().unwrap().to_owned();
+    let id = created["id"].as_str().unwrap().to_owned();
+    assert_eq!(created["path"], format!("/api/webhooks/alertmanager/{id}"));
+    assert_eq!(created["options"]["dedup_window_minutes"], 10);
+    assert_eq!(created["options"]["group_alerts"], true);
+    let (s, b) = api
+        .call("POST", "/api/webhooks", Some(&admin), Some(input))
+        .await;
+    assert_error(s, &b, StatusCode::CONFLICT, "conflict");
+    let (s, listed) = api.call("GET", "/api/webhooks", Some(&admin), None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(listed["total"], 1);
+    assert!(!listed.to_string().contains(&token), "token shown once");
+
+    let path = format!("/api/webhooks/alertmanager/{id}");
+    let body = alertmanager_fixture();
+    // No token, wrong token, JWT instead of the webhook token.
+    let (s, b) = api.call("POST", &path, None, Some(body.clone())).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "{b}");
+    let (s, b) = api
+        .call("POST", &path, Some("owh_nope"), Some(body.clone()))
+        .await;
+    assert_error(s, &b, StatusCode::UNAUTHORIZED, "unauthorized");
+    let (s, b) = api
+        .call("POST", &path, Some(&admin), Some(body.clone()))
+        .await;
+    assert_error(s, &b, StatusCode::UNAUTHORIZED, "unauthorized");
+    // The Grafana receiver refuses an Alertmanager endpoint's token.
+    let (s, b) = api
+        .call(
+            "POST",
+            &format!("/api/webhooks/grafana/{id}"),
+            Some(&token),
+            Some(body.clone()),
+        )
+        .await;
+    assert_error(s, &b, StatusCode::UNAUTHORIZED, "unauthorized");
+
+    let (s, first) = api
+        .call("POST", &path, Some(&token), Some(body.clone()))
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{first}");
+    assert_eq!(first["accepted"], 2);
+    assert_eq!(first["started"], 1);
+    assert_eq!(first["resolved"], 1);
+    // The same notification again, with the token in the query this time.
+    let (s, again) = api
+        .call(
+            "POST",
+            &format!("{path}?token={token}"),
+            None,
+            Some(body.clone()),
+        )
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{again}");
+    assert_eq!(again["duplicates"], 1);
+    assert_eq!(again["analysis_ids"], first["analysis_ids"]);
+    let analysis = first["analysis_ids"][0].as_str().unwrap();
+    let (s, alerts) = api
+        .call(
+            "GET",
+            &format!("/api/analysis/{analysis}/alerts"),
+            Some(&engineer),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{alerts}");
+    assert_eq!(alerts["firing"], 2);
+    assert_eq!(alerts["distinct_alerts"], 1);
+    assert_eq!(alerts["recent"].as_array().unwrap().len(), 2);
+    let (s, b) = api
+        .call("POST", &path, Some(&token), Some(json!({"alerts": "nope"})))
+        .await;
+    assert_error(s, &b, StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+
+    // Rotating the token retires the old one.
+    let (s, rotated) = api
+        .call(
+            "POST",
+            &format!("/api/webhooks/{id}/token"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{rotated}");
+    let (s, _) = api
+        .call("POST", &path, Some(&token), Some(body.clone()))
+        .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let new_token = rotated["token"].as_str().unwrap();
+    let (s, _) = api
+        .call("POST", &path, Some(new_token), Some(body.clone()))
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+
+    let metrics = api
+        .cli
+        .get("/metrics")
+        .send()
+        .await
+        .0
+        .into_body()
+        .into_string()
+        .await
+        .unwrap();
+    for line in [
+        "oncall_webhook_notifications_total 3",
+        "oncall_webhook_alerts_total 6",
+        "oncall_webhook_analyses_started_total 1",
+        "oncall_webhook_alerts_deduplicated_total 2",
+        "oncall_webhook_alerts_resolved_total 3",
+        "oncall_notification_outbox{status=\"pending\"} 0",
+    ] {
+        assert!(metrics.contains(line), "{line} in {metrics}");
+    }
+    // A request without any token is refused by the security scheme before the
+    // engine sees it; the four with a wrong one are counted.
+    assert!(
+        metrics.contains("oncall_webhook_rejected_auth_total 4"),
+        "{metrics}"
+    );
+
+    let (s, _) = api
+        .call(
+            "PUT",
+            &format!("/api/webhooks/{id}"),
+            Some(&admin),
+            Some(json!({"name": "prod", "kind": "alertmanager", "enabled": false})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = api.call("POST", &path, Some(new_token), Some(body)).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, _) = api
+        .call("DELETE", &format!("/api/webhooks/{id}"), Some(&admin), None)
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, b) = api
+        .call("GET", &format!("/api/webhooks/{id}"), Some(&admin), None)
+        .await;
+    assert_error(s, &b, StatusCode::NOT_FOUND, "not_found");
+}
+
+#[tokio::test]
+async fn notification_channels_crud_with_write_only_secrets() {
+    let api = api().await;
+    let admin = api.admin().await;
+    let engineer = api.user(&admin, "eng@example.com", "engineer").await;
+    let ding = json!({
+        "name": "oncall 群",
+        "kind": "dingtalk",
+        "url": "https://oapi.dingtalk.com/robot/send?access_token=TOKEN123",
+        "secret": "SECabc",
+    });
+    let (s, b) = api
+        .call(
+            "POST",
+            "/api/notification-channels",
+            Some(&engineer),
+            Some(ding.clone()),
+        )
+        .await;
+    assert_error(s, &b, StatusCode::FORBIDDEN, "forbidden");
+    let (s, c) = api
+        .call(
+            "POST",
+            "/api/notification-channels",
+            Some(&admin),
+            Some(ding.clone()),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{c}");
+    assert_eq!(c["url_hint"], "https://oapi.dingtalk.com/robot/…");
+    assert_eq!(c["has_secret"], true);
+    assert_eq!(
+        c["events"],
+        json!(["analysis_completed", "analysis_failed", "ticket_status"])
+    );
+    assert!(!c.to_string().contains("TOKEN123") && !c.to_string().contains("SECabc"));
+    let id = c["id"].as_str().unwrap();
+    // An edit without url/secret keeps them.
+    let (s, c2) = api
+        .call(
+            "PUT",
+            &format!("/api/notification-channels/{id}"),
+            Some(&admin),
+            Some(
+                json!({"name": "oncall 群", "kind": "dingtalk", "events": ["analysis_completed"]}),
+            ),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{c2}");
+    assert_eq!(c2["has_secret"], true);
+    assert_eq!(c2["events"], json!(["analysis_completed"]));
+    let (s, b) = api
+        .call("POST", "/api/notification-channels", Some(&admin),
+              Some(json!({"name": "s", "kind": "slack", "url": "https://hooks.slack.com/x", "secret": "no"})))
+        .await;
+    assert_error(s, &b, StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+    let (s, b) = api
+        .call(
+            "POST",
+            "/api/notification-channels",
+            Some(&admin),
+            Some(json!({"name": "s", "kind": "slack"})),
+        )
+        .await;
+    assert_error(s, &b, StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+    let (s, list) = api
+        .call("GET", "/api/notification-channels", Some(&admin), None)
+        .await;
+    assert_eq!((s, list["total"].as_u64()), (StatusCode::OK, Some(1)));
+    let (s, d) = api
+        .call(
+            "GET",
+            &format!("/api/notification-channels/{id}/deliveries"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!((s, d["total"].as_u64()), (StatusCode::OK, Some(0)));
+    let (s, _) = api
+        .call(
+            "DELETE",
+            &format!("/api/notification-channels/{id}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+}

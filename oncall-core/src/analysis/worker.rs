@@ -92,8 +92,16 @@ impl OnCall {
         while running.join_next().await.is_some() {}
     }
 
-    /// Runs one claimed analysis to its end, renewing the lease meanwhile.
+    /// Runs one claimed analysis to its end, then hands a final result off to the
+    /// notification channels.
     pub(crate) async fn run_claimed(&self, job: ClaimedAnalysis, owner: &str) {
+        let id = job.analysis.id;
+        self.run_claimed_to_end(job, owner).await;
+        self.analysis_settled(id).await;
+    }
+
+    /// Runs one claimed analysis to its end, renewing the lease meanwhile.
+    async fn run_claimed_to_end(&self, job: ClaimedAnalysis, owner: &str) {
         let ClaimedAnalysis { analysis, attempts } = job;
         let id = analysis.id;
         if attempts > MAX_ATTEMPTS {

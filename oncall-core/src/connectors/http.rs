@@ -521,7 +521,7 @@ fn crypto_provider() -> Arc<CryptoProvider> {
 }
 
 /// rustls on *ring*: the platform's roots plus `ca_cert`, or no verification at all.
-fn tls_config(ca_cert: Option<&str>, insecure: bool) -> Result<rustls::ClientConfig> {
+pub(crate) fn tls_config(ca_cert: Option<&str>, insecure: bool) -> Result<rustls::ClientConfig> {
     let provider = crypto_provider();
     let verifier: Arc<dyn ServerCertVerifier> = if insecure {
         Arc::new(AcceptAnyCertificate(provider.clone()))

@@ -142,6 +142,7 @@ pub struct DataSource {
 
 pub mod elasticsearch;
 mod http;
+pub(crate) use http::tls_config;
 pub mod loki;
 pub mod prometheus;
 

@@ -253,7 +253,7 @@ fn context(id: Uuid, what: &str) -> String {
 }
 
 impl OnCall {
-    fn secret_box(&self) -> Result<&crate::secrets::SecretBox> {
+    pub(super) fn secret_box(&self) -> Result<&crate::secrets::SecretBox> {
         self.secrets.as_ref().ok_or_else(|| {
             Error::Config(
                 "storing credentials needs ONCALL_ENCRYPTION_KEY (or development mode)".into(),

@@ -16,7 +16,9 @@ use crate::users::{self, NewUser, Role, User};
 mod analyses;
 mod datasources;
 mod identities;
+mod notifications;
 mod tickets;
+mod webhooks;
 
 pub use analyses::{
     AnalysisOptions, AnalysisView, ErrorOriginView, EvidenceView, EvidenceWindow, LogLevelName,
@@ -27,7 +29,9 @@ pub use datasources::{
     AuthInput, AuthView, DEFAULT_TIMEOUT_MS, DataSourceInput, DataSourceView, validate_url,
 };
 pub use identities::IDENTITY_TTL;
+pub use notifications::{ChannelInput, ChannelTest, ChannelView, Notifier};
 pub use tickets::{TicketDetail, TicketInput, TicketPatch};
+pub use webhooks::{IntakeMetrics, WebhookInput, WebhookReceipt, WebhookView, WebhookWithToken};
 
 /// The oncall-assistant engine: open one per process and share it (it is cheap to
 /// clone; clones share the database pool).
@@ -42,6 +46,10 @@ pub struct OnCall {
     pub(crate) llm: Option<Arc<crate::llm::LlmClient>>,
     /// Accounts behind verified tokens, for [`OnCall::identify`].
     identities: Arc<identities::IdentityCache>,
+    /// Wakes the idle notification sender of this process when something is enqueued.
+    pub(crate) outbox_wake: Arc<tokio::sync::Notify>,
+    /// Webhook intake and notification counters of this process.
+    pub(crate) intake: Arc<webhooks::IntakeCounters>,
 }
 
 /// Changes an admin may make to an account; unset fields stay as they are.
@@ -80,6 +88,8 @@ impl OnCall {
             wake: Arc::new(tokio::sync::Notify::new()),
             llm,
             identities: Arc::default(),
+            outbox_wake: Arc::new(tokio::sync::Notify::new()),
+            intake: Arc::default(),
         };
         engine.ensure_first_admin().await?;
         Ok(engine)

@@ -285,6 +285,10 @@ impl OnCall {
         self.store
             .update_ticket(&next, current.version, &entry)
             .await?;
+        if status_changed {
+            self.ticket_status_changed(&next, current.status, actor, reason)
+                .await;
+        }
         self.ticket(actor, no).await
     }
 }

@@ -15,9 +15,12 @@ use uuid::Uuid;
 use crate::analysis::{Analysis, AnalysisEvent, AnalysisStatus, AnalysisSummary, ClaimedAnalysis};
 use crate::connectors::DataSource;
 use crate::error::{Error, Result};
+use crate::notify::{Notice, NotificationChannel};
 use crate::tickets::{Severity, Ticket, TicketHistoryEntry, TicketStatus};
 use crate::users::{Role, User};
+use crate::webhooks::{AlertBatch, AlertOutcome, Webhook};
 
+mod intake_sql;
 mod mysql;
 mod sql;
 mod sqlite;
@@ -268,10 +271,189 @@ pub trait TicketStore: Send + Sync {
     async fn ticket_history(&self, no: &str) -> Result<Vec<TicketHistoryEntry>>;
 }
 
+/// One accepted alert as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+pub struct AlertOccurrence {
+    /// Id (UUID v7, so ids sort by arrival).
+    pub id: Uuid,
+    /// The endpoint that received it.
+    pub webhook_id: Uuid,
+    /// The analysis it started or joined.
+    pub analysis_id: Option<Uuid>,
+    /// Its fingerprint.
+    pub fingerprint: String,
+    /// Alert name.
+    pub name: String,
+    /// `firing` or `resolved`.
+    pub status: String,
+    /// `started`, `duplicate`, `grouped`, `resolved` or `recorded`.
+    pub outcome: String,
+    /// When it arrived.
+    pub received_at: DateTime<Utc>,
+}
+
+/// The alerts an analysis gathered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+pub struct AnalysisAlerts {
+    /// The analysis.
+    pub analysis_id: Uuid,
+    /// Firing occurrences (the first one included).
+    pub firing: u64,
+    /// Resolved notifications received.
+    pub resolved: u64,
+    /// Distinct alerts (fingerprints) among them.
+    pub distinct_alerts: u64,
+    /// The first occurrence.
+    pub first_seen_at: Option<DateTime<Utc>>,
+    /// The latest occurrence.
+    pub last_seen_at: Option<DateTime<Utc>>,
+    /// The latest resolved notification.
+    pub resolved_at: Option<DateTime<Utc>>,
+    /// The latest occurrences, newest first (at most the limit asked for).
+    pub recent: Vec<AlertOccurrence>,
+}
+
+/// Webhook endpoints and the alerts they accept.
+#[async_trait]
+pub trait WebhookStore: Send + Sync {
+    /// Inserts an endpoint; a taken name is [`Error::Conflict`].
+    async fn insert_webhook(&self, w: &Webhook) -> Result<()>;
+    /// The endpoint with this id, or [`Error::NotFound`].
+    async fn webhook(&self, id: Uuid) -> Result<Webhook>;
+    /// Endpoints ordered by name.
+    async fn list_webhooks(&self, page: PageRequest) -> Result<Page<Webhook>>;
+    /// Saves name, options, enabled, token hash and `updated_at`.
+    async fn update_webhook(&self, w: &Webhook) -> Result<()>;
+    /// Deletes an endpoint and its open dedup keys (its occurrences stay).
+    async fn delete_webhook(&self, id: Uuid) -> Result<()>;
+    /// Stores notifications' alerts in one transaction (one batch per
+    /// notification, in order), deduplicating them (see [`crate::webhooks`]): each
+    /// firing alert joins the analysis of its fingerprint's open key, else of its
+    /// group's open key, else starts its `analysis` (inserted once however many
+    /// alerts carry it). Resolved alerts are recorded on their fingerprint's
+    /// analysis and in its tickets' history. The endpoints' rows are locked first
+    /// (in id order), so intake of one endpoint is serialised across processes.
+    /// [`Error::NotFound`] when an endpoint is gone (nothing is stored then).
+    async fn ingest_alerts(&self, batches: &[AlertBatch]) -> Result<Vec<Vec<AlertOutcome>>>;
+    /// What an analysis gathered, with at most `limit` recent occurrences.
+    async fn analysis_alerts(&self, analysis_id: Uuid, limit: u32) -> Result<AnalysisAlerts>;
+    /// How many alerts were accepted in all (for tests and tools).
+    async fn count_alert_occurrences(&self) -> Result<u64>;
+    /// How many analyses wait for a worker (the intake backlog).
+    async fn count_pending_analyses(&self) -> Result<u64>;
+}
+
+/// A delivery in the outbox.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Object),
+    oai(skip_serializing_if_is_none)
+)]
+pub struct Delivery {
+    /// Id.
+    pub id: Uuid,
+    /// The channel.
+    pub channel_id: Uuid,
+    /// What it is about, unique per channel (`analysis:<id>:completed`, ...).
+    pub event_key: String,
+    /// `pending`, `sending`, `delivered` or `failed`.
+    pub status: String,
+    /// Attempts made.
+    pub attempts: i64,
+    /// When the next attempt is due.
+    pub next_attempt_at: DateTime<Utc>,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
+    /// When it was enqueued.
+    pub created_at: DateTime<Utc>,
+    /// When the channel accepted it.
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+/// A delivery taken for sending, with its message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimedDelivery {
+    /// The outbox row (attempts counts this one).
+    pub delivery: Delivery,
+    /// The message.
+    pub notice: Notice,
+}
+
+/// How an attempt ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DeliveryResult {
+    /// The channel accepted it.
+    Delivered,
+    /// Failed; try again at this time.
+    Retry {
+        /// When.
+        at: DateTime<Utc>,
+        /// Why it failed.
+        error: String,
+    },
+    /// Failed for good.
+    Failed {
+        /// Why.
+        error: String,
+    },
+}
+
+/// Notification channels and the durable outbox.
+#[async_trait]
+pub trait NotificationStore: Send + Sync {
+    /// Inserts a channel; a taken name is [`Error::Conflict`].
+    async fn insert_channel(&self, c: &NotificationChannel) -> Result<()>;
+    /// The channel with this id, or [`Error::NotFound`].
+    async fn channel(&self, id: Uuid) -> Result<NotificationChannel>;
+    /// Channels ordered by name.
+    async fn list_channels(&self, page: PageRequest) -> Result<Page<NotificationChannel>>;
+    /// Saves every field but `id` and `created_at`.
+    async fn update_channel(&self, c: &NotificationChannel) -> Result<()>;
+    /// Deletes a channel and its deliveries.
+    async fn delete_channel(&self, id: Uuid) -> Result<()>;
+    /// Adds a delivery of `notice` to each channel under `event_key`, unless that
+    /// channel already has one under that key; returns how many were added.
+    async fn enqueue_deliveries(
+        &self,
+        channels: &[Uuid],
+        event_key: &str,
+        notice: &Notice,
+        now: DateTime<Utc>,
+    ) -> Result<u64>;
+    /// Takes the oldest due delivery (pending and due, or sending with a lock that
+    /// ran out before `now`) by compare-and-set, locking it until `lock_until` and
+    /// counting the attempt.
+    async fn claim_delivery(
+        &self,
+        now: DateTime<Utc>,
+        lock_until: DateTime<Utc>,
+    ) -> Result<Option<ClaimedDelivery>>;
+    /// Records how the attempt ended.
+    async fn finish_delivery(
+        &self,
+        id: Uuid,
+        result: &DeliveryResult,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
+    /// A channel's deliveries, newest first.
+    async fn deliveries(&self, channel_id: Uuid, page: PageRequest) -> Result<Page<Delivery>>;
+    /// Deliveries per status (statuses with none left out).
+    async fn count_deliveries_by_status(&self) -> Result<Vec<(String, u64)>>;
+}
+
 /// Everything the engine stores. One implementation per database.
 #[async_trait]
 pub trait Store:
-    UserStore + DataSourceStore + AnalysisStore + TicketStore + std::fmt::Debug
+    UserStore
+    + DataSourceStore
+    + AnalysisStore
+    + TicketStore
+    + WebhookStore
+    + NotificationStore
+    + std::fmt::Debug
 {
     /// Answers when the database can be reached.
     async fn ping(&self) -> Result<()>;

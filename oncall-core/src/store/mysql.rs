@@ -56,6 +56,12 @@ super::sql::sql_store!(
     insert_ignore = "INSERT IGNORE INTO"
 );
 
+super::intake_sql::intake_sql_store!(
+    MysqlStore,
+    sqlx::MySql,
+    insert_ignore = "INSERT IGNORE INTO"
+);
+
 #[async_trait]
 impl Store for MysqlStore {
     async fn ping(&self) -> Result<()> {

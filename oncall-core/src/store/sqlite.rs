@@ -82,6 +82,12 @@ super::sql::sql_store!(
     insert_ignore = "INSERT OR IGNORE INTO"
 );
 
+super::intake_sql::intake_sql_store!(
+    SqliteStore,
+    sqlx::Sqlite,
+    insert_ignore = "INSERT OR IGNORE INTO"
+);
+
 #[async_trait]
 impl Store for SqliteStore {
     async fn ping(&self) -> Result<()> {

@@ -7,9 +7,11 @@ use crate::error::ApiError;
 
 mod analysis;
 mod auth;
+mod channels;
 mod datasources;
 mod tickets;
 mod users;
+mod webhooks;
 
 /// Groups in the OpenAPI document.
 #[derive(Tags)]
@@ -24,6 +26,10 @@ enum Tag {
     Analysis,
     /// Incident tickets.
     Tickets,
+    /// Alertmanager / Grafana webhook endpoints and their receivers.
+    Webhooks,
+    /// Channels results are posted to (Slack, Feishu, DingTalk, WeCom, webhook).
+    Notifications,
 }
 
 /// The result type of every operation.
@@ -74,12 +80,22 @@ pub type Api = (
     datasources::DataSourcesApi,
     analysis::AnalysisApi,
     tickets::TicketsApi,
+    webhooks::WebhooksApi,
+    channels::ChannelsApi,
 );
 
 /// The API service, documented at `/api/openapi.json`.
 pub fn service() -> OpenApiService<Api, ()> {
     OpenApiService::new(
-        (auth::AuthApi, users::UsersApi, datasources::DataSourcesApi, analysis::AnalysisApi, tickets::TicketsApi),
+        (
+            auth::AuthApi,
+            users::UsersApi,
+            datasources::DataSourcesApi,
+            analysis::AnalysisApi,
+            tickets::TicketsApi,
+            webhooks::WebhooksApi,
+            channels::ChannelsApi,
+        ),
         "oncall-assistant",
         env!("CARGO_PKG_VERSION"),
     )
