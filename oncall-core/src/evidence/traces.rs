@@ -160,7 +160,7 @@ fn group_traces<'a>(lines: &[TraceLine<'a>]) -> Vec<Vec<TraceLine<'a>>> {
 /// and in the incident window it no longer does, the service stopped serving —
 /// even when it logs no error, as when it fails before its first line. Only
 /// requests wholly inside one window and finished (ended at least
-/// [`TRACE_TAIL_SECONDS`] before the last line seen) are compared. Strongest first.
+/// `TRACE_TAIL_SECONDS` before the last line seen) are compared. Strongest first.
 pub fn missing_callees(lines: &[TraceLine<'_>], window: &TimeWindow) -> Vec<MissingCallee> {
     let Some(last_seen) = lines.iter().map(|l| l.time).max() else {
         return Vec::new();
