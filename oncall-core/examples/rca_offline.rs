@@ -94,15 +94,14 @@ fn load(dir: &Path) -> (Collected, DateTime<Utc>) {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let root = Path::new(args.get(1).expect("scenarios dir"));
-    // Default lead as the pipeline's LEAD_MINUTES.
-    let lead: i64 = args.get(2).map_or(2, |s| s.parse().unwrap());
+    let lead: i64 = args.get(2).map_or(5, |s| s.parse().unwrap());
     let mut dirs: Vec<_> = std::fs::read_dir(root)
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.join("truth.json").exists())
         .collect();
     dirs.sort();
-    let (mut ac1, mut ac3, mut n, mut rank_sum) = (0, 0, 0, 0);
+    let (mut ac1, mut ac3, mut n) = (0, 0, 0);
     for dir in dirs {
         let truth: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(dir.join("truth.json")).unwrap())
@@ -121,8 +120,6 @@ fn main() {
             .position(|s| s.component == truth_service)
             .map(|p| p + 1);
         n += 1;
-        // As scripts/rca-eval: a truth absent from the list counts as rank 11.
-        rank_sum += rank.unwrap_or(11);
         if rank == Some(1) {
             ac1 += 1;
         }
@@ -135,14 +132,6 @@ fn main() {
             ev.log_templates.len(),
             ev.series
         );
-        if std::env::var_os("RCA_REASONS").is_some() {
-            for s in ev.suspects.iter().take(3) {
-                eprintln!("  {} {:.3}", s.component, s.score);
-                for r in &s.reasons {
-                    eprintln!("      {r}");
-                }
-            }
-        }
         let top: Vec<String> = ev
             .suspects
             .iter()
@@ -159,9 +148,8 @@ fn main() {
         );
     }
     println!(
-        "AC@1 {:.3}  AC@3 {:.3}  mean rank {:.2}  (n={n})",
+        "AC@1 {:.3}  AC@3 {:.3}  (n={n})",
         ac1 as f64 / n as f64,
-        ac3 as f64 / n as f64,
-        rank_sum as f64 / n as f64
+        ac3 as f64 / n as f64
     );
 }

@@ -10,14 +10,9 @@
 //!   service, and flags the ones that are new, bursting or error-level.
 //! - [`metrics`]: metric shifts — how far each discovered series moved in the
 //!   incident window against its own baseline (median/MAD), and when it began.
-//! - [`errors`]: when the share of error lines rose (the onset) and whose own
-//!   error share rose with it.
-//! - [`traces`]: where failing requests' first errors appeared, callees that went
-//!   missing and services whose own steps slowed (from trace ids).
-//! - [`suspects`]: components ranked by all of the above, each kind trusted by how
-//!   far its top component stands out.
+//! - [`traces`]: where failing requests' first errors appeared (from trace ids).
+//! - [`suspects`]: components ranked by all of the above, earliest movers first.
 
-pub mod errors;
 pub mod metrics;
 pub mod suspects;
 pub mod templates;
