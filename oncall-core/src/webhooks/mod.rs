@@ -84,7 +84,11 @@ fn default_window() -> u32 {
 
 /// What an endpoint does with the alerts it receives.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Object),
+    oai(skip_serializing_if_is_none)
+)]
 pub struct WebhookOptions {
     /// Start analyses for firing alerts (default true); off, alerts are only recorded.
     #[serde(default = "default_true")]
