@@ -346,7 +346,7 @@ async function run(page, deadPort) {
     await templates.getByText(fixture.evidence.log_templates[0].examples[0], { exact: false }).first().waitFor();
     // Sources: every query, rows and time.
     await page.getByText("10,230", { exact: true }).first().waitFor();
-    await page.getByText("298 ms", { exact: true }).waitFor();
+    await page.getByText("298 ms", { exact: true }).first().waitFor();
     await shot(page, "06b-analysis-result");
     await page.unroute(`**/api/analysis/${fixture.id}`);
   });
