@@ -7,7 +7,6 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_openai::config::OpenAIConfig;
@@ -401,9 +400,6 @@ fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     };
     Some(wait.min(Duration::from_secs(60)))
 }
-
-/// Shared handle used by the engine.
-pub type SharedLlm = Arc<LlmClient>;
 
 #[cfg(test)]
 mod tests {
