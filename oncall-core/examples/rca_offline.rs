@@ -12,8 +12,9 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use oncall_core::analysis::reduce::{Collected, CollectedLog, CollectedSeries, reduce};
+use oncall_core::analysis::reduce::{Collected, CollectedLog, CollectedSeries, reduce_with};
 use oncall_core::evidence::metrics::TimeWindow;
+use oncall_core::evidence::suspects::SuspectWeights;
 
 fn gz_lines(path: &Path) -> impl Iterator<Item = String> {
     let f = std::fs::File::open(path).unwrap();
@@ -94,13 +95,28 @@ fn load(dir: &Path) -> (Collected, DateTime<Utc>) {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let root = Path::new(args.get(1).expect("scenarios dir"));
-    let lead: i64 = args.get(2).map_or(5, |s| s.parse().unwrap());
+    let lead: i64 = args
+        .get(2)
+        .map_or(oncall_core::analysis::pipeline::LEAD_MINUTES, |s| {
+            s.parse().unwrap()
+        });
     let mut dirs: Vec<_> = std::fs::read_dir(root)
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.join("truth.json").exists())
         .collect();
     dirs.sort();
+    // RCA_WEIGHTS="origins,paths,templates,metrics" overrides the default weights.
+    let mut weights = SuspectWeights::default();
+    if let Ok(w) = std::env::var("RCA_WEIGHTS") {
+        let w: Vec<f64> = w.split(',').map(|x| x.parse().unwrap()).collect();
+        (
+            weights.origins,
+            weights.paths,
+            weights.templates,
+            weights.metrics,
+        ) = (w[0], w[1], w[2], w[3]);
+    }
     let (mut ac1, mut ac3, mut n) = (0, 0, 0);
     for dir in dirs {
         let truth: serde_json::Value =
@@ -113,12 +129,25 @@ fn main() {
             incident_start: starts - Duration::minutes(lead),
             incident_end: starts + Duration::minutes(10),
         };
-        let ev = reduce(&collected, &window);
+        let ev = reduce_with(&collected, &window, &weights);
         let rank = ev
             .suspects
             .iter()
             .position(|s| s.component == truth_service)
             .map(|p| p + 1);
+        if std::env::var("RCA_WHY").is_ok() {
+            for s in ev
+                .suspects
+                .iter()
+                .take(3)
+                .chain(ev.suspects.iter().filter(|s| s.component == truth_service))
+            {
+                eprintln!("  {} {:.2}", s.component, s.score);
+                for r in &s.reasons {
+                    eprintln!("      {}", r.chars().take(260).collect::<String>());
+                }
+            }
+        }
         n += 1;
         if rank == Some(1) {
             ac1 += 1;
@@ -127,9 +156,10 @@ fn main() {
             ac3 += 1;
         }
         eprintln!(
-            "shifts {} templates {} series {}",
+            "shifts {} templates {} (of {}) series {}",
             ev.metric_shifts.len(),
             ev.log_templates.len(),
+            ev.templates_total,
             ev.series
         );
         let top: Vec<String> = ev

@@ -35,6 +35,9 @@ pub const LEAD_MINUTES: i64 = 2;
 pub const MAX_SERIES: usize = 3000;
 /// Most log lines pulled per window from one log source.
 pub const MAX_LOG_LINES_PER_WINDOW: usize = 20_000;
+/// How far back the baseline's log query reaches for requests' usual paths
+/// (newest lines first, within [`MAX_LOG_LINES_PER_WINDOW`]).
+pub const PATH_LOOKBACK: chrono::Duration = chrono::Duration::hours(24);
 /// Longest one source may take in all.
 pub const SOURCE_BUDGET: Duration = Duration::from_secs(60);
 
@@ -651,9 +654,18 @@ async fn collect_logs(
     let mut labels = log_scope(alert);
     // Baseline and incident are fetched apart, so a busy baseline never crowds out
     // the incident's lines under the row cap.
+    // The baseline's query reaches back further than the baseline window: the newest
+    // lines before the incident (up to the row cap) show which paths requests
+    // normally take, which quiet or sparse logs may only show hours earlier.
+    // Template counts still use the baseline window alone (see `reduce`).
     let ranges = [
         TimeRange::new(window.incident_start, window.incident_end)?,
-        TimeRange::new(window.baseline_start, window.incident_start)?,
+        TimeRange::new(
+            window
+                .baseline_start
+                .min(window.incident_start - PATH_LOOKBACK),
+            window.incident_start,
+        )?,
     ];
     for (i, range) in ranges.iter().enumerate() {
         let query = LogQuery {

@@ -8,10 +8,12 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::evidence::metrics::{MetricShift, SeriesInput, ShiftConfig, TimeWindow, metric_shifts};
+use crate::evidence::paths::{PathDivergence, PathEvent, path_divergences};
 use crate::evidence::suspects::{Suspect, SuspectWeights, rank_suspects, service_of_pod};
 use crate::evidence::traces::{ErrorOrigin, TraceEvent, error_origins};
 use crate::evidence::{
-    BurstTest, LogLevel, LogRecord, LogTemplate, MinerConfig, TemplateMiner, Window, WindowSpans,
+    BurstTest, LogLevel, LogRecord, LogTemplate, MinerConfig, TemplateId, TemplateMiner, Window,
+    WindowSpans,
 };
 
 /// One log line as collected from any log source.
@@ -64,6 +66,8 @@ pub struct Evidence {
     pub metric_shifts: Vec<MetricShift>,
     /// Where failing requests' first errors appeared.
     pub error_origins: Vec<ErrorOrigin>,
+    /// Where requests first left the paths of the baseline's requests.
+    pub path_divergences: Vec<PathDivergence>,
     /// Ranked suspects.
     pub suspects: Vec<Suspect>,
     /// Log lines and series looked at.
@@ -90,32 +94,49 @@ fn log_service(l: &CollectedLog) -> String {
 
 /// Reduces collected data to evidence for `window`.
 pub fn reduce(collected: &Collected, window: &TimeWindow) -> Evidence {
+    reduce_with(collected, window, &SuspectWeights::default())
+}
+
+/// [`reduce`] with other weights for the kinds of evidence (for tuning them offline).
+pub fn reduce_with(
+    collected: &Collected,
+    window: &TimeWindow,
+    weights: &SuspectWeights,
+) -> Evidence {
     let mut miner = TemplateMiner::new(MinerConfig::default());
     let mut services: Vec<String> = Vec::with_capacity(collected.logs.len());
-    let mut trace_events: Vec<(usize, bool)> = Vec::new();
+    let mut trace_events: Vec<(usize, bool, TemplateId)> = Vec::new();
     for (i, l) in collected.logs.iter().enumerate() {
         let service = log_service(l);
         let window_of = if window.in_incident(l.time) {
-            Window::Incident
+            Some(Window::Incident)
         } else if window.in_baseline(l.time) {
-            Window::Baseline
+            Some(Window::Baseline)
         } else {
-            services.push(service);
-            continue;
+            None
         };
+        let has_trace = l.trace_id.as_deref().is_some_and(|t| !t.is_empty());
         let level = l
             .level
             .as_deref()
             .map_or(LogLevel::Unknown, LogLevel::parse);
-        miner.add(
-            &LogRecord::new(&l.message, window_of)
-                .service(&service)
-                .level(level)
-                .at(l.time),
-        );
-        if l.trace_id.as_deref().is_some_and(|t| !t.is_empty()) {
+        let template = match window_of {
+            Some(w) => miner.add(
+                &LogRecord::new(&l.message, w)
+                    .service(&service)
+                    .level(level)
+                    .at(l.time),
+            ),
+            // Older than the baseline: only the paths of requests learn from it.
+            None if has_trace && l.time < window.baseline_start => miner.template_of(&l.message),
+            None => {
+                services.push(service);
+                continue;
+            }
+        };
+        if has_trace {
             let is_error = level.is_error() || looks_like_exception(&l.message);
-            trace_events.push((i, is_error));
+            trace_events.push((i, is_error, template));
         }
         services.push(service);
     }
@@ -132,7 +153,7 @@ pub fn reduce(collected: &Collected, window: &TimeWindow) -> Evidence {
 
     let events: Vec<TraceEvent<'_>> = trace_events
         .iter()
-        .map(|&(i, is_error)| TraceEvent {
+        .map(|&(i, is_error, _)| TraceEvent {
             trace: collected.logs[i].trace_id.as_deref().unwrap_or_default(),
             service: &services[i],
             time: collected.logs[i].time,
@@ -140,6 +161,18 @@ pub fn reduce(collected: &Collected, window: &TimeWindow) -> Evidence {
         })
         .collect();
     let origins = error_origins(&events, window);
+    let path_events: Vec<PathEvent<'_>> = trace_events
+        .iter()
+        .zip(&events)
+        .map(|(&(_, _, template), e)| PathEvent {
+            trace: e.trace,
+            service: e.service,
+            template: miner.resolve(template),
+            is_error: e.is_error,
+            time: e.time,
+        })
+        .collect();
+    let divergences = path_divergences(&path_events, window);
 
     let inputs: Vec<SeriesInput<'_>> = collected
         .series
@@ -153,9 +186,10 @@ pub fn reduce(collected: &Collected, window: &TimeWindow) -> Evidence {
 
     let suspects = rank_suspects(
         &origins,
+        &divergences,
         &all_templates,
         &shifts,
-        &SuspectWeights::default(),
+        weights,
         spans.incident_seconds / spans.baseline_seconds,
         &components_per_metric(&collected.series),
     );
@@ -181,6 +215,7 @@ pub fn reduce(collected: &Collected, window: &TimeWindow) -> Evidence {
         log_templates: interesting,
         metric_shifts: shifts.into_iter().take(KEEP_SHIFTS).collect(),
         error_origins: origins.into_iter().take(KEEP_SUSPECTS * 2).collect(),
+        path_divergences: divergences.into_iter().take(KEEP_SUSPECTS * 2).collect(),
         suspects: suspects.into_iter().take(KEEP_SUSPECTS).collect(),
         log_lines: collected.logs.len(),
         series: collected.series.len(),

@@ -701,6 +701,7 @@ mod view_tests {
                 rate_ratio: 78.0,
                 spread: 17,
             }],
+            path_divergences: vec![],
             suspects: vec![Suspect {
                 component: "ts-contacts-service".into(),
                 kind: ComponentKind::Service,

@@ -65,7 +65,9 @@ pub struct MetricShift {
     pub baseline_spread: f64,
     /// The incident value furthest from the baseline median.
     pub peak: f64,
-    /// `(peak - median) / spread`: how many robust deviations it moved.
+    /// How many robust deviations (`(value - median) / spread`) it moved and held
+    /// for two samples in a row (the weaker of the pair, at its best); with a
+    /// single incident sample, that sample's.
     pub score: f64,
     /// Which way.
     pub direction: Direction,
@@ -86,7 +88,10 @@ pub struct MetricShift {
 pub struct ShiftConfig {
     /// A sample is anomalous past this many robust deviations.
     pub threshold: f64,
-    /// Floor of the spread, relative to |median|, so flat series need a real move.
+    /// Floor of the spread, relative to |median|, so flat series need a real move;
+    /// also relative to the metric's typical level across all its series (the
+    /// median of the non-zero baseline medians' magnitudes), so a series that idles at 0
+    /// does not count a crumb of activity as thousands of deviations.
     pub min_relative_spread: f64,
     /// Absolute floor of the spread.
     pub min_spread: f64,
@@ -125,15 +130,56 @@ pub fn metric_shifts(
     window: &TimeWindow,
     cfg: &ShiftConfig,
 ) -> Vec<MetricShift> {
+    let typical = typical_levels(series, window);
     let mut out: Vec<MetricShift> = series
         .iter()
-        .filter_map(|s| shift_of(s, window, cfg))
+        .filter_map(|s| {
+            let level = s
+                .labels
+                .get("__name__")
+                .and_then(|n| typical.get(n.as_str()))
+                .copied()
+                .unwrap_or(0.0);
+            shift_of(s, window, cfg, level)
+        })
         .collect();
     out.sort_by(|a, b| b.score.total_cmp(&a.score));
     out
 }
 
-fn shift_of(s: &SeriesInput<'_>, window: &TimeWindow, cfg: &ShiftConfig) -> Option<MetricShift> {
+/// Per metric name, the median over its non-idle series of |baseline median|.
+fn typical_levels<'a>(
+    series: &[SeriesInput<'a>],
+    window: &TimeWindow,
+) -> std::collections::HashMap<&'a str, f64> {
+    let mut levels: std::collections::HashMap<&'a str, Vec<f64>> = std::collections::HashMap::new();
+    for s in series {
+        let Some(name) = s.labels.get("__name__") else {
+            continue;
+        };
+        let mut baseline: Vec<f64> = s
+            .points
+            .iter()
+            .filter(|(t, v)| window.in_baseline(*t) && v.is_finite())
+            .map(|(_, v)| *v)
+            .collect();
+        // Idle series (median 0) say nothing about the level the metric reads at.
+        if let Some(m) = median(&mut baseline).filter(|m| *m != 0.0) {
+            levels.entry(name.as_str()).or_default().push(m.abs());
+        }
+    }
+    levels
+        .into_iter()
+        .filter_map(|(name, mut v)| median(&mut v).map(|m| (name, m)))
+        .collect()
+}
+
+fn shift_of(
+    s: &SeriesInput<'_>,
+    window: &TimeWindow,
+    cfg: &ShiftConfig,
+    typical_level: f64,
+) -> Option<MetricShift> {
     let mut baseline: Vec<f64> = s
         .points
         .iter()
@@ -147,18 +193,24 @@ fn shift_of(s: &SeriesInput<'_>, window: &TimeWindow, cfg: &ShiftConfig) -> Opti
     let mut deviations: Vec<f64> = baseline.iter().map(|v| (v - med).abs()).collect();
     let mad = median(&mut deviations)?;
     let spread = (1.4826 * mad)
-        .max(cfg.min_relative_spread * med.abs())
+        .max(cfg.min_relative_spread * med.abs().max(typical_level))
         .max(cfg.min_spread);
 
     let mut peak: Option<(f64, f64)> = None; // (z, value)
     let mut started_at = None;
     let mut anomalous = 0;
+    // The move held for two samples in a row: the weaker of each neighbouring pair
+    // (same direction), at its best. One-sample blips are everyday noise.
+    let mut sustained: f64 = 0.0;
+    let mut previous: Option<f64> = None;
+    let mut samples = 0;
     for (t, v) in s
         .points
         .iter()
         .filter(|(t, v)| window.in_incident(*t) && v.is_finite())
     {
         let z = (v - med) / spread;
+        samples += 1;
         if z.abs() >= cfg.threshold {
             anomalous += 1;
             started_at.get_or_insert(*t);
@@ -166,9 +218,14 @@ fn shift_of(s: &SeriesInput<'_>, window: &TimeWindow, cfg: &ShiftConfig) -> Opti
         if peak.is_none_or(|(pz, _)| z.abs() > pz.abs()) {
             peak = Some((z, *v));
         }
+        if let Some(p) = previous.filter(|p| p.signum() == z.signum()) {
+            sustained = sustained.max(p.abs().min(z.abs()));
+        }
+        previous = Some(z);
     }
     let (z, value) = peak?;
     let started_at = started_at?;
+    let score = if samples == 1 { z.abs() } else { sustained };
     let mut labels = s.labels.clone();
     let metric = labels.remove("__name__").unwrap_or_default();
     Some(MetricShift {
@@ -177,7 +234,7 @@ fn shift_of(s: &SeriesInput<'_>, window: &TimeWindow, cfg: &ShiftConfig) -> Opti
         baseline_median: med,
         baseline_spread: spread,
         peak: value,
-        score: z.abs(),
+        score,
         direction: if z >= 0.0 {
             Direction::Up
         } else {
@@ -294,6 +351,81 @@ mod tests {
                 &ShiftConfig::default()
             )
             .is_empty()
+        );
+    }
+
+    fn pod_labels(name: &str, pod: &str) -> BTreeMap<String, String> {
+        [("__name__", name), ("pod", pod)]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn a_held_move_outscores_a_one_sample_blip() {
+        let (held, blip) = (pod_labels("cpu", "a-1"), pod_labels("cpu", "b-1"));
+        let held_pts = series(|m| {
+            if (33..=36).contains(&m) {
+                60.0
+            } else {
+                20.0 + (m % 3) as f64
+            }
+        });
+        let blip_pts = series(|m| {
+            if m == 34 {
+                400.0
+            } else {
+                20.0 + (m % 3) as f64
+            }
+        });
+        let s = metric_shifts(
+            &[
+                SeriesInput {
+                    labels: &held,
+                    points: &held_pts,
+                },
+                SeriesInput {
+                    labels: &blip,
+                    points: &blip_pts,
+                },
+            ],
+            &window(),
+            &ShiftConfig::default(),
+        );
+        let score = |pod: &str| s.iter().find(|x| x.labels["pod"] == pod).map(|x| x.score);
+        assert!(score("a-1").unwrap() > 20.0, "{s:?}");
+        assert!(
+            score("b-1").unwrap_or(0.0) < 1.0,
+            "a blip is not held: {s:?}"
+        );
+        let blip_shift = s.iter().find(|x| x.labels["pod"] == "b-1").unwrap();
+        assert_eq!(blip_shift.peak, 400.0, "the peak is still reported");
+    }
+
+    #[test]
+    fn an_idle_series_is_judged_at_the_metric_s_usual_level() {
+        // Ten pods serve ~50 ops; one idles at 0 and serves 0.3 ops for a while.
+        let busy: Vec<_> = (0..10)
+            .map(|i| pod_labels("ops", &format!("busy-{i}")))
+            .collect();
+        let idle = pod_labels("ops", "idle-1");
+        let busy_pts = series(|m| 50.0 + (m % 4) as f64);
+        let idle_pts = series(|m| if m >= 33 { 0.3 } else { 0.0 });
+        let mut input: Vec<SeriesInput<'_>> = busy
+            .iter()
+            .map(|l| SeriesInput {
+                labels: l,
+                points: &busy_pts,
+            })
+            .collect();
+        input.push(SeriesInput {
+            labels: &idle,
+            points: &idle_pts,
+        });
+        let s = metric_shifts(&input, &window(), &ShiftConfig::default());
+        assert!(
+            s.iter().all(|x| x.labels["pod"] != "idle-1"),
+            "0 → 0.3 is 0.1 % of the usual level, not a shift: {s:?}"
         );
     }
 

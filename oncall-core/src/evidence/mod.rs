@@ -11,9 +11,11 @@
 //! - [`metrics`]: metric shifts — how far each discovered series moved in the
 //!   incident window against its own baseline (median/MAD), and when it began.
 //! - [`traces`]: where failing requests' first errors appeared (from trace ids).
+//! - [`paths`]: where requests first left the paths the baseline's requests took.
 //! - [`suspects`]: components ranked by all of the above, earliest movers first.
 
 pub mod metrics;
+pub mod paths;
 pub mod suspects;
 pub mod templates;
 pub mod traces;

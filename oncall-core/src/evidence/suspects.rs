@@ -8,7 +8,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::metrics::MetricShift;
-use super::templates::LogTemplate;
+use super::paths::PathDivergence;
+use super::templates::{LogTemplate, TemplateId};
 use super::traces::ErrorOrigin;
 
 /// What kind of component a suspect is.
@@ -108,6 +109,8 @@ pub fn component_of(
 pub struct SuspectWeights {
     /// Failing requests' first errors (traces).
     pub origins: f64,
+    /// Requests that left their usual path at the component (traces).
+    pub paths: f64,
     /// New or bursting error-level log templates.
     pub templates: f64,
     /// Metric shifts.
@@ -120,9 +123,10 @@ pub struct SuspectWeights {
 impl Default for SuspectWeights {
     fn default() -> Self {
         SuspectWeights {
-            origins: 0.25,
-            templates: 0.35,
-            metrics: 0.4,
+            origins: 0.15,
+            paths: 0.6,
+            templates: 0.21,
+            metrics: 0.24,
             onset_half_life_minutes: 10.0,
         }
     }
@@ -132,6 +136,7 @@ impl Default for SuspectWeights {
 struct Tally {
     kind: Option<ComponentKind>,
     origins: f64,
+    paths: f64,
     templates: f64,
     metrics: f64,
     first: Option<DateTime<Utc>>,
@@ -146,12 +151,15 @@ struct Tally {
 /// turn baseline counts into what the incident window would hold if nothing changed.
 /// Each kind of evidence is an *excess* over that expectation:
 /// - origins: failing requests whose first error the component logged;
+/// - paths: requests that left the baseline's paths at the component (no
+///   baseline expectation needed: the baseline's requests define the paths);
 /// - templates: error-level lines of the component;
 /// - metrics: for each metric, the component that moved most, by how far it stands
 ///   out from the next one (a spike in one place outweighs a symptom that every
 ///   caller shows), weighted by how early it began.
 pub fn rank_suspects(
     origins: &[ErrorOrigin],
+    divergences: &[PathDivergence],
     templates: &[LogTemplate],
     shifts: &[MetricShift],
     weights: &SuspectWeights,
@@ -174,6 +182,42 @@ pub fn rank_suspects(
             format!(
                 "first error of {} failing request(s) in the incident window (baseline {}; errors spread to {} service(s))",
                 o.incident, o.baseline, o.spread
+            ),
+        ));
+    }
+
+    let text_of: HashMap<TemplateId, &str> = templates
+        .iter()
+        .flat_map(|t| {
+            std::iter::once(t.id)
+                .chain(t.merged_ids.iter().copied())
+                .map(move |id| (id, t.template.as_str()))
+        })
+        .collect();
+    for d in divergences {
+        let t = tally.entry(d.service.clone()).or_default();
+        t.kind = Some(ComponentKind::Service);
+        t.paths += d.weight;
+        let step = |id: Option<TemplateId>, none: &str| match id {
+            Some(id) => format!(
+                "\"{}\"",
+                truncate(text_of.get(&id).copied().unwrap_or("?"), 100)
+            ),
+            None => none.to_owned(),
+        };
+        let how = d.example.map_or(String::new(), |e| {
+            format!(
+                ", e.g. after {} came {} instead of {}",
+                step(e.last_usual, "the start"),
+                step(e.unexpected, "the end of the request"),
+                step(e.expected, "the end of the request"),
+            )
+        });
+        t.reasons.push((
+            saturate_paths(d.weight) * weights.paths,
+            format!(
+                "{} of {} requests in the incident window left their usual path here{how}",
+                d.requests, d.compared
             ),
         ));
     }
@@ -285,12 +329,41 @@ pub fn rank_suspects(
     // Absolute scales, not relative to the strongest component: a faint signal
     // stays faint even when it is the only one of its kind.
     let saturate = |x: f64| 1.0 - (-x / SURPRISE_SCALE).exp();
+    let kinds = |t: &Tally| {
+        [
+            saturate(t.origins),
+            saturate_paths(t.paths),
+            saturate(t.templates),
+            t.metrics,
+        ]
+    };
+    // A kind of evidence that singles one component out is worth more than one
+    // that every component shows about as much of (chronic errors, a load change
+    // everyone follows): each kind is trusted by its leader's margin.
+    let trust: Vec<f64> = (0..4)
+        .map(|k| {
+            let mut v: Vec<f64> = tally.values().map(|t| kinds(t)[k]).collect();
+            v.sort_by(|a, b| b.total_cmp(a));
+            let top = v.first().copied().unwrap_or(0.0);
+            let second = v.get(1).copied().unwrap_or(0.0);
+            let margin = if top > 0.0 { (top - second) / top } else { 0.0 };
+            TRUST_FLOOR + (1.0 - TRUST_FLOOR) * margin
+        })
+        .collect();
+    let w = [
+        weights.origins,
+        weights.paths,
+        weights.templates,
+        weights.metrics,
+    ];
     let mut out: Vec<Suspect> = tally
         .into_iter()
         .map(|(component, mut t)| {
-            let score = weights.origins * saturate(t.origins)
-                + weights.templates * saturate(t.templates)
-                + weights.metrics * t.metrics;
+            let score = kinds(&t)
+                .iter()
+                .zip(w.iter().zip(&trust))
+                .map(|(x, (w, trust))| x * w * trust)
+                .sum();
             t.reasons.sort_by(|a, b| b.0.total_cmp(&a.0));
             t.reasons.dedup_by(|a, b| a.1 == b.1);
             Suspect {
@@ -318,6 +391,16 @@ pub fn rank_suspects(
 
 /// Surprise (in Poisson deviations) at which log evidence counts 63 % of its weight.
 const SURPRISE_SCALE: f64 = 5.0;
+
+/// Trust in a kind of evidence whose leader does not stand out at all.
+const TRUST_FLOOR: f64 = 0.5;
+
+/// Diverging requests (blame summed) at which path evidence counts 63 % of its weight.
+const PATH_SCALE: f64 = 30.0;
+
+fn saturate_paths(blame: f64) -> f64 {
+    1.0 - (-blame.max(0.0) / PATH_SCALE).exp()
+}
 
 /// How surprising `incident` events are when the baseline had `baseline` over a
 /// window `1 / ratio` times as long: the excess over the expectation in units of
@@ -384,6 +467,58 @@ mod tests {
     }
 
     #[test]
+    fn evidence_that_singles_one_out_outweighs_evidence_everyone_shows() {
+        // Requests diverge evenly at three services (a change all of them follow);
+        // one metric puts `db` far ahead of everyone else.
+        let divergences: Vec<PathDivergence> = ["api", "cart", "web"]
+            .iter()
+            .map(|s| PathDivergence {
+                service: (*s).into(),
+                weight: 20.0,
+                requests: 20,
+                compared: 100,
+                example: None,
+            })
+            .collect();
+        let t0 = DateTime::parse_from_rfc3339("2026-11-24T10:30:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let shift = |svc: &str, score: f64| MetricShift {
+            metric: "cpu".into(),
+            labels: [("service".to_string(), svc.to_string())]
+                .into_iter()
+                .collect(),
+            baseline_median: 1.0,
+            baseline_spread: 0.1,
+            peak: 90.0,
+            score,
+            direction: super::super::metrics::Direction::Up,
+            relative_change: 89.0,
+            started_at: t0,
+            anomalous_points: 4,
+            points: vec![],
+        };
+        let shifts = vec![shift("db", 300.0), shift("api", 10.0)];
+        let per_metric: HashMap<String, usize> = [("cpu".to_string(), 6)].into_iter().collect();
+        let ranked = rank_suspects(
+            &[],
+            &divergences,
+            &[],
+            &shifts,
+            &SuspectWeights::default(),
+            1.0 / 3.0,
+            &per_metric,
+        );
+        assert_eq!(ranked[0].component, "db", "{ranked:?}");
+        assert!(
+            ranked
+                .iter()
+                .any(|s| s.component == "cart" && s.reasons[0].contains("20 of 100 requests")),
+            "{ranked:?}"
+        );
+    }
+
+    #[test]
     fn combined_evidence_outranks_one_kind_alone() {
         let origins = vec![
             ErrorOrigin {
@@ -423,6 +558,7 @@ mod tests {
         let per_metric: HashMap<String, usize> = [("latency".to_string(), 5)].into_iter().collect();
         let ranked = rank_suspects(
             &origins,
+            &[],
             &[],
             &shifts,
             &SuspectWeights::default(),

@@ -500,6 +500,15 @@ impl TemplateMiner {
         out
     }
 
+    /// The template a line belongs to, without counting it in either window (a
+    /// line it has no template for yet gets a new one with zero counts). For lines
+    /// older than the baseline that only show which paths requests take.
+    pub fn template_of(&mut self, text: &str) -> TemplateId {
+        self.tokenize(text);
+        let id = self.classify();
+        TemplateId(self.root(id))
+    }
+
     /// Counts one line and returns the template it went to (already resolved).
     pub fn add(&mut self, record: &LogRecord<'_>) -> TemplateId {
         self.lines[record.window.index()] += 1;
