@@ -4,16 +4,14 @@
 //! each analysis runs once; one whose worker died is taken over when its lease
 //! runs out, and given up (failed, with the reason) after [`MAX_ATTEMPTS`].
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use tokio::sync::{Semaphore, watch};
-use tokio::task::JoinHandle;
 
 use super::ClaimedAnalysis;
 use super::pipeline;
 use crate::engine::OnCall;
+use crate::engine::claims::ClaimLoop;
 
 /// How long a claim lasts without renewal.
 pub const LEASE: Duration = Duration::from_secs(30);
@@ -24,72 +22,39 @@ pub const MAX_ATTEMPTS: i64 = 3;
 /// How often an idle worker looks for work (a local submit wakes it at once).
 const IDLE_POLL: Duration = Duration::from_millis(1000);
 
-/// Running workers; dropping it does not stop them, [`Workers::shutdown`] does.
-#[derive(Debug)]
-pub struct Workers {
-    stop: watch::Sender<bool>,
-    handle: JoinHandle<()>,
-}
-
-impl Workers {
-    /// Stops claiming new work and waits for the running analyses (at most
-    /// `grace`); those still running are left to be taken over after their lease.
-    pub async fn shutdown(self, grace: Duration) {
-        let _ = self.stop.send(true);
-        let _ = tokio::time::timeout(grace, self.handle).await;
-    }
-}
+/// Running workers; dropping it does not stop them, [`Workers::shutdown`] does
+/// (it stops claiming and waits for the running analyses; those still running
+/// when the grace period ends are taken over after their lease).
+pub type Workers = crate::engine::Background;
 
 impl OnCall {
     /// Starts `settings.analysis_workers` workers in this process.
     pub fn start_workers(&self) -> Workers {
-        let (stop, stopped) = watch::channel(false);
-        let engine = self.clone();
-        let handle = tokio::spawn(async move { engine.work(stopped).await });
-        Workers { stop, handle }
-    }
-
-    async fn work(self, mut stopped: watch::Receiver<bool>) {
-        let slots = Arc::new(Semaphore::new(self.settings.analysis_workers.max(1)));
         let owner = format!("{}-{}", hostname(), uuid::Uuid::new_v4().simple());
-        let mut running = tokio::task::JoinSet::new();
-        loop {
-            if *stopped.borrow() {
-                break;
-            }
-            let Ok(permit) = slots.clone().acquire_owned().await else {
-                break;
-            };
-            let claimed = self
-                .store
-                .claim_analysis(&owner, lease_until(), Utc::now())
-                .await;
-            match claimed {
-                Ok(Some(job)) => {
-                    let engine = self.clone();
-                    let owner = owner.clone();
-                    running.spawn(async move {
-                        engine.run_claimed(job, &owner).await;
-                        drop(permit);
-                    });
-                }
-                Ok(None) => {
-                    drop(permit);
-                    tokio::select! {
-                        _ = self.wake.notified() => {}
-                        _ = tokio::time::sleep(IDLE_POLL) => {}
-                        _ = stopped.changed() => {}
-                    }
-                }
-                Err(e) => {
-                    drop(permit);
-                    tracing::warn!(error = %e, "claiming analyses");
-                    tokio::time::sleep(IDLE_POLL * 3).await;
-                }
-            }
-            while running.try_join_next().is_some() {}
+        let claiming = (self.clone(), owner.clone());
+        let running = (self.clone(), owner);
+        ClaimLoop {
+            what: "analyses",
+            slots: self.settings.analysis_workers,
+            idle: IDLE_POLL,
+            backoff: IDLE_POLL * 3,
+            wake: self.wake.clone(),
         }
-        while running.join_next().await.is_some() {}
+        .spawn(
+            move || {
+                let (engine, owner) = claiming.clone();
+                async move {
+                    engine
+                        .store
+                        .claim_analysis(&owner, lease_until(), Utc::now())
+                        .await
+                }
+            },
+            move |job| {
+                let (engine, owner) = running.clone();
+                async move { engine.run_claimed(job, &owner).await }
+            },
+        )
     }
 
     /// Runs one claimed analysis to its end, then hands a final result off to the

@@ -14,6 +14,7 @@ use crate::store::{self, Page, PageRequest, Store};
 use crate::users::{self, NewUser, Role, User};
 
 mod analyses;
+pub(crate) mod claims;
 mod datasources;
 mod identities;
 mod notifications;
@@ -25,6 +26,7 @@ pub use analyses::{
     LogTemplateView, MAX_ALERT_BYTES, MetricPoint, MetricShiftView, ShiftDirection, SuspectKind,
     SuspectView, TemplateServiceCount, alert_title,
 };
+pub use claims::Background;
 pub use datasources::{
     AuthInput, AuthView, DEFAULT_TIMEOUT_MS, DataSourceInput, DataSourceView, validate_url,
 };

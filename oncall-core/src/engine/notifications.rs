@@ -3,18 +3,16 @@
 //! drains it with retries and backoff. A failing channel never blocks or fails an
 //! analysis: enqueueing is one insert per channel, sending happens elsewhere.
 
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use tokio::sync::{Semaphore, watch};
-use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use super::OnCall;
+use super::claims::ClaimLoop;
 use crate::analysis::AnalysisStatus;
 use crate::error::{Error, Result};
 use crate::notify::{self, ChannelKind, Notice, NotificationChannel, NotificationEvent};
@@ -105,20 +103,9 @@ pub struct ChannelTest {
     pub message: String,
 }
 
-/// The running notification sender; [`Notifier::shutdown`] stops it.
-#[derive(Debug)]
-pub struct Notifier {
-    stop: watch::Sender<bool>,
-    handle: JoinHandle<()>,
-}
-
-impl Notifier {
-    /// Stops taking deliveries and waits for those being sent (at most `grace`).
-    pub async fn shutdown(self, grace: Duration) {
-        let _ = self.stop.send(true);
-        let _ = tokio::time::timeout(grace, self.handle).await;
-    }
-}
+/// The running notification sender; [`Notifier::shutdown`] stops it (it stops
+/// taking deliveries and waits for those being sent).
+pub type Notifier = super::Background;
 
 fn sealing_context(id: Uuid, what: &str) -> String {
     format!("channel:{id}:{what}")
@@ -435,51 +422,30 @@ impl OnCall {
     /// Starts the outbox sender of this process.
     pub fn start_notifier(&self) -> Result<Notifier> {
         let client = http_client()?;
-        let (stop, stopped) = watch::channel(false);
-        let engine = self.clone();
-        let handle = tokio::spawn(async move { engine.send_loop(client, stopped).await });
-        Ok(Notifier { stop, handle })
-    }
-
-    async fn send_loop(self, client: reqwest::Client, mut stopped: watch::Receiver<bool>) {
-        let slots = Arc::new(Semaphore::new(SENDERS));
-        let mut running = tokio::task::JoinSet::new();
-        loop {
-            if *stopped.borrow() {
-                break;
-            }
-            let Ok(permit) = slots.clone().acquire_owned().await else {
-                break;
-            };
-            let now = Utc::now();
-            let lock =
-                chrono::Duration::from_std(DELIVERY_LOCK).unwrap_or(chrono::Duration::seconds(60));
-            match self.store.claim_delivery(now, now + lock).await {
-                Ok(Some(job)) => {
-                    let engine = self.clone();
-                    let client = client.clone();
-                    running.spawn(async move {
-                        engine.deliver(&client, job).await;
-                        drop(permit);
-                    });
-                }
-                Ok(None) => {
-                    drop(permit);
-                    tokio::select! {
-                        _ = self.outbox_wake.notified() => {}
-                        _ = tokio::time::sleep(IDLE_POLL) => {}
-                        _ = stopped.changed() => {}
-                    }
-                }
-                Err(e) => {
-                    drop(permit);
-                    tracing::warn!(error = %e, "claiming notifications");
-                    tokio::time::sleep(IDLE_POLL * 4).await;
-                }
-            }
-            while running.try_join_next().is_some() {}
+        let claiming = self.clone();
+        let sending = self.clone();
+        Ok(ClaimLoop {
+            what: "notifications",
+            slots: SENDERS,
+            idle: IDLE_POLL,
+            backoff: IDLE_POLL * 4,
+            wake: self.outbox_wake.clone(),
         }
-        while running.join_next().await.is_some() {}
+        .spawn(
+            move || {
+                let engine = claiming.clone();
+                async move {
+                    let now = Utc::now();
+                    let lock = chrono::Duration::from_std(DELIVERY_LOCK)
+                        .unwrap_or(chrono::Duration::seconds(60));
+                    engine.store.claim_delivery(now, now + lock).await
+                }
+            },
+            move |job| {
+                let (engine, client) = (sending.clone(), client.clone());
+                async move { engine.deliver(&client, job).await }
+            },
+        ))
     }
 
     /// One attempt at a claimed delivery, and its bookkeeping.
