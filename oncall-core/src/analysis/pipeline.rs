@@ -652,6 +652,7 @@ async fn collect_logs(
     data: &mut Collected,
 ) -> Result<()> {
     let mut labels = log_scope(alert);
+    let first = data.logs.len();
     // Baseline and incident are fetched apart, so a busy baseline never crowds out
     // the incident's lines under the row cap.
     // The baseline's query reaches back further than the baseline window: the newest
@@ -692,7 +693,10 @@ async fn collect_logs(
         }
         report.queries.push(batch.query.clone());
         report.truncated |= batch.truncated;
-        for r in batch.records {
+        // Newest first (so the row cap keeps the latest lines), ties newest first
+        // too: reversed, lines of the same instant are in the order they were logged,
+        // which the steps of one request depend on.
+        for r in batch.records.into_iter().rev() {
             let field = |keys: &[&str]| keys.iter().find_map(|k| r.labels.get(*k)).cloned();
             data.logs.push(CollectedLog {
                 source: ds.name.clone(),
@@ -712,6 +716,8 @@ async fn collect_logs(
             });
         }
     }
+    // Baseline before incident; a stable sort keeps the logged order of ties.
+    data.logs[first..].sort_by_key(|l| l.time);
     report.rows = data.logs.len() as u64;
     Ok(())
 }

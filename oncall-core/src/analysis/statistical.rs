@@ -287,6 +287,13 @@ fn suggestions(top: Option<&Suspect>, evidence: &Evidence, zh: bool) -> Vec<Stri
     if has_new_errors {
         out.push(if zh { format!("查看 {c} 最近的发布或配置变更；新出现的异常多由变更引入，必要时回滚。") } else { format!("Check recent deploys or config changes of {c}; new exceptions usually come with a change — roll back if one lines up.") });
     }
+    let diverged = evidence
+        .path_divergences
+        .iter()
+        .any(|d| &d.service == c && d.requests > 0);
+    if diverged && !has_new_errors {
+        out.push(if zh { format!("请求在 {c} 之后改走了平时不走的路径：检查 {c} 的返回值与最近的代码变更（没有报错也可能返回了错误的结果）。") } else { format!("Requests leave their usual path right after {c}: check what {c} returns and its recent code changes — a wrong answer logs no error.") });
+    }
     if has("cpu") {
         out.push(if zh { format!("{c} CPU 异常：检查 CPU limit 与节点上的争抢，必要时扩容或迁移 Pod。") } else { format!("{c} shows CPU pressure: check its CPU limits and noisy neighbours on the node; scale out or reschedule.") });
     }
@@ -311,4 +318,40 @@ fn suggestions(top: Option<&Suspect>, evidence: &Evidence, zh: bool) -> Vec<Stri
             .into()
     });
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evidence::paths::PathDivergence;
+    use crate::evidence::suspects::ComponentKind;
+
+    #[test]
+    fn requests_leaving_their_path_suggest_checking_what_the_service_returns() {
+        let top = Suspect {
+            component: "pricing".into(),
+            kind: ComponentKind::Service,
+            score: 0.8,
+            reasons: vec![],
+            first_anomaly_at: None,
+            pods: vec![],
+        };
+        let mut evidence = Evidence::default();
+        assert!(
+            !suggestions(Some(&top), &evidence, false)
+                .iter()
+                .any(|s| s.contains("usual path"))
+        );
+        evidence.path_divergences.push(PathDivergence {
+            service: "pricing".into(),
+            weight: 12.0,
+            requests: 12,
+            compared: 40,
+            example: None,
+        });
+        let en = suggestions(Some(&top), &evidence, false);
+        assert!(en[0].contains("pricing returns"), "{en:?}");
+        let zh = suggestions(Some(&top), &evidence, true);
+        assert!(zh[0].contains("返回值"), "{zh:?}");
+    }
 }
