@@ -95,9 +95,16 @@ macro_rules! ticket_columns {
 pub(crate) use ticket_columns;
 
 /// Implements every repository trait for `$store` (which has a `pool: Pool<$db>`).
-/// `$insert_ignore` is the dialect's "insert unless the key exists" prefix.
+/// `$insert_ignore` is the dialect's "insert unless the key exists" prefix;
+/// `limit` what goes before and after a list's bound `LIMIT` value (see
+/// `sqlite.rs` for why SQLite's differs).
 macro_rules! sql_store {
-    ($store:ident, $db:ty, insert_ignore = $insert_ignore:literal) => {
+    (
+        $store:ident,
+        $db:ty,
+        insert_ignore = $insert_ignore:literal,
+        limit = ($limit_open:literal, $limit_close:literal)
+    ) => {
         mod repositories {
         use super::$store;
         use async_trait::async_trait;
@@ -331,7 +338,7 @@ macro_rules! sql_store {
                 let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
                     .fetch_one(&self.pool)
                     .await?;
-                let sql = concat!("SELECT ", $crate::store::sql::user_columns!(), " FROM users ORDER BY email LIMIT ? OFFSET ?");
+                let sql = concat!("SELECT ", $crate::store::sql::user_columns!(), " FROM users ORDER BY email ", $limit_open, "?", $limit_close, " OFFSET ?");
                 let rows = sqlx::query(sql)
                     .bind(page.limit())
                     .bind(page.offset())
@@ -426,7 +433,7 @@ macro_rules! sql_store {
                 let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM datasources")
                     .fetch_one(&self.pool)
                     .await?;
-                let sql = concat!("SELECT ", $crate::store::sql::datasource_columns!(), " FROM datasources ORDER BY name LIMIT ? OFFSET ?");
+                let sql = concat!("SELECT ", $crate::store::sql::datasource_columns!(), " FROM datasources ORDER BY name ", $limit_open, "?", $limit_close, " OFFSET ?");
                 let rows = sqlx::query(sql)
                     .bind(page.limit())
                     .bind(page.offset())
@@ -708,9 +715,9 @@ macro_rules! sql_store {
                 where_clause(&mut qb);
                 qb.push(") AS total_rows FROM analyses");
                 where_clause(&mut qb);
-                qb.push(" ORDER BY created_at DESC, id DESC LIMIT ")
+                qb.push(concat!(" ORDER BY created_at DESC, id DESC ", $limit_open))
                     .push_bind(page.limit())
-                    .push(" OFFSET ")
+                    .push(concat!($limit_close, " OFFSET "))
                     .push_bind(page.offset());
                 let rows = qb.build().fetch_all(&self.pool).await?;
                 let total: i64 = match rows.first() {
@@ -863,9 +870,9 @@ macro_rules! sql_store {
                 where_clause(&mut qb);
                 qb.push(") AS total_rows FROM tickets");
                 where_clause(&mut qb);
-                qb.push(" ORDER BY created_at DESC, no DESC LIMIT ")
+                qb.push(concat!(" ORDER BY created_at DESC, no DESC ", $limit_open))
                     .push_bind(page.limit())
-                    .push(" OFFSET ")
+                    .push(concat!($limit_close, " OFFSET "))
                     .push_bind(page.offset());
                 let rows = qb.build().fetch_all(&self.pool).await?;
                 let total: i64 = match rows.first() {
