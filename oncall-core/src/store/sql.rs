@@ -186,16 +186,18 @@ macro_rules! sql_store {
         }
 
         fn ticket_from_row(r: &DbRow) -> Result<Ticket> {
-            let analysis_id: Option<String> = r.try_get("analysis_id")?;
+            // Columns that are parsed are read as `&str` borrowed from the row: no
+            // `String` to allocate and drop for each (lists map many rows).
             Ok(Ticket {
                 no: r.try_get("no")?,
                 title: r.try_get("title")?,
                 root_cause: r.try_get("root_cause")?,
-                severity: parse_enum("tickets.severity", &r.try_get::<String, _>("severity")?)?,
-                status: parse_enum("tickets.status", &r.try_get::<String, _>("status")?)?,
+                severity: parse_enum("tickets.severity", r.try_get::<&str, _>("severity")?)?,
+                status: parse_enum("tickets.status", r.try_get::<&str, _>("status")?)?,
                 assignee: r.try_get("assignee")?,
-                analysis_id: analysis_id
-                    .map(|s| parse_uuid("tickets.analysis_id", &s))
+                analysis_id: r
+                    .try_get::<Option<&str>, _>("analysis_id")?
+                    .map(|s| parse_uuid("tickets.analysis_id", s))
                     .transpose()?,
                 description: r.try_get("description")?,
                 version: r.try_get("version")?,
@@ -886,7 +888,10 @@ macro_rules! sql_store {
                         count.build_query_scalar().fetch_one(&self.pool).await?
                     }
                 };
-                let items = rows.iter().map(ticket_from_row).collect::<Result<_>>()?;
+                let mut items = Vec::with_capacity(rows.len());
+                for r in &rows {
+                    items.push(ticket_from_row(r)?);
+                }
                 Ok(page_of(items, total, page))
             }
 
