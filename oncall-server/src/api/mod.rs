@@ -12,6 +12,7 @@ mod analysis;
 mod auth;
 mod channels;
 mod datasources;
+mod json_body;
 mod tickets;
 mod users;
 mod webhooks;
