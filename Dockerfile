@@ -15,6 +15,8 @@ RUN npm run check:api && npm run build
 FROM rust:1-bookworm AS server
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
+# Build settings of the bundled SQLite (see .cargo/config.toml).
+COPY .cargo/ .cargo/
 COPY oncall-core/ oncall-core/
 COPY oncall-server/ oncall-server/
 COPY oncall-cli/ oncall-cli/

@@ -1,13 +1,14 @@
 //! `/metrics`: request counts and latencies by operation and status, in the
 //! Prometheus text format, plus analyses by state.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use poem::PathPattern;
+use poem::http::Method;
 use poem::{Endpoint, IntoResponse, Request, Response, Result};
-use poem_openapi::OperationId;
 
 /// Upper bounds (seconds) of the latency histogram buckets.
 const BUCKETS: [f64; 12] = [
@@ -22,13 +23,24 @@ struct Series {
 }
 
 /// Request statistics, keyed by (route, method, status).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct RequestMetrics {
-    series: Mutex<BTreeMap<(String, String, u16), Series>>,
+    series: Mutex<BTreeMap<(Route, &'static str, u16), Series>>,
+    /// API route templates by route-table pattern (see [`crate::api::route_templates`]).
+    templates: HashMap<String, Arc<str>>,
+}
+
+impl Default for RequestMetrics {
+    fn default() -> Self {
+        RequestMetrics {
+            series: Mutex::default(),
+            templates: crate::api::route_templates(),
+        }
+    }
 }
 
 impl RequestMetrics {
-    fn observe(&self, route: String, method: String, status: u16, seconds: f64) {
+    fn observe(&self, route: Route, method: &'static str, status: u16, seconds: f64) {
         let mut map = self.series.lock().unwrap_or_else(|p| p.into_inner());
         let s = map.entry((route, method, status)).or_default();
         s.count += 1;
@@ -52,6 +64,7 @@ impl RequestMetrics {
         );
         out.push_str("# TYPE oncall_http_requests_total counter\n");
         for ((route, method, status), s) in &map {
+            let route = route.label();
             let _ = writeln!(
                 out,
                 "oncall_http_requests_total{{route=\"{route}\",method=\"{method}\",status=\"{status}\"}} {}",
@@ -61,6 +74,7 @@ impl RequestMetrics {
         out.push_str("# HELP oncall_http_request_duration_seconds HTTP request latency.\n");
         out.push_str("# TYPE oncall_http_request_duration_seconds histogram\n");
         for ((route, method, status), s) in &map {
+            let route = route.label();
             let labels = format!("route=\"{route}\",method=\"{method}\",status=\"{status}\"");
             for (i, bound) in BUCKETS.iter().enumerate() {
                 let _ = writeln!(
@@ -88,16 +102,89 @@ impl RequestMetrics {
     }
 }
 
-/// The route label: the API operation id, a fixed path, or `static`.
-fn route_of(req_path: &str, resp: &Response) -> String {
-    if let Some(op) = resp.data::<OperationId>() {
-        return op.0.to_owned();
+/// A route label: a pattern from the route table, or one of a few fixed names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Route {
+    /// A pattern of the route table in poem's form (`/api/tickets/:no`), shared
+    /// with the table (cloning it costs a reference count, not an allocation).
+    Pattern(Arc<str>),
+    /// `api_unmatched`, `static`, `/docs`, `unmatched`.
+    Fixed(&'static str),
+}
+
+impl Route {
+    fn as_str(&self) -> &str {
+        match self {
+            Route::Pattern(p) => p,
+            Route::Fixed(s) => s,
+        }
     }
-    match req_path {
-        "/healthz" | "/readyz" | "/metrics" | "/api/openapi.json" => req_path.to_owned(),
-        p if p.starts_with("/docs") => "/docs".to_owned(),
-        p if p.starts_with("/api/") => "api_unmatched".to_owned(),
-        _ => "static".to_owned(),
+
+    /// The label as written in `/metrics`: the route template in the OpenAPI
+    /// form, `/api/tickets/{no}`.
+    fn label(&self) -> String {
+        let mut out = String::with_capacity(self.as_str().len() + 2);
+        for (i, segment) in self.as_str().split('/').enumerate() {
+            if i > 0 {
+                out.push('/');
+            }
+            match segment.strip_prefix(':') {
+                Some(name) => {
+                    out.push('{');
+                    out.push_str(name);
+                    out.push('}');
+                }
+                None => out.push_str(segment),
+            }
+        }
+        out
+    }
+}
+
+impl PartialOrd for Route {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Route {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+/// The route label of a request, from the route table: poem leaves the pattern
+/// of the innermost matched route on the response or error, and API patterns
+/// are turned back into their documented template (`/api/tickets/{no}`). Only
+/// the table's own patterns become labels, so their number is bounded whatever
+/// paths clients send: an `/api/...` path no operation has is `api_unmatched`,
+/// anything the web UI serves is `static`, and a request refused before routing
+/// (413) is `unmatched`.
+fn route_of(pattern: Option<&PathPattern>, templates: &HashMap<String, Arc<str>>) -> Route {
+    let Some(PathPattern(p)) = pattern else {
+        return Route::Fixed("unmatched");
+    };
+    match &**p {
+        // The `/api` nest itself answers paths the API does not have.
+        "/api" | "/api/" => Route::Fixed("api_unmatched"),
+        // The web UI's nest at `/` (files and the SPA fallback).
+        "" | "/" => Route::Fixed("static"),
+        s if s.starts_with("/docs") => Route::Fixed("/docs"),
+        s => Route::Pattern(templates.get(s).unwrap_or(p).clone()),
+    }
+}
+
+/// The method label; methods outside the standard set share one label.
+fn method_of(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "OTHER",
     }
 }
 
@@ -108,13 +195,17 @@ pub async fn record<E: Endpoint>(
     metrics: Arc<RequestMetrics>,
 ) -> Result<Response> {
     let started = Instant::now();
-    let path = req.uri().path().to_owned();
-    let method = req.method().to_string();
-    let resp = match next.call(req).await {
-        Ok(r) => r.into_response(),
-        Err(e) => crate::error::to_json_response(e).await,
+    let method = method_of(req.method());
+    let (route, resp) = match next.call(req).await {
+        Ok(r) => {
+            let r = r.into_response();
+            (route_of(r.data::<PathPattern>(), &metrics.templates), r)
+        }
+        Err(e) => (
+            route_of(e.data::<PathPattern>(), &metrics.templates),
+            crate::error::to_json_response(e).await,
+        ),
     };
-    let route = route_of(&path, &resp);
     metrics.observe(
         route,
         method,
@@ -122,4 +213,26 @@ pub async fn record<E: Endpoint>(
         started.elapsed().as_secs_f64(),
     );
     Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_are_route_templates_from_the_table() {
+        let templates = crate::api::route_templates();
+        let route = |s: &str| route_of(Some(&PathPattern(Arc::from(s))), &templates).label();
+        assert_eq!(route("/api/tickets/:param0"), "/api/tickets/{no}");
+        assert_eq!(route("/api/tickets"), "/api/tickets");
+        assert_eq!(route("/healthz"), "/healthz");
+        assert_eq!(route("/api"), "api_unmatched");
+        assert_eq!(route(""), "static");
+        assert_eq!(route_of(None, &templates).label(), "unmatched");
+        // Every documented path has its table pattern.
+        assert!(
+            templates.values().any(|t| &**t == "/api/analysis/{id}"),
+            "{templates:?}"
+        );
+    }
 }

@@ -722,6 +722,46 @@ async fn health_metrics_docs_and_the_committed_spec() {
         ),
         "{metrics}"
     );
+    // API routes are labelled by their route template, unknown API paths by one
+    // label, whatever path was asked for.
+    let token = api.admin().await;
+    for no in ["INC-20250101-0001", "INC-20250101-0002"] {
+        let (s, _) = api
+            .call("GET", &format!("/api/tickets/{no}"), Some(&token), None)
+            .await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+    }
+    let (s, _) = api.call("GET", "/api/nope/2", None, None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let metrics = api
+        .cli
+        .get("/metrics")
+        .send()
+        .await
+        .0
+        .into_body()
+        .into_string()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(
+            "oncall_http_requests_total{route=\"/api/tickets/{no}\",method=\"GET\",status=\"404\"} 2"
+        ),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(
+            "oncall_http_requests_total{route=\"/api/auth/login\",method=\"POST\",status=\"200\"} 1"
+        ),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(
+            "oncall_http_requests_total{route=\"api_unmatched\",method=\"GET\",status=\"404\"} 2"
+        ),
+        "{metrics}"
+    );
+    assert!(!metrics.contains("INC-2025"), "{metrics}");
     assert!(
         metrics.contains("oncall_analyses{status=\"pending\"} 0"),
         "{metrics}"

@@ -27,7 +27,12 @@ pub(crate) use delivery_columns;
 /// `pool: Pool<$db>`). `$insert_ignore` is the dialect's "insert unless the key
 /// exists" prefix.
 macro_rules! intake_sql_store {
-    ($store:ident, $db:ty, insert_ignore = $insert_ignore:literal) => {
+    (
+        $store:ident,
+        $db:ty,
+        insert_ignore = $insert_ignore:literal,
+        limit = ($limit_open:literal, $limit_close:literal)
+    ) => {
         mod intake_repositories {
         use super::$store;
         use async_trait::async_trait;
@@ -400,7 +405,7 @@ macro_rules! intake_sql_store {
 
             async fn list_webhooks(&self, page: PageRequest) -> Result<Page<Webhook>> {
                 let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM webhooks").fetch_one(&self.pool).await?;
-                let sql = concat!("SELECT ", $crate::store::intake_sql::webhook_columns!(), " FROM webhooks ORDER BY name LIMIT ? OFFSET ?");
+                let sql = concat!("SELECT ", $crate::store::intake_sql::webhook_columns!(), " FROM webhooks ORDER BY name ", $limit_open, "?", $limit_close, " OFFSET ?");
                 let rows = sqlx::query(sql).bind(page.limit()).bind(page.offset()).fetch_all(&self.pool).await?;
                 let items = rows.iter().map(webhook_from_row).collect::<Result<_>>()?;
                 Ok(page_of(items, total, page))
@@ -477,10 +482,11 @@ macro_rules! intake_sql_store {
                 let first_seen_at = at("SELECT received_at FROM alert_occurrences WHERE analysis_id = ? ORDER BY received_at, id LIMIT 1").await?;
                 let last_seen_at = at("SELECT received_at FROM alert_occurrences WHERE analysis_id = ? ORDER BY received_at DESC, id DESC LIMIT 1").await?;
                 let resolved_at = at("SELECT received_at FROM alert_occurrences WHERE analysis_id = ? AND status = 'resolved' ORDER BY received_at DESC, id DESC LIMIT 1").await?;
-                let rows = sqlx::query(
+                let rows = sqlx::query(concat!(
                     "SELECT id, webhook_id, analysis_id, fingerprint, name, status, outcome, received_at \
-                     FROM alert_occurrences WHERE analysis_id = ? ORDER BY received_at DESC, id DESC LIMIT ?",
-                )
+                     FROM alert_occurrences WHERE analysis_id = ? ORDER BY received_at DESC, id DESC ",
+                    $limit_open, "?", $limit_close
+                ))
                 .bind(&id)
                 .bind(i64::from(limit))
                 .fetch_all(&self.pool)
@@ -540,7 +546,7 @@ macro_rules! intake_sql_store {
 
             async fn list_channels(&self, page: PageRequest) -> Result<Page<NotificationChannel>> {
                 let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM notification_channels").fetch_one(&self.pool).await?;
-                let sql = concat!("SELECT ", $crate::store::intake_sql::channel_columns!(), " FROM notification_channels ORDER BY name LIMIT ? OFFSET ?");
+                let sql = concat!("SELECT ", $crate::store::intake_sql::channel_columns!(), " FROM notification_channels ORDER BY name ", $limit_open, "?", $limit_close, " OFFSET ?");
                 let rows = sqlx::query(sql).bind(page.limit()).bind(page.offset()).fetch_all(&self.pool).await?;
                 let items = rows.iter().map(channel_from_row).collect::<Result<_>>()?;
                 Ok(page_of(items, total, page))
@@ -691,7 +697,7 @@ macro_rules! intake_sql_store {
                     .await?;
                 let rows = sqlx::query(concat!(
                     "SELECT ", $crate::store::intake_sql::delivery_columns!(),
-                    " FROM notification_outbox WHERE channel_id = ? ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?"
+                    " FROM notification_outbox WHERE channel_id = ? ORDER BY created_at DESC, id DESC ", $limit_open, "?", $limit_close, " OFFSET ?"
                 ))
                 .bind(channel_id.to_string())
                 .bind(page.limit())

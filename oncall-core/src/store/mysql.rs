@@ -53,13 +53,15 @@ impl MysqlStore {
 super::sql::sql_store!(
     MysqlStore,
     sqlx::MySql,
-    insert_ignore = "INSERT IGNORE INTO"
+    insert_ignore = "INSERT IGNORE INTO",
+    limit = ("LIMIT ", "")
 );
 
 super::intake_sql::intake_sql_store!(
     MysqlStore,
     sqlx::MySql,
-    insert_ignore = "INSERT IGNORE INTO"
+    insert_ignore = "INSERT IGNORE INTO",
+    limit = ("LIMIT ", "")
 );
 
 #[async_trait]

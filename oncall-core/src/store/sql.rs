@@ -95,9 +95,16 @@ macro_rules! ticket_columns {
 pub(crate) use ticket_columns;
 
 /// Implements every repository trait for `$store` (which has a `pool: Pool<$db>`).
-/// `$insert_ignore` is the dialect's "insert unless the key exists" prefix.
+/// `$insert_ignore` is the dialect's "insert unless the key exists" prefix;
+/// `limit` what goes before and after a list's bound `LIMIT` value (see
+/// `sqlite.rs` for why SQLite's differs).
 macro_rules! sql_store {
-    ($store:ident, $db:ty, insert_ignore = $insert_ignore:literal) => {
+    (
+        $store:ident,
+        $db:ty,
+        insert_ignore = $insert_ignore:literal,
+        limit = ($limit_open:literal, $limit_close:literal)
+    ) => {
         mod repositories {
         use super::$store;
         use async_trait::async_trait;
@@ -179,16 +186,18 @@ macro_rules! sql_store {
         }
 
         fn ticket_from_row(r: &DbRow) -> Result<Ticket> {
-            let analysis_id: Option<String> = r.try_get("analysis_id")?;
+            // Columns that are parsed are read as `&str` borrowed from the row: no
+            // `String` to allocate and drop for each (lists map many rows).
             Ok(Ticket {
                 no: r.try_get("no")?,
                 title: r.try_get("title")?,
                 root_cause: r.try_get("root_cause")?,
-                severity: parse_enum("tickets.severity", &r.try_get::<String, _>("severity")?)?,
-                status: parse_enum("tickets.status", &r.try_get::<String, _>("status")?)?,
+                severity: parse_enum("tickets.severity", r.try_get::<&str, _>("severity")?)?,
+                status: parse_enum("tickets.status", r.try_get::<&str, _>("status")?)?,
                 assignee: r.try_get("assignee")?,
-                analysis_id: analysis_id
-                    .map(|s| parse_uuid("tickets.analysis_id", &s))
+                analysis_id: r
+                    .try_get::<Option<&str>, _>("analysis_id")?
+                    .map(|s| parse_uuid("tickets.analysis_id", s))
                     .transpose()?,
                 description: r.try_get("description")?,
                 version: r.try_get("version")?,
@@ -331,7 +340,7 @@ macro_rules! sql_store {
                 let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
                     .fetch_one(&self.pool)
                     .await?;
-                let sql = concat!("SELECT ", $crate::store::sql::user_columns!(), " FROM users ORDER BY email LIMIT ? OFFSET ?");
+                let sql = concat!("SELECT ", $crate::store::sql::user_columns!(), " FROM users ORDER BY email ", $limit_open, "?", $limit_close, " OFFSET ?");
                 let rows = sqlx::query(sql)
                     .bind(page.limit())
                     .bind(page.offset())
@@ -426,7 +435,7 @@ macro_rules! sql_store {
                 let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM datasources")
                     .fetch_one(&self.pool)
                     .await?;
-                let sql = concat!("SELECT ", $crate::store::sql::datasource_columns!(), " FROM datasources ORDER BY name LIMIT ? OFFSET ?");
+                let sql = concat!("SELECT ", $crate::store::sql::datasource_columns!(), " FROM datasources ORDER BY name ", $limit_open, "?", $limit_close, " OFFSET ?");
                 let rows = sqlx::query(sql)
                     .bind(page.limit())
                     .bind(page.offset())
@@ -708,9 +717,9 @@ macro_rules! sql_store {
                 where_clause(&mut qb);
                 qb.push(") AS total_rows FROM analyses");
                 where_clause(&mut qb);
-                qb.push(" ORDER BY created_at DESC, id DESC LIMIT ")
+                qb.push(concat!(" ORDER BY created_at DESC, id DESC ", $limit_open))
                     .push_bind(page.limit())
-                    .push(" OFFSET ")
+                    .push(concat!($limit_close, " OFFSET "))
                     .push_bind(page.offset());
                 let rows = qb.build().fetch_all(&self.pool).await?;
                 let total: i64 = match rows.first() {
@@ -863,9 +872,9 @@ macro_rules! sql_store {
                 where_clause(&mut qb);
                 qb.push(") AS total_rows FROM tickets");
                 where_clause(&mut qb);
-                qb.push(" ORDER BY created_at DESC, no DESC LIMIT ")
+                qb.push(concat!(" ORDER BY created_at DESC, no DESC ", $limit_open))
                     .push_bind(page.limit())
-                    .push(" OFFSET ")
+                    .push(concat!($limit_close, " OFFSET "))
                     .push_bind(page.offset());
                 let rows = qb.build().fetch_all(&self.pool).await?;
                 let total: i64 = match rows.first() {
@@ -879,7 +888,10 @@ macro_rules! sql_store {
                         count.build_query_scalar().fetch_one(&self.pool).await?
                     }
                 };
-                let items = rows.iter().map(ticket_from_row).collect::<Result<_>>()?;
+                let mut items = Vec::with_capacity(rows.len());
+                for r in &rows {
+                    items.push(ticket_from_row(r)?);
+                }
                 Ok(page_of(items, total, page))
             }
 

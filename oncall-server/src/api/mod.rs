@@ -1,5 +1,8 @@
 //! The REST API (SPEC §4): each operation translates HTTP into one `OnCall` call.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use oncall_core::store::PageRequest;
 use poem_openapi::{OpenApiService, Tags};
 
@@ -9,6 +12,7 @@ mod analysis;
 mod auth;
 mod channels;
 mod datasources;
+mod json_body;
 mod tickets;
 mod users;
 mod webhooks;
@@ -83,6 +87,35 @@ pub type Api = (
     webhooks::WebhooksApi,
     channels::ChannelsApi,
 );
+
+/// The API's route templates as documented (`/api/tickets/{no}`), by the pattern
+/// poem-openapi puts in its route table for each (`/api/tickets/:param0`: it
+/// numbers the path parameters), which is what a response carries as its
+/// `poem::PathPattern`.
+pub(crate) fn route_templates() -> HashMap<String, Arc<str>> {
+    <Api as poem_openapi::OpenApi>::meta()
+        .into_iter()
+        .flat_map(|api| api.paths)
+        .map(|p| (table_pattern(&p.path), Arc::from(p.path.as_str())))
+        .collect()
+}
+
+/// `/api/tickets/{no}` → `/api/tickets/:param0`, as poem-openapi registers it.
+fn table_pattern(template: &str) -> String {
+    let mut n = 0;
+    let segments: Vec<String> = template
+        .split('/')
+        .map(|s| {
+            if s.starts_with('{') || s.starts_with(':') {
+                n += 1;
+                format!(":param{}", n - 1)
+            } else {
+                s.to_owned()
+            }
+        })
+        .collect();
+    segments.join("/")
+}
 
 /// The API service, documented at `/api/openapi.json`.
 pub fn service() -> OpenApiService<Api, ()> {

@@ -11,12 +11,87 @@ use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::types::MaybeUndefined;
 use poem_openapi::{Object, OpenApi, payload::Json};
 
+use super::json_body::{JsonBody, Rfc3339, SizeHint};
 use super::{ApiResult, Tag, page_object, page_request};
 use crate::AppState;
 use crate::auth::BearerAuth;
 use crate::error::ApiError;
 
 page_object!(TicketPage, Ticket);
+
+// `GET /api/tickets` writes its page with serde (see `JsonBody`), in exactly the
+// bytes poem-openapi's `ToJSON` would produce: keys in sorted order (serde_json's
+// map is a `BTreeMap`), `None` fields left out (`skip_serializing_if_is_none`),
+// times as `DateTime::to_rfc3339`. `tests::the_page_is_written_as_to_json_writes_it`
+// holds the two encodings equal.
+impl serde::Serialize for TicketPage {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        struct Items<'a>(&'a [Ticket]);
+        impl serde::Serialize for Items<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_seq(self.0.iter().map(TicketJson))
+            }
+        }
+        let mut m = s.serialize_struct("TicketPage", 4)?;
+        m.serialize_field("items", &Items(&self.items))?;
+        m.serialize_field("page", &self.page)?;
+        m.serialize_field("page_size", &self.page_size)?;
+        m.serialize_field("total", &self.total)?;
+        m.end()
+    }
+}
+
+impl SizeHint for TicketPage {
+    fn json_size_hint(&self) -> usize {
+        // Fixed fields and punctuation take ~250 bytes a ticket, the texts the rest.
+        64 + self
+            .items
+            .iter()
+            .map(|t| {
+                256 + t.no.len()
+                    + t.title.len()
+                    + t.root_cause.len()
+                    + t.created_by.len()
+                    + t.assignee.as_ref().map_or(0, String::len)
+                    + t.description.as_ref().map_or(0, String::len)
+            })
+            .sum::<usize>()
+    }
+}
+
+/// A ticket as `ToJSON` writes it (see `TicketPage`'s `Serialize`).
+struct TicketJson<'a>(&'a Ticket);
+
+impl serde::Serialize for TicketJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let t = self.0;
+        let mut m = s.serialize_struct("Ticket", 12)?;
+        match &t.analysis_id {
+            Some(id) => m.serialize_field("analysis_id", id)?,
+            None => m.skip_field("analysis_id")?,
+        }
+        match &t.assignee {
+            Some(a) => m.serialize_field("assignee", a)?,
+            None => m.skip_field("assignee")?,
+        }
+        m.serialize_field("created_at", &Rfc3339(&t.created_at))?;
+        m.serialize_field("created_by", &t.created_by)?;
+        match &t.description {
+            Some(d) => m.serialize_field("description", d)?,
+            None => m.skip_field("description")?,
+        }
+        m.serialize_field("no", &t.no)?;
+        m.serialize_field("root_cause", &t.root_cause)?;
+        m.serialize_field("severity", t.severity.as_str())?;
+        m.serialize_field("status", t.status.as_str())?;
+        m.serialize_field("title", &t.title)?;
+        m.serialize_field("updated_at", &Rfc3339(&t.updated_at))?;
+        m.serialize_field("version", &t.version)?;
+        m.end()
+    }
+}
 
 /// Changes to a ticket; omitted fields stay as they are.
 #[derive(Debug, Object)]
@@ -82,7 +157,7 @@ impl TicketsApi {
         q: Query<Option<String>>,
         since: Query<Option<DateTime<Utc>>>,
         until: Query<Option<DateTime<Utc>>>,
-    ) -> ApiResult<Json<TicketPage>> {
+    ) -> ApiResult<JsonBody<TicketPage>> {
         let req = page_request(page.0, page_size.0)?;
         let filter = TicketFilter {
             status: status.0,
@@ -92,7 +167,7 @@ impl TicketsApi {
             since: since.0,
             until: until.0,
         };
-        Ok(Json(
+        Ok(JsonBody(
             state
                 .oncall
                 .list_tickets(&auth.0, &filter, req)
@@ -152,5 +227,75 @@ impl TicketsApi {
         Ok(Json(
             state.oncall.update_ticket(&auth.0, &no.0, patch).await?,
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use chrono::TimeZone;
+    use poem_openapi::types::ToJSON;
+
+    use super::*;
+
+    fn ticket(i: u32) -> Ticket {
+        let at = Utc.timestamp_opt(1_767_000_000 + i64::from(i), 0).unwrap();
+        Ticket {
+            no: format!("INC-20260101-{i:04}"),
+            title: format!("Ticket {i}: 支付服务错误率升高 \"quoted\" \\ \n\t\u{1}"),
+            root_cause: "connection pool exhausted".into(),
+            severity: Severity::ALL[i as usize % 4],
+            status: [
+                TicketStatus::Open,
+                TicketStatus::Processing,
+                TicketStatus::Resolved,
+                TicketStatus::Closed,
+            ][i as usize % 4],
+            assignee: (i % 2 == 0).then(|| "eng@oncall.example.com".to_owned()),
+            analysis_id: (i % 3 == 0).then(uuid::Uuid::now_v7),
+            description: (i % 5 == 0).then(|| "line one\nline two </script>".to_owned()),
+            version: i64::from(i) * 7 - 3,
+            created_by: "admin@oncall.example.com".into(),
+            // Whole seconds, milliseconds, microseconds and nanoseconds.
+            created_at: at
+                + chrono::Duration::nanoseconds([0, 5_000_000, 123_456_000, 7][i as usize % 4]),
+            updated_at: at + chrono::Duration::microseconds(i64::from(i) * 1_001),
+        }
+    }
+
+    #[test]
+    fn the_page_is_written_as_to_json_writes_it() {
+        for n in [0, 1, 20] {
+            let page = TicketPage {
+                items: (0..n).map(ticket).collect(),
+                total: 10_000 + u64::from(n),
+                page: 3,
+                page_size: 20,
+            };
+            let ours = serde_json::to_vec(&page).unwrap();
+            let theirs = serde_json::to_vec(&page.to_json().unwrap()).unwrap();
+            assert_eq!(
+                String::from_utf8(ours).unwrap(),
+                String::from_utf8(theirs).unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn extreme_years_are_written_alike() {
+        let mut t = ticket(1);
+        t.created_at = Utc.with_ymd_and_hms(-262_000, 1, 1, 0, 0, 0).unwrap()
+            + chrono::Duration::nanoseconds(123_456_789);
+        let page = TicketPage {
+            items: vec![t],
+            total: 1,
+            page: 1,
+            page_size: 20,
+        };
+        assert_eq!(
+            serde_json::to_string(&page).unwrap(),
+            serde_json::to_string(&page.to_json().unwrap()).unwrap()
+        );
     }
 }
