@@ -5696,6 +5696,11 @@ export interface components {
             metric_shifts: components["schemas"]["MetricShiftView"][];
             /** @description Where failing requests' first errors appeared, most first. */
             error_origins: components["schemas"]["ErrorOriginView"][];
+            /**
+             * @description Where requests of the incident window first left the paths the baseline's
+             *     requests took (from trace ids), most blame first.
+             */
+            path_divergences: components["schemas"]["PathDivergenceView"][];
             /** @description Ranked suspects. */
             suspects: components["schemas"]["SuspectView"][];
             /**
@@ -5915,6 +5920,44 @@ export interface components {
             current_password: string;
             /** @description The new password (at least 8 characters). */
             new_password: string;
+        };
+        /**
+         * PathDivergenceView
+         * @description How often requests left their usual path at a service.
+         */
+        PathDivergenceView: {
+            /** @description The service. */
+            service: string;
+            /**
+             * Format: double
+             * @description Blame summed over the diverging requests (1 for the last usual step, ½ for
+             *     the unexpected step, ½ shared by the missing next steps).
+             */
+            weight: number;
+            /**
+             * Format: uint64
+             * @description Diverging requests it had a part in.
+             */
+            requests: number;
+            /**
+             * Format: uint64
+             * @description Requests of the incident window compared with the baseline's paths.
+             */
+            compared: number;
+            /** @description The commonest such divergence. */
+            example?: components["schemas"]["PathExampleView"] & unknown;
+        };
+        /**
+         * PathExampleView
+         * @description One divergence, as log templates.
+         */
+        PathExampleView: {
+            /** @description The last step that went as usual (absent: the first step was already new). */
+            last_usual?: string;
+            /** @description The step taken instead (absent: the request ended there). */
+            unexpected?: string;
+            /** @description A step the baseline took next instead (absent: it used to end there). */
+            expected?: string;
         };
         /**
          * ResultSuspect

@@ -29,6 +29,7 @@ export type LogLevelName = S["LogLevelName"];
 export type MetricShiftView = S["MetricShiftView"];
 export type MetricPoint = S["MetricPoint"];
 export type ErrorOriginView = S["ErrorOriginView"];
+export type PathDivergenceView = S["PathDivergenceView"];
 export type SuspectView = S["SuspectView"];
 export type AnalysisStatus = S["AnalysisStatus"];
 export type AnalysisOptions = S["AnalysisOptions"];

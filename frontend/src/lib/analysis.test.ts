@@ -53,6 +53,7 @@ const evidence: EvidenceView = {
   log_templates: [],
   metric_shifts: [shift, { ...shift, metric: "other", points: [] }],
   error_origins: [],
+  path_divergences: [],
   suspects: [
     {
       component: "ts-contacts-service",

@@ -32,6 +32,7 @@ import type {
   EvidenceView,
   LogTemplateView,
   MetricShiftView,
+  PathDivergenceView,
   ResultEvidence,
   SourceReport,
 } from "../api/types";
@@ -402,13 +403,18 @@ function EvidenceRow({ item: e }: { item: ResultEvidence }) {
   );
 }
 
-/** The stored evidence: error origins, metric shifts, log templates. */
+/** The stored evidence: error origins, request paths, metric shifts, log templates. */
 function EvidenceCards({ evidence: e, window: w }: { evidence: EvidenceView; window: ChartWindow }) {
   return (
     <>
       {e.error_origins.length > 0 && (
         <Col xs={24}>
           <ErrorOriginsCard origins={e.error_origins} />
+        </Col>
+      )}
+      {(e.path_divergences ?? []).length > 0 && (
+        <Col xs={24}>
+          <PathDivergencesCard divergences={e.path_divergences ?? []} />
         </Col>
       )}
       {e.metric_shifts.length > 0 && (
@@ -456,6 +462,47 @@ function ErrorOriginsCard({ origins }: { origins: ErrorOriginView[] }) {
             render: (r: number) => formatRatio(r),
           },
           { title: t("analysis.spread"), dataIndex: "spread", width: 110, align: "right", render: (n: number) => t("analysis.spreadValue", { count: n }) },
+        ]}
+      />
+    </Card>
+  );
+}
+
+function PathDivergencesCard({ divergences }: { divergences: PathDivergenceView[] }) {
+  const t = useT();
+  const step = (text: string | undefined, none: MessageKey) =>
+    text ? <Typography.Text code>{text}</Typography.Text> : <Typography.Text type="secondary">{t(none)}</Typography.Text>;
+  return (
+    <Card title={<CardTitle title={t("analysis.paths")} sub={t("analysis.pathsHint")} />} data-testid="path-divergences">
+      <Table<PathDivergenceView>
+        size="small"
+        rowKey="service"
+        dataSource={divergences.slice(0, 8)}
+        pagination={false}
+        scroll={{ x: 640 }}
+        columns={[
+          { title: t("analysis.service"), dataIndex: "service", width: 200, render: (s: string) => <strong>{s || "—"}</strong> },
+          {
+            title: t("analysis.pathRequests"),
+            key: "requests",
+            width: 150,
+            align: "right",
+            render: (_: unknown, d) => `${formatCount(d.requests)} / ${formatCount(d.compared)}`,
+          },
+          {
+            title: t("analysis.pathExample"),
+            key: "example",
+            render: (_: unknown, d) =>
+              d.example ? (
+                <div className="path-example">
+                  <div>{t("analysis.pathAfter")} {step(d.example.last_usual, "analysis.pathStart")}</div>
+                  <div>{t("analysis.pathCame")} {step(d.example.unexpected, "analysis.pathEnd")}</div>
+                  <div>{t("analysis.pathInstead")} {step(d.example.expected, "analysis.pathEnd")}</div>
+                </div>
+              ) : (
+                "—"
+              ),
+          },
         ]}
       />
     </Card>

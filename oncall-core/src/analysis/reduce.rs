@@ -172,7 +172,9 @@ pub fn reduce_with(
             time: e.time,
         })
         .collect();
-    let divergences = path_divergences(&path_events, window);
+    let divergences = path_divergences(&path_events, window, |id| {
+        miner.template_text(id).unwrap_or_default()
+    });
 
     let inputs: Vec<SeriesInput<'_>> = collected
         .series

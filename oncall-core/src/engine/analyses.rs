@@ -354,6 +354,10 @@ pub struct EvidenceView {
     /// Where failing requests' first errors appeared, most first.
     #[serde(default, deserialize_with = "lenient_vec")]
     pub error_origins: Vec<ErrorOriginView>,
+    /// Where requests of the incident window first left the paths the baseline's
+    /// requests took (from trace ids), most blame first.
+    #[serde(default, deserialize_with = "lenient_vec")]
+    pub path_divergences: Vec<PathDivergenceView>,
     /// Ranked suspects.
     #[serde(default, deserialize_with = "lenient_vec")]
     pub suspects: Vec<SuspectView>,
@@ -562,6 +566,47 @@ pub struct ErrorOriginView {
     pub spread: u64,
 }
 
+/// How often requests left their usual path at a service.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Object),
+    oai(skip_serializing_if_is_none)
+)]
+pub struct PathDivergenceView {
+    /// The service.
+    pub service: String,
+    /// Blame summed over the diverging requests (1 for the last usual step, ½ for
+    /// the unexpected step, ½ shared by the missing next steps).
+    pub weight: f64,
+    /// Diverging requests it had a part in.
+    pub requests: u64,
+    /// Requests of the incident window compared with the baseline's paths.
+    pub compared: u64,
+    /// The commonest such divergence.
+    #[serde(default)]
+    pub example: Option<PathExampleView>,
+}
+
+/// One divergence, as log templates.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Object),
+    oai(skip_serializing_if_is_none)
+)]
+pub struct PathExampleView {
+    /// The last step that went as usual (absent: the first step was already new).
+    #[serde(default)]
+    pub last_usual: Option<String>,
+    /// The step taken instead (absent: the request ended there).
+    #[serde(default)]
+    pub unexpected: Option<String>,
+    /// A step the baseline took next instead (absent: it used to end there).
+    #[serde(default)]
+    pub expected: Option<String>,
+}
+
 /// What kind of component a suspect is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -701,7 +746,17 @@ mod view_tests {
                 rate_ratio: 78.0,
                 spread: 17,
             }],
-            path_divergences: vec![],
+            path_divergences: vec![crate::evidence::paths::PathDivergence {
+                service: "ts-contacts-service".into(),
+                weight: 12.5,
+                requests: 11,
+                compared: 40,
+                example: Some(crate::evidence::paths::PathExample {
+                    last_usual: Some("findContactsById <*>".into()),
+                    unexpected: None,
+                    expected: Some("reply <*>".into()),
+                }),
+            }],
             suspects: vec![Suspect {
                 component: "ts-contacts-service".into(),
                 kind: ComponentKind::Service,
@@ -753,6 +808,11 @@ mod view_tests {
         assert_eq!(m.points[1].value, 0.9);
         assert_eq!(m.points[1].at, at("2023-01-29T08:43:00Z"));
         assert_eq!(e.error_origins[0].incident, 19);
+        let p = &e.path_divergences[0];
+        assert_eq!((p.requests, p.compared), (11, 40));
+        let ex = p.example.as_ref().unwrap();
+        assert_eq!(ex.last_usual.as_deref(), Some("findContactsById <*>"));
+        assert_eq!(ex.unexpected, None);
         assert_eq!(e.suspects[0].kind, SuspectKind::Service);
         assert_eq!(e.window.unwrap().incident_start, at("2023-01-29T08:39:04Z"));
         assert_eq!(v.window.unwrap().alert_start, at("2023-01-29T08:44:04Z"));

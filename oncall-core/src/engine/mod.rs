@@ -23,8 +23,8 @@ mod webhooks;
 
 pub use analyses::{
     AnalysisOptions, AnalysisView, ErrorOriginView, EvidenceView, EvidenceWindow, LogLevelName,
-    LogTemplateView, MAX_ALERT_BYTES, MetricPoint, MetricShiftView, ShiftDirection, SuspectKind,
-    SuspectView, TemplateServiceCount, alert_title,
+    LogTemplateView, MAX_ALERT_BYTES, MetricPoint, MetricShiftView, PathDivergenceView,
+    PathExampleView, ShiftDirection, SuspectKind, SuspectView, TemplateServiceCount, alert_title,
 };
 pub use claims::Background;
 pub use datasources::{

@@ -57,16 +57,19 @@ pub struct PathDivergence {
     pub example: Option<PathExample>,
 }
 
-/// One divergence, as log template ids.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+/// One divergence, as the log templates of its steps.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub struct PathExample {
     /// The last step that went as usual (`None`: the first step was already new).
-    pub last_usual: Option<TemplateId>,
+    pub last_usual: Option<String>,
     /// The step taken instead (`None`: the request ended there).
-    pub unexpected: Option<TemplateId>,
-    /// The baseline's commonest next step (`None`: it used to end there).
-    pub expected: Option<TemplateId>,
+    pub unexpected: Option<String>,
+    /// One step the baseline took next instead (`None`: it used to end there).
+    pub expected: Option<String>,
 }
+
+/// A divergence as template ids, while counting.
+type StepIds = (Option<TemplateId>, Option<TemplateId>, Option<TemplateId>);
 
 /// Share of the blame for the last step that went as usual.
 const BLAME_LAST_USUAL: f64 = 1.0;
@@ -82,12 +85,17 @@ type Step = (u32, TemplateId, bool);
 /// A request's lines: (time, position in the input, step).
 type Lines = Vec<(DateTime<Utc>, usize, Step)>;
 
-/// Finds where the incident window's requests left the baseline's paths. A request
+/// Finds where the incident window's requests left the baseline's paths; `describe`
+/// gives a template's text for the examples. A request
 /// belongs to the window in which its first line was logged; every request that
 /// began before the incident window counts as baseline, however old (the paths
 /// a system's requests take change with deployments, not by the hour, and sparse
 /// logs may hold only a few minutes of normal traffic long before the incident).
-pub fn path_divergences(events: &[PathEvent<'_>], window: &TimeWindow) -> Vec<PathDivergence> {
+pub fn path_divergences(
+    events: &[PathEvent<'_>],
+    window: &TimeWindow,
+    describe: impl Fn(TemplateId) -> String,
+) -> Vec<PathDivergence> {
     let mut services: Vec<&str> = Vec::new();
     let mut service_ids: HashMap<&str, u32> = HashMap::new();
     let mut traces: HashMap<&str, Lines> = HashMap::new();
@@ -126,18 +134,18 @@ pub fn path_divergences(events: &[PathEvent<'_>], window: &TimeWindow) -> Vec<Pa
     struct Blame {
         weight: f64,
         requests: u64,
-        examples: HashMap<PathExample, u64>,
+        examples: HashMap<StepIds, u64>,
     }
     let mut blame: HashMap<u32, Blame> = HashMap::new();
     for path in &incident {
         let Some(d) = tree.diverge(path) else {
             continue;
         };
-        let example = PathExample {
-            last_usual: d.last_usual.map(|s| s.1),
-            unexpected: d.unexpected.map(|s| s.1),
-            expected: d.expected.first().map(|s| s.1),
-        };
+        let example: StepIds = (
+            d.last_usual.map(|s| s.1),
+            d.unexpected.map(|s| s.1),
+            d.expected.first().map(|s| s.1),
+        );
         let mut shares: Vec<(u32, f64)> = Vec::with_capacity(2 + d.expected.len());
         if let Some(s) = d.last_usual {
             shares.push((s.0, BLAME_LAST_USUAL));
@@ -171,7 +179,11 @@ pub fn path_divergences(events: &[PathEvent<'_>], window: &TimeWindow) -> Vec<Pa
                 .examples
                 .into_iter()
                 .max_by(|a, b| a.1.cmp(&b.1).then_with(|| b.0.cmp(&a.0)))
-                .map(|(e, _)| e),
+                .map(|((last, unexpected, expected), _)| PathExample {
+                    last_usual: last.map(&describe),
+                    unexpected: unexpected.map(&describe),
+                    expected: expected.map(&describe),
+                }),
         })
         .collect();
     out.sort_by(|a, b| {
@@ -313,7 +325,7 @@ mod tests {
         let mut reqs = requests(40, 0, 1);
         reqs.extend(requests(30, 12, 32));
         let ev = events(&reqs);
-        let d = path_divergences(&ev, &window());
+        let d = path_divergences(&ev, &window(), |id| format!("t{}", id.0));
         assert_eq!(d[0].service, "db", "{d:?}");
         assert_eq!(d[0].requests, 12);
         assert_eq!(d[0].compared, 30);
@@ -325,9 +337,9 @@ mod tests {
         assert_eq!(
             d[0].example,
             Some(PathExample {
-                last_usual: Some(TemplateId(3)),
-                unexpected: Some(TemplateId(9)),
-                expected: Some(TemplateId(4)),
+                last_usual: Some("t3".into()),
+                unexpected: Some("t9".into()),
+                expected: Some("t4".into()),
             })
         );
     }
@@ -337,7 +349,7 @@ mod tests {
         let mut reqs = requests(40, 0, 1);
         reqs.extend(requests(30, 0, 32));
         let ev = events(&reqs);
-        assert!(path_divergences(&ev, &window()).is_empty());
+        assert!(path_divergences(&ev, &window(), |id| format!("t{}", id.0)).is_empty());
     }
 
     #[test]
@@ -345,7 +357,7 @@ mod tests {
         let mut reqs = requests(5, 0, 1);
         reqs.extend(requests(30, 12, 32));
         let ev = events(&reqs);
-        assert!(path_divergences(&ev, &window()).is_empty());
+        assert!(path_divergences(&ev, &window(), |id| format!("t{}", id.0)).is_empty());
     }
 
     #[test]
@@ -364,7 +376,7 @@ mod tests {
             ));
         }
         let ev = events(&reqs);
-        let d = path_divergences(&ev, &window());
+        let d = path_divergences(&ev, &window(), |id| format!("t{}", id.0));
         assert_eq!(d[0].service, "db");
         assert!((d[0].weight - 10.0).abs() < 1e-9);
         let orders = d.iter().find(|x| x.service == "orders").unwrap();

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::metrics::MetricShift;
 use super::paths::PathDivergence;
-use super::templates::{LogTemplate, TemplateId};
+use super::templates::LogTemplate;
 use super::traces::ErrorOrigin;
 
 /// What kind of component a suspect is.
@@ -186,31 +186,20 @@ pub fn rank_suspects(
         ));
     }
 
-    let text_of: HashMap<TemplateId, &str> = templates
-        .iter()
-        .flat_map(|t| {
-            std::iter::once(t.id)
-                .chain(t.merged_ids.iter().copied())
-                .map(move |id| (id, t.template.as_str()))
-        })
-        .collect();
     for d in divergences {
         let t = tally.entry(d.service.clone()).or_default();
         t.kind = Some(ComponentKind::Service);
         t.paths += d.weight;
-        let step = |id: Option<TemplateId>, none: &str| match id {
-            Some(id) => format!(
-                "\"{}\"",
-                truncate(text_of.get(&id).copied().unwrap_or("?"), 100)
-            ),
+        let step = |text: &Option<String>, none: &str| match text {
+            Some(t) => format!("\"{}\"", truncate(t, 100)),
             None => none.to_owned(),
         };
-        let how = d.example.map_or(String::new(), |e| {
+        let how = d.example.as_ref().map_or(String::new(), |e| {
             format!(
                 ", e.g. after {} came {} instead of {}",
-                step(e.last_usual, "the start"),
-                step(e.unexpected, "the end of the request"),
-                step(e.expected, "the end of the request"),
+                step(&e.last_usual, "the start"),
+                step(&e.unexpected, "the end of the request"),
+                step(&e.expected, "the end of the request"),
             )
         });
         t.reasons.push((
