@@ -157,6 +157,10 @@ struct Tally {
 /// - metrics: for each metric, the component that moved most, by how far it stands
 ///   out from the next one (a spike in one place outweighs a symptom that every
 ///   caller shows), weighted by how early it began.
+///
+/// Each kind is then trusted by how far its leading component stands above the
+/// runner-up ([`TRUST_FLOOR`] when not at all), so evidence every component shows
+/// about as much of weighs less than evidence that singles one out.
 pub fn rank_suspects(
     origins: &[ErrorOrigin],
     divergences: &[PathDivergence],
@@ -203,7 +207,7 @@ pub fn rank_suspects(
             )
         });
         t.reasons.push((
-            saturate_paths(d.weight) * weights.paths,
+            saturate(d.weight, PATH_SCALE) * weights.paths,
             format!(
                 "{} of {} requests in the incident window left their usual path here{how}",
                 d.requests, d.compared
@@ -317,12 +321,11 @@ pub fn rank_suspects(
 
     // Absolute scales, not relative to the strongest component: a faint signal
     // stays faint even when it is the only one of its kind.
-    let saturate = |x: f64| 1.0 - (-x / SURPRISE_SCALE).exp();
     let kinds = |t: &Tally| {
         [
-            saturate(t.origins),
-            saturate_paths(t.paths),
-            saturate(t.templates),
+            saturate(t.origins, SURPRISE_SCALE),
+            saturate(t.paths, PATH_SCALE),
+            saturate(t.templates, SURPRISE_SCALE),
             t.metrics,
         ]
     };
@@ -382,13 +385,14 @@ pub fn rank_suspects(
 const SURPRISE_SCALE: f64 = 5.0;
 
 /// Trust in a kind of evidence whose leader does not stand out at all.
-const TRUST_FLOOR: f64 = 0.5;
+pub const TRUST_FLOOR: f64 = 0.5;
 
 /// Diverging requests (blame summed) at which path evidence counts 63 % of its weight.
 const PATH_SCALE: f64 = 30.0;
 
-fn saturate_paths(blame: f64) -> f64 {
-    1.0 - (-blame.max(0.0) / PATH_SCALE).exp()
+/// 0 → 0, `scale` → 0.63, towards 1 beyond.
+fn saturate(x: f64, scale: f64) -> f64 {
+    1.0 - (-x.max(0.0) / scale).exp()
 }
 
 /// How surprising `incident` events are when the baseline had `baseline` over a
