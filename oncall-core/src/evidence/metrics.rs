@@ -130,17 +130,33 @@ pub fn metric_shifts(
     window: &TimeWindow,
     cfg: &ShiftConfig,
 ) -> Vec<MetricShift> {
-    let typical = typical_levels(series, window);
+    // Each series' baseline samples (sorted by `median`) and median, computed once:
+    // the metric's typical level and each series' shift both need them.
+    let baselines: Vec<(Vec<f64>, Option<f64>)> = series
+        .iter()
+        .map(|s| {
+            let mut values: Vec<f64> = s
+                .points
+                .iter()
+                .filter(|(t, v)| window.in_baseline(*t) && v.is_finite())
+                .map(|(_, v)| *v)
+                .collect();
+            let med = median(&mut values);
+            (values, med)
+        })
+        .collect();
+    let typical = typical_levels(series, &baselines);
     let mut out: Vec<MetricShift> = series
         .iter()
-        .filter_map(|s| {
+        .zip(&baselines)
+        .filter_map(|(s, (baseline, med))| {
             let level = s
                 .labels
                 .get("__name__")
                 .and_then(|n| typical.get(n.as_str()))
                 .copied()
                 .unwrap_or(0.0);
-            shift_of(s, window, cfg, level)
+            shift_of(s, baseline, (*med)?, window, cfg, level)
         })
         .collect();
     out.sort_by(|a, b| b.score.total_cmp(&a.score));
@@ -150,21 +166,15 @@ pub fn metric_shifts(
 /// Per metric name, the median over its non-idle series of |baseline median|.
 fn typical_levels<'a>(
     series: &[SeriesInput<'a>],
-    window: &TimeWindow,
+    baselines: &[(Vec<f64>, Option<f64>)],
 ) -> std::collections::HashMap<&'a str, f64> {
     let mut levels: std::collections::HashMap<&'a str, Vec<f64>> = std::collections::HashMap::new();
-    for s in series {
+    for (s, (_, med)) in series.iter().zip(baselines) {
         let Some(name) = s.labels.get("__name__") else {
             continue;
         };
-        let mut baseline: Vec<f64> = s
-            .points
-            .iter()
-            .filter(|(t, v)| window.in_baseline(*t) && v.is_finite())
-            .map(|(_, v)| *v)
-            .collect();
         // Idle series (median 0) say nothing about the level the metric reads at.
-        if let Some(m) = median(&mut baseline).filter(|m| *m != 0.0) {
+        if let Some(m) = med.filter(|m| *m != 0.0) {
             levels.entry(name.as_str()).or_default().push(m.abs());
         }
     }
@@ -176,20 +186,15 @@ fn typical_levels<'a>(
 
 fn shift_of(
     s: &SeriesInput<'_>,
+    baseline: &[f64],
+    med: f64,
     window: &TimeWindow,
     cfg: &ShiftConfig,
     typical_level: f64,
 ) -> Option<MetricShift> {
-    let mut baseline: Vec<f64> = s
-        .points
-        .iter()
-        .filter(|(t, v)| window.in_baseline(*t) && v.is_finite())
-        .map(|(_, v)| *v)
-        .collect();
     if baseline.len() < cfg.min_baseline_points {
         return None;
     }
-    let med = median(&mut baseline)?;
     let mut deviations: Vec<f64> = baseline.iter().map(|v| (v - med).abs()).collect();
     let mad = median(&mut deviations)?;
     let spread = (1.4826 * mad)
