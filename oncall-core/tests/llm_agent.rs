@@ -28,7 +28,9 @@ use oncall_core::connectors::{
 };
 use oncall_core::evidence::metrics::TimeWindow;
 use oncall_core::llm::agent::{self, AgentInput, LlmRun};
+use oncall_core::llm::client::Message;
 use oncall_core::llm::{AgentEvent, LlmClient};
+use oncall_core::llm::{prompts, tools};
 use oncall_core::{AnalysisOptions, Settings};
 use serde_json::{Value, json};
 use support::replay::{Recorded, ReplayServer, Reply};
@@ -417,7 +419,65 @@ async fn the_tool_budget_ends_with_a_request_without_tools_then_falls_back() {
         last_user["content"]
             .as_str()
             .unwrap()
-            .contains("tool budget is spent")
+            .contains("No more tool calls are possible")
+    );
+}
+
+#[tokio::test]
+async fn a_token_budget_too_small_for_more_tools_asks_for_the_answer_instead() {
+    // The first answer reports 2,000 prompt tokens, so that the budget below
+    // leaves room for the first request but not for a second one with tools.
+    let script = || {
+        vec![
+            Reply::json(
+                200,
+                json!({"choices": [{"message": {"role": "assistant", "content": "", "tool_calls": [
+                    {"id": "c1", "type": "function", "function": {"name": "list_metrics", "arguments": "{\"source\":\"prom\"}"}}]}}],
+                    "usage": {"prompt_tokens": 2_000, "completion_tokens": 10}})
+                .to_string(),
+            ),
+            say(&good_answer()),
+        ]
+    };
+    // A first run with room to spare shows what the second request holds.
+    let probe = scripted(script()).await;
+    let (result, _, _) = run_case(&probe.url, limits()).await;
+    assert!(result.is_some());
+    let reqs = probe.requests();
+    assert!(body(&reqs[1]).get("tools").is_some());
+    let sent: Vec<Message> = serde_json::from_value(Value::Array(messages(&reqs[1]))).unwrap();
+    let with_tools = agent::estimate_tokens(&sent, &tools::specs());
+    let mut answer_now = sent.clone();
+    answer_now.push(Message::new(
+        "user",
+        prompts::final_answer_now(Language::En),
+    ));
+    let without = agent::estimate_tokens(&answer_now, &[]);
+    assert!(with_tools > without + 100, "{with_tools} vs {without}");
+
+    // Room for the answer without tools, not for another round with them.
+    let l = limits();
+    let budget = 2_010 + u64::from(l.max_completion_tokens) + (with_tools + without) / 2;
+    let server = scripted(script()).await;
+    let (result, run, _) = run_case(
+        &server.url,
+        LlmLimits {
+            token_budget: budget,
+            ..l
+        },
+    )
+    .await;
+    assert!(result.is_some(), "{:?}", run.error);
+    assert_eq!(run.outcome, "answered");
+    let reqs = server.requests();
+    assert_eq!(reqs.len(), 2);
+    assert!(body(&reqs[1]).get("tools").is_none());
+    let last = messages(&reqs[1]);
+    assert!(
+        last.last().unwrap()["content"]
+            .as_str()
+            .unwrap()
+            .contains("No more tool calls are possible")
     );
 }
 
@@ -440,6 +500,23 @@ async fn an_invalid_answer_gets_one_repair_round() {
         last[last.len() - 2]["content"],
         "It is probably the database."
     );
+    // The repair round sends the alert, the suspects and the answer, not the
+    // whole evidence again.
+    assert_eq!(last.len(), 4);
+    let brief = last[1]["content"].as_str().unwrap();
+    let full = messages(&reqs[0])[1]["content"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(brief.contains("HighErrorRate") && brief.contains("statistical suspects"));
+    assert!(full.contains("log templates") && !brief.contains("log templates"));
+    assert!(
+        brief.len() < full.len() / 2,
+        "{} vs {}",
+        brief.len(),
+        full.len()
+    );
+    assert!(body(&reqs[1]).get("tools").is_none());
 }
 
 #[tokio::test]

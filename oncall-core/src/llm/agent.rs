@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::client::{ChatRequest, LlmClient, Message, TokenUsage};
+use super::client::{ChatRequest, LlmClient, Message, TokenUsage, ToolSpec};
 use super::prompts::{self, PROMPT_VERSION};
 use super::redact::Redactor;
 use super::tools::{self, ToolBox};
@@ -118,41 +118,28 @@ fn clip(s: &str, max: usize) -> String {
     out
 }
 
+/// How much of each kind of evidence goes into the context. The first request
+/// (context, system prompt and tool descriptions) stays near 3,000 tokens on the
+/// dev scenarios, so an answer plus one repair round fit in 8,000 prompt tokens.
+const CONTEXT_SUSPECTS: usize = 5;
+/// Suspects whose reasons are shown (the others by name and score).
+const CONTEXT_SUSPECTS_EXPLAINED: usize = 3;
+/// Reasons shown per explained suspect.
+const CONTEXT_REASONS: usize = 2;
+/// Log templates shown.
+const CONTEXT_TEMPLATES: usize = 6;
+/// Metric shifts shown.
+const CONTEXT_SHIFTS: usize = 6;
+/// Error origins shown.
+const CONTEXT_ORIGINS: usize = 4;
+/// Characters of one template, example line, reason or metric selector.
+const CONTEXT_CLIP: usize = 140;
+
 /// The compact context: alert, window, sources and the strongest evidence.
 pub fn render_context(input: &AgentInput<'_>) -> String {
     use std::fmt::Write;
-    let a = input.alert;
     let e = input.evidence;
-    let mut out = String::new();
-    let _ = writeln!(out, "alert: {} (status {})", a.name, a.status);
-    if let Some(s) = a.severity {
-        let _ = writeln!(out, "severity: {}", s.as_str());
-    }
-    let _ = writeln!(out, "starts_at: {}", a.starts_at.to_rfc3339());
-    if !a.summary.is_empty() {
-        let _ = writeln!(out, "summary: {}", clip(&a.summary, 400));
-    }
-    let labels: Vec<String> = a
-        .labels
-        .iter()
-        .take(15)
-        .map(|(k, v)| format!("{k}={}", clip(v, 80)))
-        .collect();
-    if !labels.is_empty() {
-        let _ = writeln!(out, "labels: {}", labels.join(", "));
-    }
-    for (k, v) in a.annotations.iter().take(4) {
-        let _ = writeln!(out, "annotation {k}: {}", clip(v, 300));
-    }
-    let w = input.window;
-    let _ = writeln!(
-        out,
-        "window: baseline {} .. {}, incident {} .. {}",
-        w.baseline_start.to_rfc3339(),
-        w.incident_start.to_rfc3339(),
-        w.incident_start.to_rfc3339(),
-        w.incident_end.to_rfc3339()
-    );
+    let mut out = render_alert(input);
     let sources: Vec<String> = input
         .sources
         .iter()
@@ -173,19 +160,27 @@ pub fn render_context(input: &AgentInput<'_>) -> String {
         e.log_lines, e.series, e.templates_total
     );
     let _ = writeln!(out, "\nstatistical suspects (score 0..1):");
-    for s in input.statistical.suspects.iter().take(5) {
-        let reasons: Vec<String> = s.reasons.iter().take(3).map(|r| clip(r, 160)).collect();
-        let _ = writeln!(
-            out,
-            "- {} ({}) {:.2}: {}",
-            s.component,
-            s.kind,
-            s.score,
-            reasons.join("; ")
-        );
+    for (i, s) in input
+        .statistical
+        .suspects
+        .iter()
+        .take(CONTEXT_SUSPECTS)
+        .enumerate()
+    {
+        let _ = write!(out, "- {} ({}) {:.2}", s.component, s.kind, s.score);
+        if i < CONTEXT_SUSPECTS_EXPLAINED && !s.reasons.is_empty() {
+            let reasons: Vec<String> = s
+                .reasons
+                .iter()
+                .take(CONTEXT_REASONS)
+                .map(|r| clip(r, CONTEXT_CLIP))
+                .collect();
+            let _ = write!(out, ": {}", reasons.join("; "));
+        }
+        out.push('\n');
     }
     let _ = writeln!(out, "\nlog templates (baseline → incident counts):");
-    for t in e.log_templates.iter().take(8) {
+    for t in e.log_templates.iter().take(CONTEXT_TEMPLATES) {
         let mut flags = Vec::new();
         if t.is_new {
             flags.push("new");
@@ -209,18 +204,19 @@ pub fn render_context(input: &AgentInput<'_>) -> String {
             t.baseline_count,
             t.incident_count,
             services.join(","),
-            clip(&t.template, 200)
+            clip(&t.template, CONTEXT_CLIP)
         );
-        if let Some(ex) = t.examples.first() {
-            let _ = writeln!(out, "  e.g. {}", clip(ex, 200));
+        // The example shows the masked values; skip it when it says nothing more.
+        if let Some(ex) = t.examples.first().filter(|ex| **ex != t.template) {
+            let _ = writeln!(out, "  e.g. {}", clip(ex, CONTEXT_CLIP));
         }
     }
     let _ = writeln!(out, "\nmetric shifts (robust deviations):");
-    for m in e.metric_shifts.iter().take(8) {
+    for m in e.metric_shifts.iter().take(CONTEXT_SHIFTS) {
         let _ = writeln!(
             out,
             "- {} {:?} {:.3} → {:.3} ({:.1}σ) from {}",
-            clip(&promql_selector(&m.metric, &m.labels), 160),
+            clip(&promql_selector(&m.metric, &m.labels), CONTEXT_CLIP),
             m.direction,
             m.baseline_median,
             m.peak,
@@ -233,7 +229,7 @@ pub fn render_context(input: &AgentInput<'_>) -> String {
             out,
             "\nwhere failing requests' first errors appear (by trace):"
         );
-        for o in e.error_origins.iter().take(5) {
+        for o in e.error_origins.iter().take(CONTEXT_ORIGINS) {
             let _ = writeln!(
                 out,
                 "- {}: {} in incident, {} in baseline",
@@ -246,6 +242,59 @@ pub fn render_context(input: &AgentInput<'_>) -> String {
         "\nstatistical root cause: {}",
         clip(&input.statistical.root_cause, 300)
     );
+    out
+}
+
+/// The alert and the windows: the head of the context, and all the repair round
+/// re-sends beside the model's own answer.
+fn render_alert(input: &AgentInput<'_>) -> String {
+    use std::fmt::Write;
+    let a = input.alert;
+    let mut out = String::new();
+    let _ = writeln!(out, "alert: {} (status {})", a.name, a.status);
+    if let Some(s) = a.severity {
+        let _ = writeln!(out, "severity: {}", s.as_str());
+    }
+    let _ = writeln!(out, "starts_at: {}", a.starts_at.to_rfc3339());
+    if !a.summary.is_empty() {
+        let _ = writeln!(out, "summary: {}", clip(&a.summary, 300));
+    }
+    let labels: Vec<String> = a
+        .labels
+        .iter()
+        .take(12)
+        .map(|(k, v)| format!("{k}={}", clip(v, 60)))
+        .collect();
+    if !labels.is_empty() {
+        let _ = writeln!(out, "labels: {}", labels.join(", "));
+    }
+    for (k, v) in a.annotations.iter().take(3) {
+        let _ = writeln!(out, "annotation {k}: {}", clip(v, 200));
+    }
+    let w = input.window;
+    let _ = writeln!(
+        out,
+        "window: baseline from {}, incident {} .. {}",
+        w.baseline_start.to_rfc3339(),
+        w.incident_start.to_rfc3339(),
+        w.incident_end.to_rfc3339()
+    );
+    out
+}
+
+/// What the repair round sends as context: the alert and the statistical
+/// suspects by name and score. The model's own answer carries the rest.
+fn render_brief(input: &AgentInput<'_>) -> String {
+    use std::fmt::Write;
+    let mut out = render_alert(input);
+    let suspects: Vec<String> = input
+        .statistical
+        .suspects
+        .iter()
+        .take(CONTEXT_SUSPECTS)
+        .map(|s| format!("{} ({}) {:.2}", s.component, s.kind, s.score))
+        .collect();
+    let _ = writeln!(out, "statistical suspects: {}", suspects.join(", "));
     out
 }
 
@@ -407,20 +456,26 @@ fn restore(result: AnalysisResult, r: &Redactor) -> AnalysisResult {
     }
 }
 
-/// Rough token count of what will be sent (about 3 characters per token, which
-/// overestimates English and underestimates nothing much).
-fn estimate_tokens(messages: &[Message]) -> u64 {
-    let chars: usize = messages
+/// Rough token count of a request of `messages` offering `tools` (about 3
+/// characters per token, which overestimates English and underestimates nothing
+/// much). The agent checks it against the token budget before each request.
+pub fn estimate_tokens(messages: &[Message], tools: &[ToolSpec]) -> u64 {
+    let tool_chars: usize = tools
         .iter()
-        .map(|m| {
-            m.content.chars().count()
-                + m.tool_calls
-                    .iter()
-                    .map(|c| c.function.arguments.len() + c.function.name.len())
-                    .sum::<usize>()
-                + 8
-        })
+        .map(|t| serde_json::to_string(t).map_or(0, |s| s.len()))
         .sum();
+    let chars: usize = tool_chars
+        + messages
+            .iter()
+            .map(|m| {
+                m.content.chars().count()
+                    + m.tool_calls
+                        .iter()
+                        .map(|c| c.function.arguments.len() + c.function.name.len())
+                        .sum::<usize>()
+                    + 8
+            })
+            .sum::<usize>();
     (chars as u64) / 3 + 300
 }
 
@@ -472,20 +527,33 @@ pub async fn run(
         if requests >= max_requests {
             break Err(format!("no answer after {requests} requests"));
         }
-        requests += 1;
         let offer_tools = !final_mode;
+        let offered: &[ToolSpec] = if offer_tools { &specs } else { &[] };
         let used = run.prompt_tokens + run.completion_tokens;
-        let next = estimate_tokens(&messages) + u64::from(limits.max_completion_tokens);
+        let next = estimate_tokens(&messages, offered) + u64::from(limits.max_completion_tokens);
         if used + next > limits.token_budget {
+            if offer_tools {
+                // Another round of tools would not leave room for the answer:
+                // ask for it now, from what the model has.
+                final_mode = true;
+                if messages.len() > 2 {
+                    messages.push(Message::new(
+                        "user",
+                        prompts::final_answer_now(input.language),
+                    ));
+                }
+                continue;
+            }
             break Err(format!(
                 "token budget of {} would be exceeded ({used} used, about {next} more needed)",
                 limits.token_budget
             ));
         }
+        requests += 1;
         let request = ChatRequest {
             model: client.model(),
             messages: &messages,
-            tools: if offer_tools { &specs } else { &[] },
+            tools: offered,
             tool_choice: offer_tools.then(|| Value::from("auto")),
             temperature: 0.1,
             max_tokens: limits.max_completion_tokens,
@@ -571,11 +639,19 @@ pub async fn run(
             Err(problem) if !run.repaired => {
                 run.repaired = true;
                 final_mode = true;
-                messages.push(Message::new("assistant", clip(&message.content, 2_000)));
-                messages.push(Message::new(
-                    "user",
-                    prompts::repair(input.language, &problem),
-                ));
+                // The repair is about the answer's form: the alert, the suspects
+                // and the model's own answer are enough. Sending the whole
+                // conversation again would double the prompt tokens.
+                let brief = redactor.redact(&render_brief(&input));
+                messages = vec![
+                    Message::new(
+                        "system",
+                        prompts::system(input.language, limits.max_tool_calls),
+                    ),
+                    Message::new("user", prompts::task(input.language, &brief)),
+                    Message::new("assistant", clip(&message.content, 1_500)),
+                    Message::new("user", prompts::repair(input.language, &problem)),
+                ];
             }
             Err(problem) => break Err(format!("invalid answer after one repair: {problem}")),
         }

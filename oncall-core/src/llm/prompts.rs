@@ -7,7 +7,7 @@
 use crate::alert::Language;
 
 /// Bumped whenever the wording or the context layout changes.
-pub const PROMPT_VERSION: &str = "rca-2026-11-25.1";
+pub const PROMPT_VERSION: &str = "rca-2026-12-04.1";
 
 /// Opens a block of untrusted data.
 pub const DATA_BEGIN: &str = "<<<DATA";
@@ -81,11 +81,16 @@ pub fn task(language: Language, context: &str) -> String {
     format!("{ask}\n\n{}", data_block("context:", context))
 }
 
-/// Sent when the tool budget is spent: answer now.
+/// Sent when no more tool calls are possible (tool or token budget spent):
+/// answer now.
 pub fn final_answer_now(language: Language) -> &'static str {
     match language {
-        Language::Zh => "工具调用次数已用完。请现在只输出最终的 JSON 结果。",
-        Language::En => "The tool budget is spent. Reply now with only the final JSON result.",
+        Language::Zh => {
+            "已不能再调用工具（次数或 token 预算已用完）。请现在只输出最终的 JSON 结果。"
+        }
+        Language::En => {
+            "No more tool calls are possible (the tool or token budget is spent). Reply now with only the final JSON result."
+        }
     }
 }
 
