@@ -57,6 +57,9 @@ pub struct Settings {
     pub web_dir: PathBuf,
     /// `ONCALL_ANALYSIS_WORKERS`: analyses run at once per process.
     pub analysis_workers: usize,
+    /// `ONCALL_ANALYSIS_DEADLINE_SECONDS`: longest one analysis may run, LLM
+    /// included; past it the analysis fails with the reason (default 120 s).
+    pub analysis_deadline: std::time::Duration,
     /// `ONCALL_PUBLIC_URL`: the web UI's address as people reach it, for links in
     /// notifications (default: `http://` + `ONCALL_ADDR`, `0.0.0.0` as `localhost`).
     pub public_url: Option<String>,
@@ -122,6 +125,7 @@ impl Default for Settings {
             admin_password: DEFAULT_ADMIN_PASSWORD.to_owned(),
             web_dir: PathBuf::from("frontend/dist"),
             analysis_workers: 4,
+            analysis_deadline: std::time::Duration::from_secs(120),
             llm: LlmLimits::default(),
             public_url: None,
             webhook_backlog: 1000,
@@ -148,6 +152,7 @@ impl fmt::Debug for Settings {
             .field("admin_email", &self.admin_email)
             .field("web_dir", &self.web_dir)
             .field("analysis_workers", &self.analysis_workers)
+            .field("analysis_deadline", &self.analysis_deadline)
             .field("llm", &self.llm)
             .field("public_url", &self.public_url)
             .field("webhook_backlog", &self.webhook_backlog)
@@ -271,6 +276,15 @@ impl Settings {
                 ));
             }
         }
+        if let Some(v) = get("ONCALL_ANALYSIS_DEADLINE_SECONDS") {
+            let secs: u64 = parse("ONCALL_ANALYSIS_DEADLINE_SECONDS", &v)?;
+            if secs == 0 {
+                return Err(Error::Config(
+                    "ONCALL_ANALYSIS_DEADLINE_SECONDS must be at least 1".into(),
+                ));
+            }
+            s.analysis_deadline = std::time::Duration::from_secs(secs);
+        }
         s.llm = llm_limits(&get)?;
         s.public_url = get("ONCALL_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_owned());
         if let Some(v) = get("ONCALL_WEBHOOK_BACKLOG") {
@@ -386,7 +400,17 @@ mod tests {
         assert_eq!(s.openai_model, "gpt-4");
         assert_eq!(s.addr, "0.0.0.0:8000");
         assert_eq!(s.analysis_workers, 4);
+        assert_eq!(s.analysis_deadline.as_secs(), 120);
         assert!(!s.dev);
+        let s = from(&[("ONCALL_ANALYSIS_DEADLINE_SECONDS", "300")]).unwrap();
+        assert_eq!(s.analysis_deadline.as_secs(), 300);
+        for bad in ["0", "soon"] {
+            let e = from(&[("ONCALL_ANALYSIS_DEADLINE_SECONDS", bad)]).unwrap_err();
+            assert!(
+                e.to_string().contains("ONCALL_ANALYSIS_DEADLINE_SECONDS"),
+                "{e}"
+            );
+        }
     }
 
     #[test]

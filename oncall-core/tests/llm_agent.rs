@@ -657,8 +657,16 @@ async fn logs_are_data_and_secrets_never_leave() {
 /// Through the engine: the model's answer becomes the result, the run is stored
 /// under `usage.llm`, and the progress events name each LLM answer.
 async fn engine_with(url: &str) -> (oncall_core::OnCall, tempfile::TempDir) {
+    engine_with_deadline(url, Duration::from_secs(120)).await
+}
+
+async fn engine_with_deadline(
+    url: &str,
+    analysis_deadline: Duration,
+) -> (oncall_core::OnCall, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let settings = Settings {
+        analysis_deadline,
         llm_provider: LlmProvider::OpenAi,
         openai_model: "scripted".into(),
         openai_base_url: format!("{url}/v1"),
@@ -767,4 +775,53 @@ async fn asking_for_an_llm_when_none_is_configured_says_so() {
     let done = analyse_with(&oncall, Some(true)).await;
     assert_eq!(done.analyzer.as_deref(), Some("statistical"));
     assert!(done.error.unwrap().contains("LLM_PROVIDER=none"));
+}
+
+/// `ONCALL_ANALYSIS_DEADLINE_SECONDS` bounds the LLM too: it gets the deadline
+/// less a 5 s margin for storing the result, so a model that never answers
+/// costs the analysis its LLM part, not the analysis.
+#[tokio::test]
+async fn the_analysis_deadline_cuts_a_silent_llm_short() {
+    let server = scripted(vec![Reply::Silence]).await;
+    let (oncall, _dir) = engine_with_deadline(&server.url, Duration::from_secs(7)).await;
+    let t = Instant::now();
+    let done = analyse_with(&oncall, None).await;
+    assert!(t.elapsed() < Duration::from_secs(7), "{:?}", t.elapsed());
+    assert_eq!(
+        done.status,
+        oncall_core::analysis::AnalysisStatus::Completed
+    );
+    assert_eq!(done.analyzer.as_deref(), Some("statistical"));
+    assert!(done.error.unwrap().contains("LLM (scripted) failed"));
+}
+
+/// Past the deadline the analysis fails with the reason: here a data source
+/// that accepts the query and never answers (its own timeout is longer).
+#[tokio::test]
+async fn an_analysis_past_its_deadline_fails_and_says_so() {
+    let silent = ReplayServer::start(|_r: &Recorded| Reply::Silence).await;
+    let (oncall, _dir) =
+        engine_with_deadline(&support::replay::refused_url(), Duration::from_secs(2)).await;
+    let admin = oncall.local_admin();
+    oncall
+        .create_datasource(
+            &admin,
+            oncall_core::DataSourceInput {
+                name: "slow-prom".into(),
+                kind: DataSourceKind::Prometheus,
+                url: silent.url.clone(),
+                auth: oncall_core::AuthInput::default(),
+                config: None,
+                enabled: Some(true),
+                timeout_ms: Some(60_000),
+            },
+        )
+        .await
+        .unwrap();
+    let t = Instant::now();
+    let done = analyse_with(&oncall, Some(false)).await;
+    assert!(t.elapsed() < Duration::from_secs(30), "{:?}", t.elapsed());
+    assert_eq!(done.status, oncall_core::analysis::AnalysisStatus::Failed);
+    let error = done.error.unwrap();
+    assert!(error.contains("deadline of 2 s"), "{error}");
 }

@@ -11,7 +11,6 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::DEADLINE;
 use super::reduce::{Collected, CollectedLog, CollectedSeries, Evidence, reduce};
 use super::statistical::{AnalysisResult, EvidenceSources, analyze};
 use super::{Analysis, AnalysisEvent, AnalysisStatus, Stage};
@@ -343,7 +342,7 @@ pub(crate) async fn run(engine: &OnCall, mut analysis: Analysis, owner: &str) ->
                 sources: &sources,
                 language,
             };
-            let deadline = (started + DEADLINE)
+            let deadline = (started + engine.settings.analysis_deadline)
                 .checked_sub(LLM_DEADLINE_MARGIN)
                 .unwrap_or(started)
                 .min(Instant::now() + client.limits().time_budget);

@@ -15,8 +15,6 @@ use crate::engine::claims::ClaimLoop;
 
 /// How long a claim lasts without renewal.
 pub const LEASE: Duration = Duration::from_secs(30);
-/// Longest one analysis may run.
-pub const DEADLINE: Duration = Duration::from_secs(120);
 /// Claims of one analysis before it is failed for good.
 pub const MAX_ATTEMPTS: i64 = 3;
 /// How often an idle worker looks for work (a local submit wakes it at once).
@@ -93,8 +91,9 @@ impl OnCall {
                 }
             })
         };
+        let deadline = self.settings.analysis_deadline;
         let outcome =
-            tokio::time::timeout(DEADLINE, pipeline::run(self, analysis.clone(), owner)).await;
+            tokio::time::timeout(deadline, pipeline::run(self, analysis.clone(), owner)).await;
         renew.abort();
         let reason = match outcome {
             Ok(Ok(())) => return,
@@ -103,7 +102,7 @@ impl OnCall {
                 return;
             }
             Ok(Err(e)) => format!("analysis failed: {e}"),
-            Err(_) => format!("analysis exceeded its deadline of {} s", DEADLINE.as_secs()),
+            Err(_) => format!("analysis exceeded its deadline of {} s", deadline.as_secs()),
         };
         // Keep what the pipeline already stored (alert, window, sources).
         let latest = self.store.analysis(id).await.unwrap_or(analysis);
