@@ -425,15 +425,16 @@ async fn the_tool_budget_ends_with_a_request_without_tools_then_falls_back() {
 
 #[tokio::test]
 async fn a_token_budget_too_small_for_more_tools_asks_for_the_answer_instead() {
-    // The first answer reports 2,000 prompt tokens, so that the budget below
-    // leaves room for the first request but not for a second one with tools.
+    // The first answer reports 5,000 prompt tokens, so that the budget below
+    // leaves room for the first request (and an answer after it) but not for a
+    // second one with tools and an answer after that.
     let script = || {
         vec![
             Reply::json(
                 200,
                 json!({"choices": [{"message": {"role": "assistant", "content": "", "tool_calls": [
                     {"id": "c1", "type": "function", "function": {"name": "list_metrics", "arguments": "{\"source\":\"prom\"}"}}]}}],
-                    "usage": {"prompt_tokens": 2_000, "completion_tokens": 10}})
+                    "usage": {"prompt_tokens": 5_000, "completion_tokens": 10}})
                 .to_string(),
             ),
             say(&good_answer()),
@@ -457,7 +458,7 @@ async fn a_token_budget_too_small_for_more_tools_asks_for_the_answer_instead() {
 
     // Room for the answer without tools, not for another round with them.
     let l = limits();
-    let budget = 2_010 + u64::from(l.max_completion_tokens) + (with_tools + without) / 2;
+    let budget = 5_010 + u64::from(l.max_completion_tokens) + without;
     let server = scripted(script()).await;
     let (result, run, _) = run_case(
         &server.url,
@@ -471,6 +472,7 @@ async fn a_token_budget_too_small_for_more_tools_asks_for_the_answer_instead() {
     assert_eq!(run.outcome, "answered");
     let reqs = server.requests();
     assert_eq!(reqs.len(), 2);
+    assert!(body(&reqs[0]).get("tools").is_some());
     assert!(body(&reqs[1]).get("tools").is_none());
     let last = messages(&reqs[1]);
     assert!(

@@ -531,10 +531,13 @@ pub async fn run(
         let offered: &[ToolSpec] = if offer_tools { &specs } else { &[] };
         let used = run.prompt_tokens + run.completion_tokens;
         let next = estimate_tokens(&messages, offered) + u64::from(limits.max_completion_tokens);
-        if used + next > limits.token_budget {
+        // A request that may call tools is only worth it while a request of
+        // about the same size can still follow it with the answer.
+        let needed = if offer_tools { 2 * next } else { next };
+        if used + needed > limits.token_budget {
             if offer_tools {
-                // Another round of tools would not leave room for the answer:
-                // ask for it now, from what the model has.
+                // No room for a round of tools and then the answer: ask for the
+                // answer now, from what the model has.
                 final_mode = true;
                 if messages.len() > 2 {
                     messages.push(Message::new(
