@@ -92,6 +92,9 @@ pub struct LlmLimits {
     pub max_completion_tokens: u32,
     /// `LLM_REDACT_IPS`: replace IP addresses by placeholders too (default on).
     pub redact_ips: bool,
+    /// `LLM_STREAM`: receive answers without tools as a stream, so progress
+    /// shows while a slow model writes (default on).
+    pub stream: bool,
 }
 
 impl Default for LlmLimits {
@@ -103,6 +106,7 @@ impl Default for LlmLimits {
             token_budget: 24_000,
             time_budget: std::time::Duration::from_secs(90),
             max_completion_tokens: 1024,
+            stream: true,
             redact_ips: true,
         }
     }
@@ -357,6 +361,9 @@ fn llm_limits(get: &impl Fn(&str) -> Option<String>) -> Result<LlmLimits> {
     if let Some(v) = get("LLM_REDACT_IPS") {
         l.redact_ips = parse_bool("LLM_REDACT_IPS", &v)?;
     }
+    if let Some(v) = get("LLM_STREAM") {
+        l.stream = parse_bool("LLM_STREAM", &v)?;
+    }
     Ok(l)
 }
 
@@ -419,8 +426,11 @@ mod tests {
             ("LLM_MAX_TOOL_CALLS", "2"),
             ("LLM_TOKEN_BUDGET", "5000"),
             ("LLM_REDACT_IPS", "0"),
+            ("LLM_STREAM", "false"),
         ])
         .unwrap();
+        assert!(!s.llm.stream);
+        assert!(from(&[]).unwrap().llm.stream);
         assert_eq!(s.llm.max_tool_calls, 2);
         assert_eq!(s.llm.token_budget, 5000);
         assert!(!s.llm.redact_ips);

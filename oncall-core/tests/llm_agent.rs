@@ -224,14 +224,73 @@ fn good_answer() -> String {
     .to_string()
 }
 
-/// A server that plays `script` in order (the last reply repeats).
+/// A server that plays `script` in order (the last reply repeats). A request
+/// that asks for a stream gets the scripted completion as server-sent events,
+/// with the token counts when it asks for them.
 async fn scripted(script: Vec<Reply>) -> ReplayServer {
     let n = AtomicUsize::new(0);
-    ReplayServer::start(move |_r: &Recorded| {
+    ReplayServer::start(move |r: &Recorded| {
         let i = n.fetch_add(1, Ordering::SeqCst);
-        script[i.min(script.len() - 1)].clone()
+        let reply = script[i.min(script.len() - 1)].clone();
+        let asked = body(r);
+        if asked["stream"] == true {
+            let usage = asked["stream_options"]["include_usage"] == true;
+            sse_events(&reply, usage).map_or(reply, |events| Reply::Http {
+                status: 200,
+                content_type: "text/event-stream",
+                body: events.concat().into_bytes(),
+            })
+        } else {
+            reply
+        }
     })
     .await
+}
+
+/// A scripted 200 completion as the events of a stream: the content in pieces
+/// of five characters, each tool call named then given its arguments in two
+/// pieces, the finish, the usage (when `usage`), `[DONE]`. `None` for other
+/// replies (errors, silence), which are sent as they are.
+fn sse_events(reply: &Reply, usage: bool) -> Option<Vec<String>> {
+    let Reply::Http {
+        status: 200, body, ..
+    } = reply
+    else {
+        return None;
+    };
+    let whole: Value = serde_json::from_slice(body).ok()?;
+    let message = &whole["choices"][0]["message"];
+    let event = |v: Value| format!("data: {v}\n\n");
+    let delta = |d: Value| event(json!({"choices": [{"index": 0, "delta": d}]}));
+    let mut out = vec![delta(json!({"role": "assistant", "content": ""}))];
+    let content: Vec<char> = message["content"].as_str().unwrap_or("").chars().collect();
+    for piece in content.chunks(5) {
+        out.push(delta(json!({"content": piece.iter().collect::<String>()})));
+    }
+    for (i, call) in message["tool_calls"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let args = call["function"]["arguments"].as_str().unwrap_or("");
+        let (a, b) = args.split_at(args.len() / 2);
+        out.push(delta(
+            json!({"tool_calls": [{"index": i, "id": call["id"], "type": "function",
+            "function": {"name": call["function"]["name"], "arguments": a}}]}),
+        ));
+        out.push(delta(
+            json!({"tool_calls": [{"index": i, "function": {"arguments": b}}]}),
+        ));
+    }
+    out.push(event(
+        json!({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}),
+    ));
+    if usage {
+        out.push(event(json!({"choices": [], "usage": whole["usage"]})));
+    }
+    out.push("data: [DONE]\n\n".to_owned());
+    Some(out)
 }
 
 async fn run_case(
@@ -826,4 +885,149 @@ async fn an_analysis_past_its_deadline_fails_and_says_so() {
     assert_eq!(done.status, oncall_core::analysis::AnalysisStatus::Failed);
     let error = done.error.unwrap();
     assert!(error.contains("deadline of 2 s"), "{error}");
+}
+
+/// Answers without tools come as a stream: the pieces are put back together
+/// and the token counts come from the stream's last event.
+#[tokio::test]
+async fn a_streamed_answer_is_put_together_with_its_token_counts() {
+    let server = scripted(vec![say(&good_answer())]).await;
+    let (result, run, _) = run_case(
+        &server.url,
+        LlmLimits {
+            max_tool_calls: 0,
+            ..limits()
+        },
+    )
+    .await;
+    let result = result.expect("the streamed answer is used");
+    assert_eq!(result.root_cause, "checkout cannot log in to its database");
+    assert_eq!((run.prompt_tokens, run.completion_tokens), (100, 20));
+    assert!(!run.tokens_estimated);
+    let sent = body(&server.requests()[0]);
+    assert_eq!(sent["stream"], true);
+    assert_eq!(sent["stream_options"]["include_usage"], true);
+    assert!(sent.get("tools").is_none());
+}
+
+/// Streamed tool calls are put together too (a server may stream any answer).
+#[tokio::test]
+async fn a_streamed_tool_call_is_put_together() {
+    let reply = call_tool(
+        "c9",
+        "list_metrics",
+        json!({"source": "prom", "match": "up"}),
+    );
+    let events = sse_events(&reply, true).unwrap();
+    let server = ReplayServer::start(move |_r: &Recorded| Reply::Http {
+        status: 200,
+        content_type: "text/event-stream",
+        body: events.concat().into_bytes(),
+    })
+    .await;
+    let c = client(&server.url, limits());
+    let messages = [Message::new("user", "hi")];
+    let request = oncall_core::llm::client::ChatRequest {
+        model: "scripted",
+        messages: &messages,
+        tools: &[],
+        tool_choice: None,
+        temperature: 0.1,
+        max_tokens: 64,
+        stream: false,
+        stream_options: None,
+    };
+    let answer = c
+        .chat_streamed(&request, Instant::now() + Duration::from_secs(10), |_| {})
+        .await
+        .unwrap();
+    let calls = &answer.choices[0].message.tool_calls;
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0].id, "c9");
+    assert_eq!(calls[0].function.name, "list_metrics");
+    let args: Value = serde_json::from_str(&calls[0].function.arguments).unwrap();
+    assert_eq!(args, json!({"source": "prom", "match": "up"}));
+}
+
+/// llama.cpp's server sends no token counts in a stream: they are estimated
+/// (completion = pieces received) and the run says so.
+#[tokio::test]
+async fn a_stream_without_token_counts_is_estimated_and_says_so() {
+    let answer = good_answer();
+    let events = sse_events(&say(&answer), false).unwrap();
+    let server = ReplayServer::start(move |_r: &Recorded| Reply::Http {
+        status: 200,
+        content_type: "text/event-stream",
+        body: events.concat().into_bytes(),
+    })
+    .await;
+    let (result, run, _) = run_case(
+        &server.url,
+        LlmLimits {
+            max_tool_calls: 0,
+            ..limits()
+        },
+    )
+    .await;
+    assert!(result.is_some(), "{:?}", run.error);
+    assert!(run.tokens_estimated);
+    assert_eq!(
+        run.completion_tokens,
+        answer.chars().count().div_ceil(5) as u64
+    );
+    assert!(run.prompt_tokens > 300, "{}", run.prompt_tokens);
+    let stored = serde_json::to_value(&run).unwrap();
+    assert_eq!(stored["tokens_estimated"], true);
+}
+
+/// A slow stream reports how far it has got while it comes in.
+#[tokio::test]
+async fn a_slow_stream_reports_progress() {
+    let events = sse_events(&say(&good_answer()), true).unwrap();
+    let mut parts = vec![
+        b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n".to_vec(),
+    ];
+    let per = events.len().div_ceil(4);
+    parts.extend(events.chunks(per).map(|c| c.concat().into_bytes()));
+    let server = ReplayServer::start(move |_r: &Recorded| {
+        Reply::Trickle(parts.clone(), Duration::from_millis(900))
+    })
+    .await;
+    let (result, run, events) = run_case(
+        &server.url,
+        LlmLimits {
+            max_tool_calls: 0,
+            ..limits()
+        },
+    )
+    .await;
+    assert!(result.is_some(), "{:?}", run.error);
+    let writing: Vec<u64> = events
+        .iter()
+        .filter_map(|e| match e {
+            AgentEvent::Writing { call: 1, pieces } => Some(*pieces),
+            _ => None,
+        })
+        .collect();
+    assert!(!writing.is_empty(), "{events:?}");
+    assert!(writing.iter().all(|p| *p > 0));
+}
+
+/// `LLM_STREAM=0`: whole answers only.
+#[tokio::test]
+async fn streaming_can_be_turned_off() {
+    let server = scripted(vec![say(&good_answer())]).await;
+    let (result, _, _) = run_case(
+        &server.url,
+        LlmLimits {
+            max_tool_calls: 0,
+            stream: false,
+            ..limits()
+        },
+    )
+    .await;
+    assert!(result.is_some());
+    let sent = body(&server.requests()[0]);
+    assert_eq!(sent["stream"], false);
+    assert!(sent.get("stream_options").is_none());
 }

@@ -73,6 +73,13 @@ describe("AnalyzerCard", () => {
     expect(text).toContain('{"source":"prom","query":"rate(x[5m])"}');
     expect(el.querySelector(".ant-typography-danger")?.textContent).toBe("loki: timeout");
     expect(el.querySelector(".ant-alert")).toBeNull();
+    expect(text).not.toContain("≈");
+  });
+  it("marks token counts the server did not report as estimated", () => {
+    const el = render("smollm2", {
+      llm: { model: "smollm2", outcome: "answered", prompt_tokens: 2900, completion_tokens: 120, tokens_estimated: true },
+    });
+    expect(el.textContent).toContain("≈ 3,020 (2,900 in / 120 out)");
   });
   it("warns when the model's answer was not used", () => {
     const el = render("statistical", { llm: { model: "gpt-4o", outcome: "fallback", error: "invalid JSON after repair" } });

@@ -53,12 +53,15 @@ export function AnalyzerCard({ analyzer, usage }: { analyzer?: string | null; us
           </Descriptions.Item>
         )}
         {llm?.total_tokens != null && (
-          <Descriptions.Item label={t("analysis.tokens")}>
-            {t("analysis.tokensDetail", {
-              total: formatCount(llm.total_tokens),
-              prompt: formatCount(llm.prompt_tokens),
-              completion: formatCount(llm.completion_tokens),
-            })}
+          <Descriptions.Item
+            label={llm.tokens_estimated ? <Hint label={t("analysis.tokens")} hint={t("analysis.tokensEstimatedHint")} /> : t("analysis.tokens")}
+          >
+            {(llm.tokens_estimated ? "≈ " : "") +
+              t("analysis.tokensDetail", {
+                total: formatCount(llm.total_tokens),
+                prompt: formatCount(llm.prompt_tokens),
+                completion: formatCount(llm.completion_tokens),
+              })}
           </Descriptions.Item>
         )}
         {llm?.llm_calls != null && <Descriptions.Item label={t("analysis.llmCalls")}>{formatCount(llm.llm_calls)}</Descriptions.Item>}

@@ -155,6 +155,7 @@ export const en = {
   "analysis.analyzer": "Analyzer",
   "analysis.tokens": "Tokens",
   "analysis.tokensDetail": "{total} ({prompt} in / {completion} out)",
+  "analysis.tokensEstimatedHint": "Estimated: the LLM server did not report token counts for a streamed answer.",
   "analysis.model": "Model",
   "analysis.promptVersion": "prompt {version}",
   "analysis.outcome": "Outcome",

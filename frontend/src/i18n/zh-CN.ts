@@ -157,6 +157,7 @@ export const zhCN: Record<MessageKey, string> = {
   "analysis.analyzer": "分析器",
   "analysis.tokens": "Token 用量",
   "analysis.tokensDetail": "{total}（输入 {prompt} / 输出 {completion}）",
+  "analysis.tokensEstimatedHint": "估算值：LLM 服务未在流式回答中报告 token 数。",
   "analysis.model": "模型",
   "analysis.promptVersion": "提示词 {version}",
   "analysis.outcome": "结果",

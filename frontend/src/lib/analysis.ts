@@ -182,6 +182,8 @@ export interface LlmUsage {
   completion_tokens: number | null;
   /** prompt + completion, when either is known. */
   total_tokens: number | null;
+  /** Some counts are the engine's estimate: the server did not report them. */
+  tokens_estimated: boolean;
   tool_calls: ToolCall[];
   llm_ms: number | null;
   tool_ms: number | null;
@@ -241,6 +243,7 @@ function parseLlm(v: unknown): LlmUsage | null {
     prompt_tokens: prompt,
     completion_tokens: completion,
     total_tokens: prompt !== null || completion !== null ? (prompt ?? 0) + (completion ?? 0) : null,
+    tokens_estimated: o.tokens_estimated === true,
     tool_calls: calls,
     llm_ms: llmMs,
     tool_ms: num(o.tool_ms),

@@ -465,6 +465,15 @@ async fn report_agent_event(reporter: &mut Reporter<'_>, event: AgentEvent) {
                 )
                 .await
         }
+        AgentEvent::Writing { call, pieces } => {
+            reporter
+                .emit(
+                    Stage::Analyzing,
+                    format!("LLM answer {call}: {pieces} tokens received so far"),
+                    Some(json!({"llm_call": call, "streamed_tokens": pieces})),
+                )
+                .await
+        }
         AgentEvent::Tool(record) => {
             let message = match &record.error {
                 None => format!(

@@ -61,6 +61,10 @@ pub struct LlmRun {
     pub wall_ms: u64,
     /// A repair round was needed.
     pub repaired: bool,
+    /// Some token counts are our estimate: the server did not report them
+    /// (llama.cpp does not in streamed answers).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tokens_estimated: bool,
     /// Distinct values replaced by placeholders before sending.
     pub redacted_values: usize,
     /// `answered` (the result is the model's) or `fallback` (statistical).
@@ -84,9 +88,19 @@ pub enum AgentEvent {
         /// Tools it asked for.
         tool_calls: usize,
     },
+    /// A streamed answer is coming in (sent every [`WRITING_EVERY`] at most).
+    Writing {
+        /// Which request.
+        call: u32,
+        /// Pieces received so far (about one token each).
+        pieces: u64,
+    },
     /// A tool ran.
     Tool(ToolCallRecord),
 }
+
+/// How often a streamed answer reports its progress.
+pub const WRITING_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// What the agent looks at.
 #[derive(Debug)]
@@ -479,6 +493,26 @@ pub fn estimate_tokens(messages: &[Message], tools: &[ToolSpec]) -> u64 {
     (chars as u64) / 3 + 300
 }
 
+/// Token counts for an answer that came without them: the prompt estimated as
+/// the budget does, the completion as the streamed pieces (about one token
+/// each) or from its length.
+fn estimated_usage(
+    messages: &[Message],
+    offered: &[ToolSpec],
+    response: &super::client::ChatResponse,
+    pieces: Option<u64>,
+) -> TokenUsage {
+    let written = response
+        .choices
+        .first()
+        .map(|c| estimate_tokens(std::slice::from_ref(&c.message), &[]).saturating_sub(300))
+        .unwrap_or(0);
+    TokenUsage {
+        prompt_tokens: estimate_tokens(messages, offered),
+        completion_tokens: pieces.unwrap_or(written),
+    }
+}
+
 /// Runs the agent until it answers, gives up, or hits `deadline`.
 /// Returns the model's validated result (placeholders restored), or `None` with
 /// the reason in the run's `error`.
@@ -516,6 +550,7 @@ pub async fn run(
         tool_ms: 0,
         wall_ms: 0,
         repaired: false,
+        tokens_estimated: false,
         redacted_values: 0,
         outcome: "fallback".into(),
         error: None,
@@ -561,16 +596,41 @@ pub async fn run(
             temperature: 0.1,
             max_tokens: limits.max_completion_tokens,
             stream: false,
+            stream_options: None,
         };
         let t = Instant::now();
-        let response = client.chat(&request, deadline).await;
+        // Answers are streamed where they may be long (no tools offered); turns
+        // that call tools are short, and some servers stream tool calls oddly.
+        let streamed = limits.stream && !offer_tools;
+        let mut pieces = 0;
+        let response = if streamed {
+            let call = run.llm_calls + 1;
+            let mut reported = Instant::now();
+            client
+                .chat_streamed(&request, deadline, |n| {
+                    pieces = n;
+                    if reported.elapsed() >= WRITING_EVERY {
+                        reported = Instant::now();
+                        let _ = progress.send(AgentEvent::Writing { call, pieces: n });
+                    }
+                })
+                .await
+        } else {
+            client.chat(&request, deadline).await
+        };
         run.llm_ms += ms_since(t);
         let response = match response {
             Ok(r) => r,
             Err(e) => break Err(e.to_string()),
         };
         run.llm_calls += 1;
-        let usage = response.usage.unwrap_or_default();
+        let usage = match response.usage {
+            Some(u) => u,
+            None => {
+                run.tokens_estimated = true;
+                estimated_usage(&messages, offered, &response, streamed.then_some(pieces))
+            }
+        };
         run.prompt_tokens += usage.prompt_tokens;
         run.completion_tokens += usage.completion_tokens;
         let Some(choice) = response.choices.into_iter().next() else {

@@ -114,8 +114,14 @@ pub struct ChatRequest<'a> {
     pub temperature: f32,
     /// Most tokens of the answer.
     pub max_tokens: u32,
-    /// Always false: answers are short; progress is reported per call and tool.
+    /// Set by [`LlmClient::chat_streamed`]: the answer comes as server-sent
+    /// events, piece by piece.
     pub stream: bool,
+    /// With `stream`: asks for the token counts in the last event (OpenAI,
+    /// vLLM, Ollama and others honour it; servers that don't leave the counts
+    /// to be estimated).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream_options: Option<Value>,
 }
 
 /// Token counts of one call.
@@ -171,6 +177,134 @@ fn json_text<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<String, D::
         Value::Null => String::new(),
         other => other.to_string(),
     })
+}
+
+/// One server-sent event of a streamed answer.
+#[derive(Debug, Deserialize)]
+struct ChatChunk {
+    #[serde(default)]
+    choices: Vec<ChunkChoice>,
+    #[serde(default)]
+    usage: Option<TokenUsage>,
+    #[serde(default)]
+    model: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ChunkChoice {
+    #[serde(default)]
+    index: u32,
+    #[serde(default)]
+    delta: Delta,
+    #[serde(default)]
+    finish_reason: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Delta {
+    #[serde(default, deserialize_with = "null_as_empty")]
+    content: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    tool_calls: Vec<ToolCallDelta>,
+}
+
+/// A piece of a tool call: the first names it, the next ones add arguments.
+#[derive(Debug, Deserialize)]
+struct ToolCallDelta {
+    #[serde(default)]
+    index: usize,
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    function: Option<FunctionDelta>,
+}
+
+#[derive(Debug, Deserialize)]
+struct FunctionDelta {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    arguments: Option<String>,
+}
+
+/// Puts a streamed answer back together as one [`ChatResponse`].
+#[derive(Debug, Default)]
+struct Assembly {
+    content: String,
+    tool_calls: Vec<ToolCall>,
+    finish_reason: Option<String>,
+    usage: Option<TokenUsage>,
+    model: Option<String>,
+    pieces: u64,
+    choices: u32,
+}
+
+impl Assembly {
+    fn add(&mut self, chunk: ChatChunk) {
+        if chunk.usage.is_some() {
+            self.usage = chunk.usage;
+        }
+        if self.model.is_none() {
+            self.model = chunk.model;
+        }
+        // Only the first choice is used, as with a whole answer.
+        for choice in chunk.choices.into_iter().filter(|c| c.index == 0) {
+            self.choices += 1;
+            if choice.finish_reason.is_some() {
+                self.finish_reason = choice.finish_reason;
+            }
+            let delta = choice.delta;
+            if !delta.content.is_empty() || !delta.tool_calls.is_empty() {
+                self.pieces += 1;
+            }
+            self.content.push_str(&delta.content);
+            for piece in delta.tool_calls {
+                while self.tool_calls.len() <= piece.index {
+                    self.tool_calls.push(ToolCall {
+                        id: String::new(),
+                        kind: function_type(),
+                        function: FunctionCall {
+                            name: String::new(),
+                            arguments: String::new(),
+                        },
+                    });
+                }
+                let call = &mut self.tool_calls[piece.index];
+                if let Some(id) = piece.id.filter(|id| !id.is_empty()) {
+                    call.id = id;
+                }
+                if let Some(f) = piece.function {
+                    if let Some(name) = f.name {
+                        call.function.name.push_str(&name);
+                    }
+                    if let Some(args) = f.arguments {
+                        call.function.arguments.push_str(&args);
+                    }
+                }
+            }
+        }
+    }
+
+    fn finish(self) -> ChatResponse {
+        let choices = if self.choices == 0 {
+            vec![]
+        } else {
+            vec![Choice {
+                message: Message {
+                    role: "assistant".into(),
+                    content: self.content,
+                    tool_calls: self.tool_calls,
+                    tool_call_id: None,
+                },
+                finish_reason: self.finish_reason,
+            }]
+        };
+        ChatResponse {
+            choices,
+            usage: self.usage,
+            model: self.model,
+        }
+    }
 }
 
 /// An OpenAI-compatible chat endpoint.
@@ -257,17 +391,61 @@ impl LlmClient {
         }
         let chat = self.client.chat();
         let call = DEADLINE.scope(deadline, chat.create_byot::<_, ChatResponse>(request));
-        match tokio::time::timeout(left, call).await {
-            Err(_) => Err(Error::Unavailable(format!(
-                "LLM did not answer within the time budget ({} s left)",
-                left.as_secs()
-            ))),
-            Ok(Err(e)) => Err(describe(e)),
-            Ok(Ok(r)) if r.choices.is_empty() => {
-                Err(Error::Unavailable("LLM answered without any choice".into()))
-            }
-            Ok(Ok(r)) => Ok(r),
+        settle(tokio::time::timeout(left, call).await, left)
+    }
+
+    /// Sends one request as a stream (`stream: true`, usage asked for) and puts
+    /// the answer together; `written` hears the number of pieces received so
+    /// far after each one, for progress. Retries as [`LlmClient::chat`] until
+    /// the first byte; a stream that breaks off is an error.
+    pub async fn chat_streamed(
+        &self,
+        request: &ChatRequest<'_>,
+        deadline: Instant,
+        mut written: impl FnMut(u64) + Send,
+    ) -> Result<ChatResponse> {
+        use futures_util::StreamExt;
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(Error::Unavailable("LLM time budget used up".into()));
         }
+        let request = ChatRequest {
+            stream: true,
+            stream_options: Some(serde_json::json!({"include_usage": true})),
+            ..request.clone()
+        };
+        let chat = self.client.chat();
+        let call = DEADLINE.scope(deadline, async {
+            let mut stream = chat.create_stream_byot::<_, ChatChunk>(&request).await?;
+            let mut answer = Assembly::default();
+            while let Some(chunk) = stream.next().await {
+                answer.add(chunk?);
+                written(answer.pieces);
+            }
+            Ok::<_, OpenAIError>(answer.finish())
+        });
+        settle(tokio::time::timeout(left, call).await, left)
+    }
+}
+
+/// The outcome of one request within its time budget.
+fn settle(
+    outcome: std::result::Result<
+        std::result::Result<ChatResponse, OpenAIError>,
+        tokio::time::error::Elapsed,
+    >,
+    left: Duration,
+) -> Result<ChatResponse> {
+    match outcome {
+        Err(_) => Err(Error::Unavailable(format!(
+            "LLM did not answer within the time budget ({} s left)",
+            left.as_secs()
+        ))),
+        Ok(Err(e)) => Err(describe(e)),
+        Ok(Ok(r)) if r.choices.is_empty() => {
+            Err(Error::Unavailable("LLM answered without any choice".into()))
+        }
+        Ok(Ok(r)) => Ok(r),
     }
 }
 

@@ -51,6 +51,9 @@ pub enum Reply {
     Raw(Vec<u8>),
     /// Read the request, never answer, keep the connection open.
     Silence,
+    /// Bytes written part by part with a pause before each part after the
+    /// first, then the connection is closed (a slow stream).
+    Trickle(Vec<Vec<u8>>, std::time::Duration),
 }
 
 impl Reply {
@@ -162,6 +165,18 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
             }
             Reply::Raw(bytes) => {
                 let _ = stream.write_all(&bytes).await;
+                let _ = stream.shutdown().await;
+                return;
+            }
+            Reply::Trickle(parts, pause) => {
+                for (i, part) in parts.iter().enumerate() {
+                    if i > 0 {
+                        tokio::time::sleep(pause).await;
+                    }
+                    if stream.write_all(part).await.is_err() || stream.flush().await.is_err() {
+                        return;
+                    }
+                }
                 let _ = stream.shutdown().await;
                 return;
             }
