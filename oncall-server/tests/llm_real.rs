@@ -145,6 +145,7 @@ async fn tool_round_trip(url: &str) {
         temperature: 0.1,
         max_tokens: 64,
         stream: false,
+        stream_options: None,
     };
     let t = Instant::now();
     let first = client
@@ -190,6 +191,7 @@ async fn tool_round_trip(url: &str) {
         temperature: 0.1,
         max_tokens: 64,
         stream: false,
+        stream_options: None,
     };
     let second = client
         .chat(&follow_up, deadline)
@@ -200,6 +202,17 @@ async fn tool_round_trip(url: &str) {
         usage2.prompt_tokens > 0 && !second.choices.is_empty(),
         "{usage2:?}"
     );
+
+    // The same request as a stream (how the agent asks for answers without
+    // tools): server-sent events, put back together, pieces counted.
+    let mut pieces = 0;
+    let streamed = client
+        .chat_streamed(&follow_up, deadline, |n| pieces = n)
+        .await
+        .expect("a streamed answer");
+    let text = &streamed.choices[0].message.content;
+    assert!(pieces > 0 && !text.is_empty(), "{pieces} pieces: {text:?}");
+    assert!(pieces <= 64, "at most max_tokens pieces, not {pieces}");
 }
 
 /// An analysis through the API, with the LLM configured.
