@@ -106,7 +106,7 @@ fn main() {
         .filter(|p| p.join("truth.json").exists())
         .collect();
     dirs.sort();
-    // RCA_WEIGHTS="origins,paths,templates,metrics" overrides the default weights.
+    // RCA_WEIGHTS="origins,paths,templates,metrics[,missing]" overrides the default weights.
     let mut weights = SuspectWeights::default();
     if let Ok(w) = std::env::var("RCA_WEIGHTS") {
         let w: Vec<f64> = w.split(',').map(|x| x.parse().unwrap()).collect();
@@ -116,6 +116,9 @@ fn main() {
             weights.templates,
             weights.metrics,
         ) = (w[0], w[1], w[2], w[3]);
+        if let Some(m) = w.get(4) {
+            weights.missing = *m;
+        }
     }
     let (mut ac1, mut ac3, mut n) = (0, 0, 0);
     for dir in dirs {
@@ -147,6 +150,23 @@ fn main() {
                     eprintln!("      {}", r.chars().take(260).collect::<String>());
                 }
             }
+        }
+        if std::env::var("RCA_MISSING").is_ok() {
+            let pos = ev
+                .missing_steps
+                .iter()
+                .position(|m| m.service == truth_service);
+            eprintln!(
+                "  missing: truth at {pos:?}: {:?}",
+                ev.missing_steps
+                    .iter()
+                    .take(4)
+                    .map(|m| format!(
+                        "{} {:.1} ({:.0} vs {})",
+                        m.service, m.surprise, m.expected, m.seen
+                    ))
+                    .collect::<Vec<_>>()
+            );
         }
         n += 1;
         if rank == Some(1) {

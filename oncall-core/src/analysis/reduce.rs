@@ -8,7 +8,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::evidence::metrics::{MetricShift, SeriesInput, ShiftConfig, TimeWindow, metric_shifts};
-use crate::evidence::paths::{PathDivergence, PathEvent, path_divergences};
+use crate::evidence::paths::{
+    MissingStep, PathDivergence, PathEvent, missing_steps, path_divergences,
+};
 use crate::evidence::suspects::{Suspect, SuspectWeights, rank_suspects, service_of_pod};
 use crate::evidence::traces::{ErrorOrigin, TraceEvent, error_origins};
 use crate::evidence::{
@@ -68,6 +70,9 @@ pub struct Evidence {
     pub error_origins: Vec<ErrorOrigin>,
     /// Where requests first left the paths of the baseline's requests.
     pub path_divergences: Vec<PathDivergence>,
+    /// Steps that stopped following the steps they used to follow, the strongest
+    /// per service.
+    pub missing_steps: Vec<MissingStep>,
     /// Ranked suspects.
     pub suspects: Vec<Suspect>,
     /// Log lines and series looked at.
@@ -176,6 +181,10 @@ pub fn reduce_with(
         miner.template_text(id).unwrap_or_default()
     });
 
+    let missing = missing_steps(&path_events, window, |id| {
+        miner.template_text(id).unwrap_or_default()
+    });
+
     let inputs: Vec<SeriesInput<'_>> = collected
         .series
         .iter()
@@ -189,6 +198,7 @@ pub fn reduce_with(
     let suspects = rank_suspects(
         &origins,
         &divergences,
+        &missing,
         &all_templates,
         &shifts,
         weights,
@@ -218,6 +228,7 @@ pub fn reduce_with(
         metric_shifts: shifts.into_iter().take(KEEP_SHIFTS).collect(),
         error_origins: origins.into_iter().take(KEEP_SUSPECTS * 2).collect(),
         path_divergences: divergences.into_iter().take(KEEP_SUSPECTS * 2).collect(),
+        missing_steps: missing.into_iter().take(KEEP_SUSPECTS * 2).collect(),
         suspects: suspects.into_iter().take(KEEP_SUSPECTS).collect(),
         log_lines: collected.logs.len(),
         series: collected.series.len(),

@@ -261,6 +261,9 @@ pub fn promql_selector(
     format!("{metric}{{{}}}", inner.join(","))
 }
 
+/// Surprise of a missing step from which it earns its own suggestion.
+const MISSING_STEP_SUGGESTS: f64 = 3.0;
+
 fn suggestions(top: Option<&Suspect>, evidence: &Evidence, zh: bool) -> Vec<String> {
     let Some(top) = top else {
         return vec![if zh {
@@ -286,6 +289,16 @@ fn suggestions(top: Option<&Suspect>, evidence: &Evidence, zh: bool) -> Vec<Stri
     let has = |needle: &str| metric_names.iter().any(|m| m.contains(needle));
     if has_new_errors {
         out.push(if zh { format!("查看 {c} 最近的发布或配置变更；新出现的异常多由变更引入，必要时回滚。") } else { format!("Check recent deploys or config changes of {c}; new exceptions usually come with a change — roll back if one lines up.") });
+    }
+    // A step of the service that stopped following its caller's: the service
+    // failed before it logged (its callers' errors need not name it).
+    if let Some(m) = evidence
+        .missing_steps
+        .iter()
+        .find(|m| &m.service == c && m.surprise >= MISSING_STEP_SUGGESTS)
+    {
+        let caller = &m.after_service;
+        out.push(if zh { format!("{caller} 调用之后，{c} 平时的日志不再出现：检查 {c} 是否在记录日志之前就抛出了异常或拒绝了请求（调用方的报错不一定指向它），以及它最近的变更。") } else { format!("{c}'s usual log line no longer follows the call from {caller}: look for {c} failing before it logs (an exception on entry, a rejected call; its callers' errors need not name it) and for its recent changes.") });
     }
     let diverged = evidence
         .path_divergences
@@ -323,7 +336,7 @@ fn suggestions(top: Option<&Suspect>, evidence: &Evidence, zh: bool) -> Vec<Stri
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::evidence::paths::PathDivergence;
+    use crate::evidence::paths::{MissingStep, PathDivergence};
     use crate::evidence::suspects::ComponentKind;
 
     #[test]
@@ -353,5 +366,39 @@ mod tests {
         assert!(en[0].contains("pricing returns"), "{en:?}");
         let zh = suggestions(Some(&top), &evidence, true);
         assert!(zh[0].contains("返回值"), "{zh:?}");
+    }
+
+    #[test]
+    fn a_missing_step_suggests_looking_for_failures_before_the_service_logs() {
+        let top = Suspect {
+            component: "stock".into(),
+            kind: ComponentKind::Service,
+            score: 0.8,
+            reasons: vec![],
+            first_anomaly_at: None,
+            pods: vec![],
+        };
+        let mut evidence = Evidence::default();
+        let step = |surprise: f64| MissingStep {
+            service: "stock".into(),
+            surprise,
+            expected: 30.0,
+            seen: 0,
+            after_service: "orders".into(),
+            after: "reserve <*>".into(),
+            step: "reserved <*>".into(),
+        };
+        evidence.missing_steps.push(step(1.5));
+        assert!(
+            !suggestions(Some(&top), &evidence, false)
+                .iter()
+                .any(|s| s.contains("before it logs")),
+            "a faint shortfall is no reason"
+        );
+        evidence.missing_steps[0] = step(5.3);
+        let en = suggestions(Some(&top), &evidence, false);
+        assert!(en[0].contains("the call from orders"), "{en:?}");
+        let zh = suggestions(Some(&top), &evidence, true);
+        assert!(zh[0].contains("抛出了异常"), "{zh:?}");
     }
 }

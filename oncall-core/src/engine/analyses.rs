@@ -757,6 +757,7 @@ mod view_tests {
                     expected: Some("reply <*>".into()),
                 }),
             }],
+            missing_steps: vec![],
             suspects: vec![Suspect {
                 component: "ts-contacts-service".into(),
                 kind: ComponentKind::Service,

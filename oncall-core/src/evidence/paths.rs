@@ -17,6 +17,12 @@
 //!
 //! This is the idea of comparing expected with actual event patterns (Nezha, ESEC/FSE
 //! 2023), on logs alone and without any knowledge of the system.
+//!
+//! The prefix tree sees only a request's *first* divergence, and anything new earlier
+//! in a long request (another loop count, another branch) hides what comes later.
+//! [`missing_steps`] looks at each pair of consecutive steps on its own instead: a
+//! step that used to follow another and no longer does is where a callee failed
+//! before it logged.
 
 use std::collections::HashMap;
 
@@ -96,38 +102,14 @@ pub fn path_divergences(
     window: &TimeWindow,
     describe: impl Fn(TemplateId) -> String,
 ) -> Vec<PathDivergence> {
-    let mut services: Vec<&str> = Vec::new();
-    let mut service_ids: HashMap<&str, u32> = HashMap::new();
-    let mut traces: HashMap<&str, Lines> = HashMap::new();
-    for (i, e) in events
-        .iter()
-        .enumerate()
-        .filter(|(_, e)| !e.trace.is_empty())
-    {
-        let sid = *service_ids.entry(e.service).or_insert_with(|| {
-            services.push(e.service);
-            (services.len() - 1) as u32
-        });
-        traces
-            .entry(e.trace)
-            .or_default()
-            .push((e.time, i, (sid, e.template, e.is_error)));
-    }
-    let mut baseline: Vec<Vec<Step>> = Vec::new();
-    let mut incident: Vec<Vec<Step>> = Vec::new();
-    for mut lines in traces.into_values() {
-        lines.sort_by_key(|&(t, i, _)| (t, i));
-        let start = lines[0].0;
-        let path = lines.into_iter().map(|(_, _, s)| s).collect();
-        if window.in_incident(start) {
-            incident.push(path);
-        } else if start < window.incident_start {
-            baseline.push(path);
-        }
-    }
-    if baseline.len() < MIN_BASELINE_REQUESTS || incident.is_empty() {
+    let Some(Requests {
+        services,
+        baseline,
+        incident,
+    }) = requests(events, window)
+    else {
         return Vec::new();
-    }
+    };
     let tree = PathTree::from_paths(&baseline);
 
     #[derive(Default)]
@@ -192,6 +174,164 @@ pub fn path_divergences(
             .then_with(|| a.service.cmp(&b.service))
     });
     out
+}
+
+/// A step that used to follow another and stopped doing so: the strongest such
+/// step of one service.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MissingStep {
+    /// The service whose step went missing.
+    pub service: String,
+    /// How surprising the shortfall is: `(expected − seen) / √(expected + 1)`.
+    pub surprise: f64,
+    /// How often the step would have followed in the incident window, at the
+    /// baseline's rate.
+    pub expected: f64,
+    /// How often it did.
+    pub seen: u64,
+    /// The service of the step it used to follow.
+    pub after_service: String,
+    /// The step it used to follow, as its log template.
+    pub after: String,
+    /// The missing step, as its log template.
+    pub step: String,
+}
+
+/// Finds the steps that stopped following the steps they used to follow: for every
+/// step `a` of the baseline's requests and every step `b` that came right after it,
+/// the incident window's requests should show `a → b` about as often as `a`, times
+/// the baseline's share of `b` after `a`. A callee that fails before it logs (an
+/// exception thrown on entry, a call that never reaches it) is seen by nobody's
+/// errors — its callers report the failure in words every other fault produces too —
+/// but its lines stop coming right after the caller's line that calls it, and only
+/// there. Each service is given its most surprising shortfall, strongest first.
+/// Transitions out of a request's start are left out: which entry points users hit
+/// is traffic, not a fault.
+pub fn missing_steps(
+    events: &[PathEvent<'_>],
+    window: &TimeWindow,
+    describe: impl Fn(TemplateId) -> String,
+) -> Vec<MissingStep> {
+    let Some(Requests {
+        services,
+        baseline,
+        incident,
+    }) = requests(events, window)
+    else {
+        return Vec::new();
+    };
+    /// How often each step occurred and each step followed it.
+    #[derive(Default)]
+    struct Counts {
+        from: HashMap<Step, u64>,
+        pairs: HashMap<(Step, Step), u64>,
+    }
+    let count = |paths: &[Vec<Step>]| {
+        let mut c = Counts::default();
+        for path in paths {
+            for (k, &a) in path.iter().enumerate() {
+                // a step followed by the request's end still had its chance
+                *c.from.entry(a).or_default() += 1;
+                if let Some(&b) = path.get(k + 1) {
+                    *c.pairs.entry((a, b)).or_default() += 1;
+                }
+            }
+        }
+        c
+    };
+    let before = count(&baseline);
+    let during = count(&incident);
+    let mut best: HashMap<u32, (f64, f64, u64, Step, Step)> = HashMap::new();
+    for (&(a, b), &n) in &before.pairs {
+        let Some(&trials) = during.from.get(&a) else {
+            continue;
+        };
+        let share = (n as f64 + 0.5) / (before.from.get(&a).copied().unwrap_or(0) as f64 + 1.0);
+        let expected = trials as f64 * share;
+        let seen = during.pairs.get(&(a, b)).copied().unwrap_or(0);
+        let surprise = (expected - seen as f64) / (expected + 1.0).sqrt();
+        if surprise <= 0.0 {
+            continue;
+        }
+        let entry = best.entry(b.0).or_insert((0.0, 0.0, 0, a, b));
+        // ties: the commoner step, then the smaller ids, so the result is stable
+        if (surprise, expected, std::cmp::Reverse((a, b)))
+            > (entry.0, entry.1, std::cmp::Reverse((entry.3, entry.4)))
+        {
+            *entry = (surprise, expected, seen, a, b);
+        }
+    }
+    let mut out: Vec<MissingStep> = best
+        .into_iter()
+        .map(|(service, (surprise, expected, seen, a, b))| MissingStep {
+            service: services[service as usize].to_owned(),
+            surprise,
+            expected,
+            seen,
+            after_service: services[a.0 as usize].to_owned(),
+            after: describe(a.1),
+            step: describe(b.1),
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.surprise
+            .total_cmp(&a.surprise)
+            .then_with(|| a.service.cmp(&b.service))
+    });
+    out
+}
+
+/// The requests of both windows, as paths of interned steps.
+struct Requests<'a> {
+    /// Service names by interned id.
+    services: Vec<&'a str>,
+    /// Requests that began before the incident window.
+    baseline: Vec<Vec<Step>>,
+    /// Requests that began in the incident window.
+    incident: Vec<Vec<Step>>,
+}
+
+/// Groups the lines by trace into requests, each in logged order (time, then input
+/// order), and sorts them into the windows by their first line. `None` when the
+/// baseline is too thin to go by or the incident window holds no request.
+fn requests<'a>(events: &[PathEvent<'a>], window: &TimeWindow) -> Option<Requests<'a>> {
+    let mut services: Vec<&str> = Vec::new();
+    let mut service_ids: HashMap<&str, u32> = HashMap::new();
+    let mut traces: HashMap<&str, Lines> = HashMap::new();
+    for (i, e) in events
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| !e.trace.is_empty())
+    {
+        let sid = *service_ids.entry(e.service).or_insert_with(|| {
+            services.push(e.service);
+            (services.len() - 1) as u32
+        });
+        traces
+            .entry(e.trace)
+            .or_default()
+            .push((e.time, i, (sid, e.template, e.is_error)));
+    }
+    let mut baseline: Vec<Vec<Step>> = Vec::new();
+    let mut incident: Vec<Vec<Step>> = Vec::new();
+    for mut lines in traces.into_values() {
+        lines.sort_by_key(|&(t, i, _)| (t, i));
+        let start = lines[0].0;
+        let path = lines.into_iter().map(|(_, _, s)| s).collect();
+        if window.in_incident(start) {
+            incident.push(path);
+        } else if start < window.incident_start {
+            baseline.push(path);
+        }
+    }
+    if baseline.len() < MIN_BASELINE_REQUESTS || incident.is_empty() {
+        return None;
+    }
+    Some(Requests {
+        services,
+        baseline,
+        incident,
+    })
 }
 
 /// Where one path left the tree.
@@ -384,5 +524,62 @@ mod tests {
             (orders.weight - 5.0).abs() < 1e-9,
             "missing step only: {orders:?}"
         );
+    }
+
+    /// Requests `gateway → orders → stock → orders (reply)`; in `skipped` of them
+    /// `stock` never logs (it throws on entry) and `orders` replies all the same.
+    fn requests_past(n: usize, skipped: usize, start_min: i64) -> Vec<Request> {
+        (0..n)
+            .map(|i| {
+                let mut steps = vec![("gateway", 1, false), ("orders", 2, false)];
+                if i >= skipped {
+                    steps.push(("stock", 5, false));
+                }
+                steps.push(("orders", 4, false));
+                (
+                    format!("s{start_min}-{i}"),
+                    steps,
+                    t0() + Duration::minutes(start_min) + Duration::seconds(i as i64),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_step_that_stops_following_its_caller_is_missing() {
+        let mut reqs = requests_past(40, 0, 1);
+        reqs.extend(requests_past(30, 30, 32));
+        let ev = events(&reqs);
+        let m = missing_steps(&ev, &window(), |id| format!("t{}", id.0));
+        assert_eq!(m[0].service, "stock", "{m:?}");
+        assert_eq!(m[0].seen, 0);
+        assert_eq!(m[0].after_service, "orders");
+        assert_eq!((m[0].after.as_str(), m[0].step.as_str()), ("t2", "t5"));
+        // 30 requests, each used to call stock after t2: (30·40.5/41 − 0) / √(e + 1)
+        let e = 30.0 * 40.5 / 41.0;
+        assert!((m[0].expected - e).abs() < 1e-9);
+        assert!((m[0].surprise - e / (e + 1.0).sqrt()).abs() < 1e-9);
+        // orders still replies; its reply now follows its own call instead of
+        // stock, which is no shortfall of orders' steps
+        assert!(m.iter().all(|x| x.service != "gateway"), "{m:?}");
+        assert!(
+            m.iter()
+                .filter(|x| x.service != "stock")
+                .all(|x| x.surprise < 1.0),
+            "{m:?}"
+        );
+    }
+
+    #[test]
+    fn steps_that_keep_their_rate_are_not_missing() {
+        let mut reqs = requests_past(40, 10, 1);
+        reqs.extend(requests_past(30, 8, 32));
+        let ev = events(&reqs);
+        let m = missing_steps(&ev, &window(), |id| format!("t{}", id.0));
+        assert!(m.iter().all(|x| x.surprise < 1.0), "{m:?}");
+        let mut thin = requests_past(5, 0, 1);
+        thin.extend(requests_past(30, 30, 32));
+        let ev = events(&thin);
+        assert!(missing_steps(&ev, &window(), |id| format!("t{}", id.0)).is_empty());
     }
 }

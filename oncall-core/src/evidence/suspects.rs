@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::metrics::MetricShift;
-use super::paths::PathDivergence;
+use super::paths::{MissingStep, PathDivergence};
 use super::templates::LogTemplate;
 use super::traces::ErrorOrigin;
 
@@ -111,6 +111,10 @@ pub struct SuspectWeights {
     pub origins: f64,
     /// Requests that left their usual path at the component (traces).
     pub paths: f64,
+    /// Steps of the component that stopped following the steps they used to
+    /// follow (traces).
+    #[serde(default)]
+    pub missing: f64,
     /// New or bursting error-level log templates.
     pub templates: f64,
     /// Metric shifts.
@@ -124,9 +128,10 @@ impl Default for SuspectWeights {
     fn default() -> Self {
         SuspectWeights {
             origins: 0.15,
-            paths: 0.6,
+            paths: 0.3,
+            missing: 0.9,
             templates: 0.21,
-            metrics: 0.24,
+            metrics: 0.35,
             onset_half_life_minutes: 10.0,
         }
     }
@@ -137,6 +142,7 @@ struct Tally {
     kind: Option<ComponentKind>,
     origins: f64,
     paths: f64,
+    missing: f64,
     templates: f64,
     metrics: f64,
     first: Option<DateTime<Utc>>,
@@ -153,6 +159,8 @@ struct Tally {
 /// - origins: failing requests whose first error the component logged;
 /// - paths: requests that left the baseline's paths at the component (no
 ///   baseline expectation needed: the baseline's requests define the paths);
+/// - missing steps: the component's most surprising shortfall of a step that
+///   used to follow another (see [`super::paths::missing_steps`]);
 /// - templates: error-level lines of the component;
 /// - metrics: for each metric, the component that moved most, by how far it stands
 ///   out from the next one (a spike in one place outweighs a symptom that every
@@ -161,9 +169,11 @@ struct Tally {
 /// Each kind is then trusted by how far its leading component stands above the
 /// runner-up ([`TRUST_FLOOR`] when not at all), so evidence every component shows
 /// about as much of weighs less than evidence that singles one out.
+#[allow(clippy::too_many_arguments)] // one slice per kind of evidence
 pub fn rank_suspects(
     origins: &[ErrorOrigin],
     divergences: &[PathDivergence],
+    missing: &[MissingStep],
     templates: &[LogTemplate],
     shifts: &[MetricShift],
     weights: &SuspectWeights,
@@ -211,6 +221,23 @@ pub fn rank_suspects(
             format!(
                 "{} of {} requests in the incident window left their usual path here{how}",
                 d.requests, d.compared
+            ),
+        ));
+    }
+
+    for m in missing {
+        let t = tally.entry(m.service.clone()).or_default();
+        t.kind = Some(ComponentKind::Service);
+        t.missing = t.missing.max(m.surprise);
+        t.reasons.push((
+            saturate(m.surprise, MISSING_SCALE) * weights.missing,
+            format!(
+                "its step \"{}\" used to follow {}'s \"{}\" and stopped: seen {} time(s) in the incident window where the baseline's rate gives {:.0}",
+                truncate(&m.step, 100),
+                m.after_service,
+                truncate(&m.after, 100),
+                m.seen,
+                m.expected
             ),
         ));
     }
@@ -325,6 +352,7 @@ pub fn rank_suspects(
         [
             saturate(t.origins, SURPRISE_SCALE),
             saturate(t.paths, PATH_SCALE),
+            saturate(t.missing, MISSING_SCALE),
             saturate(t.templates, SURPRISE_SCALE),
             t.metrics,
         ]
@@ -332,7 +360,7 @@ pub fn rank_suspects(
     // A kind of evidence that singles one component out is worth more than one
     // that every component shows about as much of (chronic errors, a load change
     // everyone follows): each kind is trusted by its leader's margin.
-    let trust: Vec<f64> = (0..4)
+    let trust: Vec<f64> = (0..5)
         .map(|k| {
             let mut v: Vec<f64> = tally.values().map(|t| kinds(t)[k]).collect();
             v.sort_by(|a, b| b.total_cmp(a));
@@ -345,6 +373,7 @@ pub fn rank_suspects(
     let w = [
         weights.origins,
         weights.paths,
+        weights.missing,
         weights.templates,
         weights.metrics,
     ];
@@ -386,6 +415,9 @@ const SURPRISE_SCALE: f64 = 5.0;
 
 /// Trust in a kind of evidence whose leader does not stand out at all.
 pub const TRUST_FLOOR: f64 = 0.5;
+
+/// Surprise of a missing step at which it counts 63 % of its weight.
+const MISSING_SCALE: f64 = 5.0;
 
 /// Diverging requests (blame summed) at which path evidence counts 63 % of its weight.
 const PATH_SCALE: f64 = 30.0;
@@ -497,6 +529,7 @@ mod tests {
             &[],
             &divergences,
             &[],
+            &[],
             &shifts,
             &SuspectWeights::default(),
             1.0 / 3.0,
@@ -551,6 +584,7 @@ mod tests {
         let per_metric: HashMap<String, usize> = [("latency".to_string(), 5)].into_iter().collect();
         let ranked = rank_suspects(
             &origins,
+            &[],
             &[],
             &[],
             &shifts,
