@@ -90,9 +90,10 @@ impl SqliteStore {
     }
 
     /// A ticket page through the direct read path, or `None` for the sqlx path
-    /// (an in-memory database, or the direct read did not answer). Lists an index
-    /// serves run on the calling thread (tens of microseconds: cheaper than any
-    /// hand-off); those that make SQLite visit many rows on a blocking thread.
+    /// (an in-memory database, or the direct read did not answer). The unfiltered
+    /// list runs on the calling thread (tens of microseconds: cheaper than any
+    /// hand-off); filtered and deep lists, which make SQLite visit many rows, on a
+    /// blocking thread (see `runs_inline`).
     async fn direct_ticket_page(
         &self,
         filter: &TicketFilter,
