@@ -24,6 +24,7 @@ mod intake_sql;
 mod mysql;
 mod sql;
 mod sqlite;
+mod sqlite_reads;
 
 pub use mysql::MysqlStore;
 pub use sqlite::SqliteStore;

@@ -97,13 +97,16 @@ pub(crate) use ticket_columns;
 /// Implements every repository trait for `$store` (which has a `pool: Pool<$db>`).
 /// `$insert_ignore` is the dialect's "insert unless the key exists" prefix;
 /// `limit` what goes before and after a list's bound `LIMIT` value (see
-/// `sqlite.rs` for why SQLite's differs).
+/// `sqlite.rs` for why SQLite's differs). With `direct_ticket_page = method`,
+/// `list_tickets` first asks `self.method(filter, page).await` (an
+/// `Option<Page<Ticket>>`) and takes the sqlx path only when it answers `None`.
 macro_rules! sql_store {
     (
         $store:ident,
         $db:ty,
         insert_ignore = $insert_ignore:literal,
         limit = ($limit_open:literal, $limit_close:literal)
+        $(, direct_ticket_page = $direct_ticket_page:ident)?
     ) => {
         mod repositories {
         use super::$store;
@@ -825,28 +828,10 @@ macro_rules! sql_store {
             Ok(())
         }
 
-        #[async_trait]
-        impl TicketStore for $store {
-            async fn create_ticket(&self, new: &NewTicketRecord, day: NaiveDate) -> Result<Ticket> {
-                let mut attempt = 0;
-                loop {
-                    match self.try_create_ticket(new, day).await {
-                        Err(e) if is_retryable(&e) && attempt < 20 => {
-                            backoff(attempt).await;
-                            attempt += 1;
-                        }
-                        other => return other,
-                    }
-                }
-            }
 
-            async fn ticket(&self, no: &str) -> Result<Ticket> {
-                let sql = concat!("SELECT ", $crate::store::sql::ticket_columns!(), " FROM tickets WHERE no = ?");
-                let row = sqlx::query(sql).bind(no).fetch_optional(&self.pool).await?;
-                row.as_ref().map(ticket_from_row).transpose()?.ok_or_else(|| Error::not_found("ticket", no))
-            }
-
-            async fn list_tickets(&self, filter: &TicketFilter, page: PageRequest) -> Result<Page<Ticket>> {
+        impl $store {
+            /// [`TicketStore::list_tickets`] through sqlx.
+            pub(crate) async fn list_tickets_sqlx(&self, filter: &TicketFilter, page: PageRequest) -> Result<Page<Ticket>> {
                 // Only the conditions asked for: without any there is no WHERE at all,
                 // so SQLite answers the count from its b-tree (`WHERE 1 = 1` made it
                 // visit all 10,000 index entries, ~0.25 ms a request).
@@ -893,6 +878,37 @@ macro_rules! sql_store {
                     items.push(ticket_from_row(r)?);
                 }
                 Ok(page_of(items, total, page))
+            }
+        }
+
+        #[async_trait]
+        impl TicketStore for $store {
+            async fn create_ticket(&self, new: &NewTicketRecord, day: NaiveDate) -> Result<Ticket> {
+                let mut attempt = 0;
+                loop {
+                    match self.try_create_ticket(new, day).await {
+                        Err(e) if is_retryable(&e) && attempt < 20 => {
+                            backoff(attempt).await;
+                            attempt += 1;
+                        }
+                        other => return other,
+                    }
+                }
+            }
+
+            async fn ticket(&self, no: &str) -> Result<Ticket> {
+                let sql = concat!("SELECT ", $crate::store::sql::ticket_columns!(), " FROM tickets WHERE no = ?");
+                let row = sqlx::query(sql).bind(no).fetch_optional(&self.pool).await?;
+                row.as_ref().map(ticket_from_row).transpose()?.ok_or_else(|| Error::not_found("ticket", no))
+            }
+
+            async fn list_tickets(&self, filter: &TicketFilter, page: PageRequest) -> Result<Page<Ticket>> {
+                $(
+                    if let Some(found) = self.$direct_ticket_page(filter, page).await {
+                        return Ok(found);
+                    }
+                )?
+                self.list_tickets_sqlx(filter, page).await
             }
 
             async fn update_ticket(
