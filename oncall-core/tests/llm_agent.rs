@@ -515,9 +515,16 @@ async fn a_token_budget_too_small_for_more_tools_asks_for_the_answer_instead() {
     let without = agent::estimate_tokens(&answer_now, &[]);
     assert!(with_tools > without + 100, "{with_tools} vs {without}");
 
+    // The agent learns from the first answer that the server counts 5,000
+    // tokens where it estimated `first`, and scales its later estimates so.
+    let asked: Vec<Message> = serde_json::from_value(Value::Array(messages(&reqs[0]))).unwrap();
+    let first = agent::estimate_tokens(&asked, &tools::specs());
+    let scaled = |n: u64| (n as f64 * (5_000.0 / first as f64).clamp(0.5, 4.0)).ceil() as u64;
+    assert!(scaled(with_tools) > scaled(without) + 100);
+
     // Room for the answer without tools, not for another round with them.
     let l = limits();
-    let budget = 5_010 + u64::from(l.max_completion_tokens) + without;
+    let budget = 5_010 + u64::from(l.max_completion_tokens) + scaled(without);
     let server = scripted(script()).await;
     let (result, run, _) = run_case(
         &server.url,

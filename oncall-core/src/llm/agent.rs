@@ -134,20 +134,20 @@ fn clip(s: &str, max: usize) -> String {
 
 /// How much of each kind of evidence goes into the context. The first request
 /// (context, system prompt and tool descriptions) stays near 3,000 tokens on the
-/// dev scenarios, so an answer plus one repair round fit in 8,000 prompt tokens.
+/// dev scenarios, so one round of tools and the answer fit in 8,000 tokens.
 const CONTEXT_SUSPECTS: usize = 5;
 /// Suspects whose reasons are shown (the others by name and score).
 const CONTEXT_SUSPECTS_EXPLAINED: usize = 3;
 /// Reasons shown per explained suspect.
 const CONTEXT_REASONS: usize = 2;
 /// Log templates shown.
-const CONTEXT_TEMPLATES: usize = 6;
+const CONTEXT_TEMPLATES: usize = 5;
 /// Metric shifts shown.
-const CONTEXT_SHIFTS: usize = 6;
+const CONTEXT_SHIFTS: usize = 5;
 /// Error origins shown.
 const CONTEXT_ORIGINS: usize = 4;
 /// Characters of one template, example line, reason or metric selector.
-const CONTEXT_CLIP: usize = 140;
+const CONTEXT_CLIP: usize = 120;
 
 /// The compact context: alert, window, sources and the strongest evidence.
 pub fn render_context(input: &AgentInput<'_>) -> String {
@@ -493,6 +493,11 @@ pub fn estimate_tokens(messages: &[Message], tools: &[ToolSpec]) -> u64 {
     (chars as u64) / 3 + 300
 }
 
+/// `estimate` in the server's tokens.
+fn scaled(estimate: u64, scale: f64) -> u64 {
+    (estimate as f64 * scale).ceil() as u64
+}
+
 /// Token counts for an answer that came without them: the prompt estimated as
 /// the budget does, the completion as the streamed pieces (about one token
 /// each) or from its length.
@@ -556,6 +561,10 @@ pub async fn run(
         error: None,
     };
     let mut final_mode = limits.max_tool_calls == 0;
+    // Server tokens per estimated token, learnt from each answer's counts: the
+    // estimate is rough (stack traces and CJK text take more tokens per
+    // character), and the budget should hold in the server's tokens.
+    let mut scale = 1.0_f64;
     let max_requests = limits.max_tool_calls + 3;
     let mut requests = 0;
     let answer = loop {
@@ -565,7 +574,8 @@ pub async fn run(
         let offer_tools = !final_mode;
         let offered: &[ToolSpec] = if offer_tools { &specs } else { &[] };
         let used = run.prompt_tokens + run.completion_tokens;
-        let next = estimate_tokens(&messages, offered) + u64::from(limits.max_completion_tokens);
+        let estimate = estimate_tokens(&messages, offered);
+        let next = scaled(estimate, scale) + u64::from(limits.max_completion_tokens);
         // A request that may call tools is only worth it while a request of
         // about the same size can still follow it with the answer.
         let needed = if offer_tools { 2 * next } else { next };
@@ -625,7 +635,12 @@ pub async fn run(
         };
         run.llm_calls += 1;
         let usage = match response.usage {
-            Some(u) => u,
+            Some(u) => {
+                if u.prompt_tokens > 0 && estimate > 0 {
+                    scale = (u.prompt_tokens as f64 / estimate as f64).clamp(0.5, 4.0);
+                }
+                u
+            }
             None => {
                 run.tokens_estimated = true;
                 estimated_usage(&messages, offered, &response, streamed.then_some(pieces))

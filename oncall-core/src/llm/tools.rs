@@ -22,7 +22,7 @@ use crate::evidence::templates::{
 };
 
 /// Longest tool answer sent back to the model, in characters.
-pub const MAX_RESULT_CHARS: usize = 3_000;
+pub const MAX_RESULT_CHARS: usize = 2_400;
 /// How far outside the analysis window a tool may look.
 pub const WINDOW_SLACK: chrono::Duration = chrono::Duration::hours(1);
 /// Most series described in one metric answer.
