@@ -185,6 +185,7 @@ describe("suspects, templates, usage", () => {
         prompt_tokens: 5210,
         completion_tokens: 412,
         total_tokens: 5622,
+        tokens_estimated: false,
         tool_calls: [
           { name: "query_metrics", arguments: '{"source":"prom","query":"rate(x[5m])"}', rows: 4, ms: 120, error: null },
           { name: "query_logs", arguments: "{}", rows: 0, ms: 80, error: "loki: timeout" },
