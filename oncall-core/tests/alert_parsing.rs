@@ -236,7 +236,8 @@ fn a_mebibyte_of_text() {
     let started = std::time::Instant::now();
     let a = parse(&text.into(), &train_ticket(), now()).unwrap();
     let took = started.elapsed();
-    assert!(took < std::time::Duration::from_secs(1), "took {took:?}");
+    // generous: a debug build on a loaded 2-core machine; a quadratic scan would take minutes
+    assert!(took < std::time::Duration::from_secs(10), "took {took:?}");
     assert_eq!(
         a.starts_at,
         Utc.with_ymd_and_hms(2026, 11, 24, 10, 0, 0).unwrap()

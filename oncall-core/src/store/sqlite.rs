@@ -35,7 +35,7 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        let in_memory = options.get_filename() == Path::new(":memory:");
+        let in_memory = is_in_memory(url);
         if !in_memory
             && let Some(dir) = options.get_filename().parent()
             && !dir.as_os_str().is_empty()
@@ -110,6 +110,18 @@ impl SqliteStore {
             .ok()
             .flatten()
     }
+}
+
+/// Whether `url` names an in-memory database (`sqlite::memory:`,
+/// `sqlite://:memory:`, `…?mode=memory`). sqlx gives such a database a generated
+/// shared-cache name (`file:sqlx-in-memory-N`), so the parsed options cannot tell.
+fn is_in_memory(url: &str) -> bool {
+    let rest = url.strip_prefix("sqlite:").unwrap_or(url);
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    rest.starts_with(":memory:")
+        || rest
+            .split_once('?')
+            .is_some_and(|(_, query)| query.split('&').any(|kv| kv == "mode=memory"))
 }
 
 /// The path of the database file when `url` names a plain file (no URL options,
@@ -375,11 +387,36 @@ mod tests {
         assert_eq!(decode_time(&encode_time(t)), Some(crate::store::micros(t)));
     }
 
+    #[test]
+    fn in_memory_urls_are_recognised() {
+        for url in [
+            "sqlite::memory:",
+            "sqlite://:memory:",
+            ":memory:",
+            "sqlite://shared?mode=memory&cache=shared",
+        ] {
+            assert!(is_in_memory(url), "{url}");
+        }
+        for url in [
+            "sqlite://data/oncall.db",
+            "sqlite:x.db?mode=rwc",
+            "sqlite://memory.db",
+        ] {
+            assert!(!is_in_memory(url), "{url}");
+        }
+    }
+
     #[tokio::test]
     async fn in_memory_databases_keep_to_sqlx() {
         for url in ["sqlite::memory:", "sqlite://:memory:"] {
             let store = SqliteStore::open(url).await.unwrap();
             assert!(store.reads.is_none(), "{url}");
+            // the database lives only in its connections: one, never closed
+            let options = store.pool().options();
+            assert_eq!(options.get_max_connections(), 1, "{url}");
+            assert_eq!(options.get_min_connections(), 1, "{url}");
+            assert!(options.get_idle_timeout().is_none(), "{url}");
+            assert!(options.get_max_lifetime().is_none(), "{url}");
             let p = store
                 .list_tickets(&TicketFilter::default(), PageRequest::default())
                 .await
