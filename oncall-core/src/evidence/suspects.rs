@@ -131,7 +131,7 @@ impl Default for SuspectWeights {
             paths: 0.3,
             missing: 0.9,
             templates: 0.21,
-            metrics: 0.35,
+            metrics: 0.7,
             onset_half_life_minutes: 10.0,
         }
     }
@@ -321,7 +321,7 @@ pub fn rank_suspects(
         let second = list.get(1).map_or(0.0, |x| x.0);
         // A one-sample blip is weaker evidence than a shift that persists.
         let persistence = (shift.anomalous_points as f64 / 3.0).min(1.0);
-        let standout = (top / (second + 1.0)).min(20.0) / 20.0 * persistence;
+        let standout = (top / (second + 1.0)).min(STANDOUT_CAP) / STANDOUT_CAP * persistence;
         let late_min = earliest.map_or(0.0, |e| (shift.started_at - e).num_seconds() as f64 / 60.0);
         let onset = 0.5f64.powf(late_min.max(0.0) / weights.onset_half_life_minutes.max(0.1));
         let s = standout * onset;
@@ -409,6 +409,12 @@ pub fn rank_suspects(
     }
     out
 }
+
+/// How many times the next component's move a metric's leader must stand out by
+/// to count fully. A CPU hog stands 100–200× above the next pod; a symptom that
+/// callers share, a few times. (At 20, the cap used before, a 183× CPU standout
+/// weighed no more than a 20× network blip on another pod.)
+const STANDOUT_CAP: f64 = 40.0;
 
 /// Surprise (in Poisson deviations) at which log evidence counts 63 % of its weight.
 const SURPRISE_SCALE: f64 = 5.0;
