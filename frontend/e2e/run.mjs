@@ -307,8 +307,8 @@ async function run(page, deadPort) {
   });
 
   // A completed analysis in the API's shape (e2e/fixtures: a real analysis of a
-  // train-ticket incident through Prometheus and OpenSearch, with three metric shifts
-  // and a timed-out third source added), served through request interception so the
+  // train-ticket incident through Prometheus and OpenSearch, with three metric shifts,
+  // a missing step and a timed-out third source added), served through request interception so the
   // result page is checked with every part filled in.
   const fixture = JSON.parse(readFileSync(join(here, "fixtures/analysis-completed.json"), "utf8"));
 
@@ -336,6 +336,9 @@ async function run(page, deadPort) {
     // Error origins: failing requests per service.
     const origins = await page.getByTestId("error-origins").innerText();
     expect(/ts-contacts-service\s+19\s+0\s+×78\s+17 services/.test(origins), `error origins: ${origins.slice(0, 200)}`);
+    // Missing steps: seen / expected at the baseline's rate, and which step it used to follow.
+    const missing = await page.getByTestId("missing-steps").innerText();
+    expect(/ts-contacts-service\s+0 \/ 34\s+5\.3/.test(missing) && missing.includes("after ts-preserve-service"), `missing steps: ${missing.slice(0, 300)}`);
     // Log templates: counts, ratio, flags; a row opens to its example lines.
     const templates = page.getByTestId("log-templates");
     await templates.getByText("30 of 176 mined templates", { exact: false }).waitFor();
@@ -544,6 +547,28 @@ async function run(page, deadPort) {
     }
     await page.unroute(`**/api/analysis/${fixture.id}`);
     await page.setViewportSize({ width: 1280, height: 860 });
+  });
+
+  await step("change the password: this session carries on, tokens issued before are refused", async () => {
+    const tokenNow = () => page.evaluate(() => JSON.parse(localStorage.getItem("oncall.auth")).state.token);
+    const before = await tokenNow();
+    await page.goto(`${base}/tickets`);
+    await page.getByTestId("user-menu").click();
+    await page.locator(".ant-dropdown-menu-item").first().click();
+    await page.fill("#current", ADMIN.password);
+    await page.fill("#next", "e2e-new-password");
+    await page.fill("#again", "e2e-new-password");
+    await page.locator(".ant-modal-footer .ant-btn-primary").click();
+    await page.locator(".ant-modal-content").waitFor({ state: "detached" });
+    const after = await tokenNow();
+    expect(after && after !== before, "the new token was not stored");
+    await page.reload();
+    await page.locator(".page-head").waitFor();
+    expect(!page.url().includes("/login"), `logged out after the change: ${page.url()}`);
+    const status = (t) =>
+      page.evaluate(async (t) => (await fetch("/api/auth/me", { headers: { Authorization: `Bearer ${t}` } })).status, t);
+    const [old, fresh] = [await status(before), await status(after)];
+    expect(old === 401 && fresh === 200, `old token ${old}, new token ${fresh}`);
   });
 }
 

@@ -104,10 +104,26 @@ async fn accounts_and_roles(url: String) {
         .await
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::Invalid);
-    oncall
+    assert!(oncall.identify(admin.id, admin.token_version).await.is_ok());
+    let changed = oncall
         .change_password(&admin, "admin123", "new-admin-pw")
         .await
         .unwrap();
+    assert_eq!(changed.token_version, admin.token_version + 1);
+    // tokens issued before the change are refused, at once (the cache is cleared)
+    let e = oncall
+        .identify(admin.id, admin.token_version)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::Unauthorized);
+    assert_eq!(
+        oncall
+            .identify(admin.id, changed.token_version)
+            .await
+            .unwrap()
+            .id,
+        admin.id
+    );
     assert!(!oncall.default_password_in_use().await.unwrap());
     assert!(
         oncall

@@ -31,6 +31,7 @@ mod suite {
             password_is_default: false,
             created_at: now,
             updated_at: now,
+            token_version: 0,
         }
     }
 
@@ -93,6 +94,16 @@ mod suite {
         );
         assert!(!got.password_is_default);
         assert_eq!(hash, "new");
+        assert_eq!(
+            got.token_version, 1,
+            "a new password revokes earlier tokens"
+        );
+        s.update_user(&got).await.unwrap();
+        assert_eq!(
+            s.user(u.id).await.unwrap().token_version,
+            1,
+            "other edits keep it"
+        );
 
         let ghost = user("ghost@example.com", Role::Viewer);
         assert_eq!(

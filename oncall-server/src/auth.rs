@@ -23,6 +23,10 @@ struct Claims {
     role: String,
     iat: i64,
     exp: i64,
+    /// The account's token version at issue (see `User::token_version`); tokens
+    /// issued before the claim existed count as version 0.
+    #[serde(default)]
+    ver: i64,
 }
 
 /// Signs and checks access tokens.
@@ -67,15 +71,17 @@ impl TokenKeys {
             role: user.role.to_string(),
             iat: now,
             exp: now + self.lifetime_secs,
+            ver: user.token_version,
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| oncall_core::Error::Internal(format!("signing token: {e}")))
     }
 
-    /// The user id a valid, unexpired token names.
-    fn verify(&self, token: &str) -> Option<Uuid> {
+    /// The user id a valid, unexpired token names, and the token version it was
+    /// issued at.
+    fn verify(&self, token: &str) -> Option<(Uuid, i64)> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).ok()?;
-        Uuid::parse_str(&data.claims.sub).ok()
+        Some((Uuid::parse_str(&data.claims.sub).ok()?, data.claims.ver))
     }
 }
 
@@ -118,14 +124,15 @@ impl StreamAuth {
     }
 }
 
-/// Accepts a valid token of an existing, enabled account. The account comes from
-/// [`oncall_core::OnCall::identify`]: disabling it or changing its role through
-/// this server takes effect on the next request; through another process sharing
-/// the database, within [`oncall_core::IDENTITY_TTL`] (2 s).
+/// Accepts a valid token of an existing, enabled account whose password has not
+/// changed since the token was issued. The account comes from
+/// [`oncall_core::OnCall::identify`]: disabling it, changing its role or its
+/// password through this server takes effect on the next request; through another
+/// process sharing the database, within [`oncall_core::IDENTITY_TTL`] (2 s).
 async fn check_token(req: &Request, bearer: Bearer) -> Option<User> {
     let state = req.data::<std::sync::Arc<AppState>>()?;
-    let id = state.tokens.verify(&bearer.token)?;
-    state.oncall.identify(id).await.ok()
+    let (id, version) = state.tokens.verify(&bearer.token)?;
+    state.oncall.identify(id, version).await.ok()
 }
 
 /// Counts failed logins per key (account, client address) in a sliding window.
@@ -217,9 +224,10 @@ mod tests {
             password_is_default: false,
             created_at: Utc::now(),
             updated_at: Utc::now(),
+            token_version: 0,
         };
         let token = keys.issue(&user).unwrap();
-        assert_eq!(keys.verify(&token), Some(user.id));
+        assert_eq!(keys.verify(&token), Some((user.id, 0)));
         let other = TokenKeys::new("another-secret-0123456", 1);
         assert_eq!(other.verify(&token), None);
         assert_eq!(keys.verify(&format!("{token}x")), None);

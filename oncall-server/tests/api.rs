@@ -149,7 +149,9 @@ async fn auth_login_me_password_and_info() {
         )
         .await;
     assert_error(s, &b, StatusCode::UNPROCESSABLE_ENTITY, "invalid");
-    let (s, _) = api
+    // a second session of the same account, to see it logged out
+    let other = api.login("admin@oncall.example.com", "admin123").await;
+    let (s, changed) = api
         .call(
             "POST",
             "/api/auth/password",
@@ -157,15 +159,32 @@ async fn auth_login_me_password_and_info() {
             Some(json!({"current_password": "admin123", "new_password": "new-password-1"})),
         )
         .await;
-    assert_eq!(s, StatusCode::OK);
+    assert_eq!(s, StatusCode::OK, "{changed}");
+    assert_eq!(changed["user"]["email"], "admin@oncall.example.com");
+    assert_eq!(changed["token_type"], "bearer");
+    assert!(changed["user"].get("token_version").is_none(), "{changed}");
     let (_, info) = api.call("GET", "/api/info", None, None).await;
     assert_eq!(
         info["default_account"],
         Value::Null,
         "hint gone once the password changed"
     );
-    api.login("admin@oncall.example.com", "new-password-1")
+    // every token issued before the change is refused, the one it returned works
+    for old in [&token, &other] {
+        let (s, b) = api.call("GET", "/api/auth/me", Some(old), None).await;
+        assert_error(s, &b, StatusCode::UNAUTHORIZED, "unauthorized");
+    }
+    let fresh = changed["access_token"].as_str().unwrap().to_owned();
+    let (s, me) = api.call("GET", "/api/auth/me", Some(&fresh), None).await;
+    assert_eq!(
+        (s, me["email"].as_str()),
+        (StatusCode::OK, Some("admin@oncall.example.com"))
+    );
+    let relogin = api
+        .login("admin@oncall.example.com", "new-password-1")
         .await;
+    let (s, _) = api.call("GET", "/api/auth/me", Some(&relogin), None).await;
+    assert_eq!(s, StatusCode::OK);
 }
 
 #[tokio::test]
@@ -250,6 +269,24 @@ async fn users_admin_only() {
         )
         .await;
     assert_eq!((s, u["role"].as_str()), (StatusCode::OK, Some("engineer")));
+    let (s, _) = api.call("GET", "/api/auth/me", Some(&viewer), None).await;
+    assert_eq!(s, StatusCode::OK, "a role change keeps the session");
+    let (s, _) = api
+        .call(
+            "PATCH",
+            &format!("/api/users/{id}"),
+            Some(&admin),
+            Some(json!({"password": "reset-password-1"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = api.call("GET", "/api/auth/me", Some(&viewer), None).await;
+    assert_eq!(
+        s,
+        StatusCode::UNAUTHORIZED,
+        "a reset password revokes the token"
+    );
+    let viewer = api.login("viewer@example.com", "reset-password-1").await;
     let (s, _) = api
         .call(
             "PATCH",

@@ -10,6 +10,7 @@ import type {
   DataSourceInput,
   DataSourcePage,
   LoginResponse,
+  PasswordChanged,
   NewUser,
   ServerInfo,
   Severity,
@@ -30,7 +31,7 @@ export const api = {
     request<LoginResponse>("/api/auth/login", { method: "POST", body: { email, password }, auth: false }),
   me: () => request<User>("/api/auth/me"),
   changePassword: (current_password: string, new_password: string) =>
-    request<unknown>("/api/auth/password", { method: "POST", body: { current_password, new_password } }),
+    request<PasswordChanged>("/api/auth/password", { method: "POST", body: { current_password, new_password } }),
 
   users: (page = 1, page_size = 200) => request<UserPage>("/api/users", { query: { page, page_size } }),
   createUser: (u: NewUser) => request<User>("/api/users", { method: "POST", body: u }),

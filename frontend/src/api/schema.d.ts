@@ -294,7 +294,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Change the caller's own password. */
+        /**
+         * Change the caller's own password. Every access token issued before stops
+         *     working (log out everywhere else); the answer carries a new one.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -313,7 +316,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json; charset=utf-8": components["schemas"]["User"];
+                        "application/json; charset=utf-8": components["schemas"]["PasswordChanged"];
                     };
                 };
                 /** @description Malformed request. */
@@ -5701,6 +5704,11 @@ export interface components {
              *     requests took (from trace ids), most blame first.
              */
             path_divergences: components["schemas"]["PathDivergenceView"][];
+            /**
+             * @description Steps that stopped following the steps they used to follow (from trace
+             *     ids): one per service, most surprising first.
+             */
+            missing_steps: components["schemas"]["MissingStepView"][];
             /** @description Ranked suspects. */
             suspects: components["schemas"]["SuspectView"][];
             /**
@@ -5893,6 +5901,37 @@ export interface components {
             points: components["schemas"]["MetricPoint"][];
         };
         /**
+         * MissingStepView
+         * @description A step of a service that used to follow another step and stopped: where a
+         *     callee failed before it logged anything.
+         */
+        MissingStepView: {
+            /** @description The service whose step went missing. */
+            service: string;
+            /**
+             * Format: double
+             * @description How surprising the shortfall is: `(expected − seen) / √(expected + 1)`.
+             */
+            surprise: number;
+            /**
+             * Format: double
+             * @description How often the step would have followed in the incident window, at the
+             *     baseline's rate.
+             */
+            expected: number;
+            /**
+             * Format: uint64
+             * @description How often it did.
+             */
+            seen: number;
+            /** @description The service of the step it used to follow. */
+            after_service: string;
+            /** @description The step it used to follow, as its log template. */
+            after: string;
+            /** @description The missing step, as its log template. */
+            step: string;
+        };
+        /**
          * NewUser
          * @description What it takes to create an account.
          */
@@ -5920,6 +5959,24 @@ export interface components {
             current_password: string;
             /** @description The new password (at least 8 characters). */
             new_password: string;
+        };
+        /**
+         * PasswordChanged
+         * @description The account after a password change, with a new access token: every token
+         *     issued before the change (this request's too) no longer works.
+         */
+        PasswordChanged: {
+            /** @description The account as it is now. */
+            user: components["schemas"]["User"] & unknown;
+            /** @description Send as `Authorization: Bearer <access_token>` from now on. */
+            access_token: string;
+            /** @description Always `bearer`. */
+            token_type: string;
+            /**
+             * Format: int64
+             * @description Seconds until it expires.
+             */
+            expires_in: number;
         };
         /**
          * PathDivergenceView

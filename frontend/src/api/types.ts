@@ -5,6 +5,7 @@ import type { components } from "./schema";
 type S = components["schemas"];
 
 export type LoginResponse = S["LoginResponse"];
+export type PasswordChanged = S["PasswordChanged"];
 export type ServerInfo = S["ServerInfo"];
 export type User = S["User"];
 export type Role = S["Role"];
@@ -30,6 +31,7 @@ export type MetricShiftView = S["MetricShiftView"];
 export type MetricPoint = S["MetricPoint"];
 export type ErrorOriginView = S["ErrorOriginView"];
 export type PathDivergenceView = S["PathDivergenceView"];
+export type MissingStepView = S["MissingStepView"];
 export type SuspectView = S["SuspectView"];
 export type AnalysisStatus = S["AnalysisStatus"];
 export type AnalysisOptions = S["AnalysisOptions"];

@@ -3,6 +3,7 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { api } from "../api/endpoints";
 import { errorMessage } from "../api/client";
 import { useT } from "../i18n";
+import { useAuth } from "../store/auth";
 
 interface Values {
   current: string;
@@ -15,9 +16,12 @@ export default function PasswordModal({ open, onClose }: { open: boolean; onClos
   const [form] = Form.useForm<Values>();
   const { message } = App.useApp();
   const qc = useQueryClient();
+  const login = useAuth((s) => s.login);
   const m = useMutation({
     mutationFn: (v: Values) => api.changePassword(v.current, v.next),
-    onSuccess: () => {
+    onSuccess: (r) => {
+      // the change revoked every earlier token, this session's too: carry on with the new one
+      login(r.access_token, r.expires_in);
       void message.success(t("user.passwordChanged"));
       void qc.invalidateQueries({ queryKey: ["me"] });
       void qc.invalidateQueries({ queryKey: ["info"] });

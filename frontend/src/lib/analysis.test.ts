@@ -54,6 +54,7 @@ const evidence: EvidenceView = {
   metric_shifts: [shift, { ...shift, metric: "other", points: [] }],
   error_origins: [],
   path_divergences: [],
+  missing_steps: [],
   suspects: [
     {
       component: "ts-contacts-service",

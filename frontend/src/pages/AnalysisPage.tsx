@@ -32,6 +32,7 @@ import type {
   EvidenceView,
   LogTemplateView,
   MetricShiftView,
+  MissingStepView,
   PathDivergenceView,
   ResultEvidence,
   SourceReport,
@@ -417,6 +418,11 @@ function EvidenceCards({ evidence: e, window: w }: { evidence: EvidenceView; win
           <PathDivergencesCard divergences={e.path_divergences ?? []} />
         </Col>
       )}
+      {(e.missing_steps ?? []).length > 0 && (
+        <Col xs={24}>
+          <MissingStepsCard steps={e.missing_steps ?? []} />
+        </Col>
+      )}
       {e.metric_shifts.length > 0 && (
         <Col xs={24}>
           <MetricShiftsCard shifts={e.metric_shifts} window={w} />
@@ -502,6 +508,46 @@ function PathDivergencesCard({ divergences }: { divergences: PathDivergenceView[
               ) : (
                 "—"
               ),
+          },
+        ]}
+      />
+    </Card>
+  );
+}
+
+function MissingStepsCard({ steps }: { steps: MissingStepView[] }) {
+  const t = useT();
+  return (
+    <Card title={<CardTitle title={t("analysis.missing")} sub={t("analysis.missingHint")} />} data-testid="missing-steps">
+      <Table<MissingStepView>
+        size="small"
+        rowKey="service"
+        dataSource={steps.slice(0, 8)}
+        pagination={false}
+        scroll={{ x: 640 }}
+        columns={[
+          { title: t("analysis.service"), dataIndex: "service", width: 200, render: (s: string) => <strong>{s || "—"}</strong> },
+          {
+            title: t("analysis.missingSeen"),
+            key: "seen",
+            width: 130,
+            align: "right",
+            render: (_: unknown, m) => `${formatCount(m.seen)} / ${Math.round(m.expected)}`,
+          },
+          { title: t("analysis.surprise"), dataIndex: "surprise", width: 90, align: "right", render: (s: number) => s.toFixed(1) },
+          {
+            title: t("analysis.missingStep"),
+            key: "step",
+            render: (_: unknown, m) => (
+              <div className="path-example">
+                <div>
+                  {t("analysis.missingAfter", { service: m.after_service })} <Typography.Text code>{m.after}</Typography.Text>
+                </div>
+                <div>
+                  <Typography.Text code>{m.step}</Typography.Text>
+                </div>
+              </div>
+            ),
           },
         ]}
       />

@@ -358,6 +358,10 @@ pub struct EvidenceView {
     /// requests took (from trace ids), most blame first.
     #[serde(default, deserialize_with = "lenient_vec")]
     pub path_divergences: Vec<PathDivergenceView>,
+    /// Steps that stopped following the steps they used to follow (from trace
+    /// ids): one per service, most surprising first.
+    #[serde(default, deserialize_with = "lenient_vec")]
+    pub missing_steps: Vec<MissingStepView>,
     /// Ranked suspects.
     #[serde(default, deserialize_with = "lenient_vec")]
     pub suspects: Vec<SuspectView>,
@@ -588,6 +592,28 @@ pub struct PathDivergenceView {
     pub example: Option<PathExampleView>,
 }
 
+/// A step of a service that used to follow another step and stopped: where a
+/// callee failed before it logged anything.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+pub struct MissingStepView {
+    /// The service whose step went missing.
+    pub service: String,
+    /// How surprising the shortfall is: `(expected − seen) / √(expected + 1)`.
+    pub surprise: f64,
+    /// How often the step would have followed in the incident window, at the
+    /// baseline's rate.
+    pub expected: f64,
+    /// How often it did.
+    pub seen: u64,
+    /// The service of the step it used to follow.
+    pub after_service: String,
+    /// The step it used to follow, as its log template.
+    pub after: String,
+    /// The missing step, as its log template.
+    pub step: String,
+}
+
 /// One divergence, as log templates.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(
@@ -757,7 +783,15 @@ mod view_tests {
                     expected: Some("reply <*>".into()),
                 }),
             }],
-            missing_steps: vec![],
+            missing_steps: vec![crate::evidence::paths::MissingStep {
+                service: "ts-price-service".into(),
+                surprise: 5.3,
+                expected: 34.2,
+                seen: 0,
+                after_service: "ts-travel-service".into(),
+                after: "query price <*>".into(),
+                step: "price found <*>".into(),
+            }],
             suspects: vec![Suspect {
                 component: "ts-contacts-service".into(),
                 kind: ComponentKind::Service,
@@ -814,6 +848,21 @@ mod view_tests {
         let ex = p.example.as_ref().unwrap();
         assert_eq!(ex.last_usual.as_deref(), Some("findContactsById <*>"));
         assert_eq!(ex.unexpected, None);
+        let m = &e.missing_steps[0];
+        assert_eq!(
+            (
+                m.service.as_str(),
+                m.seen,
+                m.after_service.as_str(),
+                m.step.as_str()
+            ),
+            (
+                "ts-price-service",
+                0,
+                "ts-travel-service",
+                "price found <*>"
+            )
+        );
         assert_eq!(e.suspects[0].kind, SuspectKind::Service);
         assert_eq!(e.window.unwrap().incident_start, at("2023-01-29T08:39:04Z"));
         assert_eq!(v.window.unwrap().alert_start, at("2023-01-29T08:44:04Z"));

@@ -100,6 +100,7 @@ mod tests {
             password_is_default: false,
             created_at: Utc::now(),
             updated_at: Utc::now(),
+            token_version: 0,
         }
     }
 

@@ -135,6 +135,7 @@ impl OnCall {
             password_is_default: false,
             created_at: now,
             updated_at: now,
+            token_version: 0,
         }
     }
 
@@ -153,6 +154,7 @@ impl OnCall {
                 password_is_default: is_default,
                 created_at: now,
                 updated_at: now,
+                token_version: 0,
             };
             let hash = users::hash_password(password)?;
             match self.store.insert_user(&admin, &hash).await {
@@ -208,26 +210,36 @@ impl OnCall {
     }
 
     /// The enabled account with this id, for a front end that verified a token
-    /// naming it; [`Error::Unauthorized`] when it is gone or disabled.
+    /// naming it and issued at `token_version` (the account's
+    /// [`User::token_version`] when the token was issued);
+    /// [`Error::Unauthorized`] when the account is gone or disabled, or its password
+    /// changed since (every password change or reset revokes earlier tokens).
     ///
     /// Served from a short-lived cache: a change made through this engine
     /// ([`OnCall::update_user`], [`OnCall::change_password`]) is seen at once, one
     /// made by another process sharing the database within [`IDENTITY_TTL`].
-    pub async fn identify(&self, id: Uuid) -> Result<User> {
-        let generation = match self.identities.get(id) {
-            Ok(user) => return Ok(user),
-            Err(generation) => generation,
+    pub async fn identify(&self, id: Uuid, token_version: i64) -> Result<User> {
+        let user = match self.identities.get(id) {
+            Ok(user) => user,
+            Err(generation) => match self.store.user(id).await {
+                Ok(user) if !user.disabled => {
+                    self.identities.put(generation, &user);
+                    user
+                }
+                Ok(_) | Err(Error::NotFound { .. }) => {
+                    return Err(Error::Unauthorized(
+                        "the account is disabled or gone".into(),
+                    ));
+                }
+                Err(e) => return Err(e),
+            },
         };
-        match self.store.user(id).await {
-            Ok(user) if !user.disabled => {
-                self.identities.put(generation, &user);
-                Ok(user)
-            }
-            Ok(_) | Err(Error::NotFound { .. }) => Err(Error::Unauthorized(
-                "the account is disabled or gone".into(),
-            )),
-            Err(e) => Err(e),
+        if user.token_version != token_version {
+            return Err(Error::Unauthorized(
+                "the password changed since this token was issued; log in again".into(),
+            ));
         }
+        Ok(user)
     }
 
     /// The account with this id. Anyone may read their own; admins any.
@@ -270,6 +282,7 @@ impl OnCall {
             password_is_default: false,
             created_at: now,
             updated_at: now,
+            token_version: 0,
         };
         let hash = hash_blocking(new.password).await?;
         self.store.insert_user(&user, &hash).await?;
@@ -315,12 +328,15 @@ impl OnCall {
         if let Some(hash) = password_hash {
             self.store.set_password_hash(user.id, hash, false).await?;
             user.password_is_default = false;
+            user.token_version += 1;
         }
         self.store.update_user(user).await
     }
 
-    /// Changes the caller's own password after checking the current one.
-    pub async fn change_password(&self, actor: &User, current: &str, new: &str) -> Result<()> {
+    /// Changes the caller's own password after checking the current one. Every
+    /// access token issued before stops working; the account as it is now (with its
+    /// new [`User::token_version`], to issue a token from) is returned.
+    pub async fn change_password(&self, actor: &User, current: &str, new: &str) -> Result<User> {
         let user = self
             .authenticate(&actor.email, current)
             .await
@@ -338,7 +354,8 @@ impl OnCall {
         let hash = hash_blocking(new.to_owned()).await?;
         let saved = self.store.set_password_hash(user.id, &hash, false).await;
         self.identities.invalidate();
-        saved
+        saved?;
+        self.store.user(user.id).await
     }
 }
 

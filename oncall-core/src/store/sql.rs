@@ -61,7 +61,7 @@ pub(crate) fn parse_enum<T: std::str::FromStr>(column: &str, s: &str) -> Result<
 
 macro_rules! user_columns {
     () => {
-        "id, email, name, role, disabled, password_is_default, created_at, updated_at"
+        "id, email, name, role, disabled, password_is_default, created_at, updated_at, token_version"
     };
 }
 pub(crate) use user_columns;
@@ -141,6 +141,7 @@ macro_rules! sql_store {
                 password_is_default: r.try_get("password_is_default")?,
                 created_at: r.try_get("created_at")?,
                 updated_at: r.try_get("updated_at")?,
+                token_version: r.try_get("token_version")?,
             })
         }
 
@@ -372,8 +373,8 @@ macro_rules! sql_store {
 
             async fn set_password_hash(&self, id: Uuid, hash: &str, is_default: bool) -> Result<()> {
                 let done = sqlx::query(
-                    "UPDATE users SET password_hash = ?, password_is_default = ?, updated_at = ? \
-                     WHERE id = ?",
+                    "UPDATE users SET password_hash = ?, password_is_default = ?, \
+                     token_version = token_version + 1, updated_at = ? WHERE id = ?",
                 )
                 .bind(hash)
                 .bind(is_default)

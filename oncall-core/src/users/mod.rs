@@ -80,6 +80,12 @@ pub struct User {
     pub created_at: DateTime<Utc>,
     /// When it last changed (UTC).
     pub updated_at: DateTime<Utc>,
+    /// Bumped by every password change or reset. An access token carries the value
+    /// it was issued with and is refused once this has moved on (see
+    /// [`crate::OnCall::identify`]). Not part of the API.
+    #[serde(skip)]
+    #[cfg_attr(feature = "openapi", oai(skip))]
+    pub token_version: i64,
 }
 
 impl User {
@@ -220,6 +226,7 @@ mod tests {
             password_is_default: false,
             created_at: Utc::now(),
             updated_at: Utc::now(),
+            token_version: 0,
         };
         assert!(u.require(Role::Viewer).is_ok());
         assert!(u.require(Role::Engineer).is_ok());

@@ -41,6 +41,20 @@ struct PasswordChange {
     new_password: String,
 }
 
+/// The account after a password change, with a new access token: every token
+/// issued before the change (this request's too) no longer works.
+#[derive(Debug, Object)]
+struct PasswordChanged {
+    /// The account as it is now.
+    user: User,
+    /// Send as `Authorization: Bearer <access_token>` from now on.
+    access_token: String,
+    /// Always `bearer`.
+    token_type: String,
+    /// Seconds until it expires.
+    expires_in: i64,
+}
+
 /// Public facts the login page needs.
 #[derive(Debug, Object)]
 #[oai(skip_serializing_if_is_none)]
@@ -109,19 +123,25 @@ impl AuthApi {
         Ok(Json(auth.0))
     }
 
-    /// Change the caller's own password.
+    /// Change the caller's own password. Every access token issued before stops
+    /// working (log out everywhere else); the answer carries a new one.
     #[oai(path = "/api/auth/password", method = "post")]
     async fn change_password(
         &self,
         state: Data<&Arc<AppState>>,
         auth: BearerAuth,
         body: Json<PasswordChange>,
-    ) -> ApiResult<Json<User>> {
-        state
+    ) -> ApiResult<Json<PasswordChanged>> {
+        let user = state
             .oncall
             .change_password(&auth.0, &body.current_password, &body.new_password)
             .await?;
-        Ok(Json(state.oncall.user(&auth.0, auth.0.id).await?))
+        Ok(Json(PasswordChanged {
+            access_token: state.tokens.issue(&user)?,
+            token_type: "bearer".into(),
+            expires_in: state.tokens.lifetime_secs(),
+            user,
+        }))
     }
 
     /// Version, LLM availability and, while the default password is in use, the
