@@ -71,6 +71,10 @@ pub struct Settings {
     pub notify_retry_ms: u64,
     /// `ONCALL_NOTIFY_MAX_ATTEMPTS`: attempts before a notification is given up.
     pub notify_max_attempts: u32,
+    /// `ONCALL_NOTIFY_RETENTION_DAYS`: how long delivered and given-up
+    /// notifications stay in the outbox (and in a channel's delivery list); pending
+    /// ones stay until they end (default 30).
+    pub notify_retention_days: u32,
     /// Limits of the LLM agent (`LLM_*`).
     pub llm: LlmLimits,
 }
@@ -135,6 +139,7 @@ impl Default for Settings {
             webhook_backlog: 1000,
             notify_retry_ms: 2000,
             notify_max_attempts: 10,
+            notify_retention_days: 30,
         }
     }
 }
@@ -162,6 +167,7 @@ impl fmt::Debug for Settings {
             .field("webhook_backlog", &self.webhook_backlog)
             .field("notify_retry_ms", &self.notify_retry_ms)
             .field("notify_max_attempts", &self.notify_max_attempts)
+            .field("notify_retention_days", &self.notify_retention_days)
             .finish_non_exhaustive()
     }
 }
@@ -305,6 +311,14 @@ impl Settings {
                 ));
             }
         }
+        if let Some(v) = get("ONCALL_NOTIFY_RETENTION_DAYS") {
+            s.notify_retention_days = parse("ONCALL_NOTIFY_RETENTION_DAYS", &v)?;
+            if s.notify_retention_days == 0 {
+                return Err(Error::Config(
+                    "ONCALL_NOTIFY_RETENTION_DAYS must be at least 1".into(),
+                ));
+            }
+        }
         Ok(s)
     }
 
@@ -411,6 +425,11 @@ mod tests {
         assert!(!s.dev);
         let s = from(&[("ONCALL_ANALYSIS_DEADLINE_SECONDS", "300")]).unwrap();
         assert_eq!(s.analysis_deadline.as_secs(), 300);
+        assert_eq!(s.notify_retention_days, 30);
+        let s = from(&[("ONCALL_NOTIFY_RETENTION_DAYS", "7")]).unwrap();
+        assert_eq!(s.notify_retention_days, 7);
+        let e = from(&[("ONCALL_NOTIFY_RETENTION_DAYS", "0")]).unwrap_err();
+        assert!(e.to_string().contains("ONCALL_NOTIFY_RETENTION_DAYS"), "{e}");
         for bad in ["0", "soon"] {
             let e = from(&[("ONCALL_ANALYSIS_DEADLINE_SECONDS", bad)]).unwrap_err();
             assert!(

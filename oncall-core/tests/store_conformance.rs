@@ -751,6 +751,98 @@ mod suite {
         assert_eq!(s.ticket_history(&t.no).await.unwrap().len(), 2);
         assert_eq!(s.ticket(&t.no).await.unwrap().version, 2);
     }
+
+    pub async fn outbox_prunes_only_finished_old_deliveries(s: &dyn Store) {
+        use oncall_core::notify::{ChannelKind, Notice, NotificationChannel, NotificationEvent};
+        use oncall_core::store::DeliveryResult;
+        let now = Utc::now();
+        let channel = NotificationChannel {
+            id: Uuid::now_v7(),
+            name: "ops chat".into(),
+            kind: ChannelKind::Webhook,
+            url_sealed: "sealed:url".into(),
+            url_hint: "http://chat.example/…".into(),
+            secret_sealed: None,
+            events: vec![NotificationEvent::AnalysisCompleted],
+            enabled: true,
+            created_at: now,
+            updated_at: now,
+        };
+        s.insert_channel(&channel).await.unwrap();
+        let notice = Notice {
+            event: NotificationEvent::AnalysisCompleted,
+            title: "done".into(),
+            text: "root cause".into(),
+            link: "http://oncall.local/analyses/1".into(),
+            analysis_id: None,
+            ticket_no: None,
+            severity: None,
+            status: None,
+            summary: None,
+            root_cause: None,
+        };
+        // Five old deliveries (40 days) ending as delivered, failed, retried,
+        // in flight and never tried; one recent delivered one.
+        let old = now - Duration::days(40);
+        for i in 0..5 {
+            s.enqueue_deliveries(&[channel.id], &format!("old:{i}"), &notice, old)
+                .await
+                .unwrap();
+        }
+        s.enqueue_deliveries(&[channel.id], "new", &notice, now)
+            .await
+            .unwrap();
+        let results = [
+            Some(DeliveryResult::Delivered),
+            Some(DeliveryResult::Failed {
+                error: "gone".into(),
+            }),
+            Some(DeliveryResult::Retry {
+                at: now,
+                error: "busy".into(),
+            }),
+            None, // claimed, still sending
+        ];
+        for result in results {
+            let claimed = s
+                .claim_delivery(now, now + Duration::seconds(60))
+                .await
+                .unwrap()
+                .unwrap();
+            assert!(claimed.delivery.event_key.starts_with("old:"));
+            if let Some(r) = result {
+                s.finish_delivery(claimed.delivery.id, &r, now)
+                    .await
+                    .unwrap();
+            }
+        }
+        // the oldest due next: the fifth old one (the retried one is due at `now`)
+        let fifth = s
+            .claim_delivery(now, now + Duration::seconds(60))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(fifth.delivery.event_key, "old:4");
+        s.finish_delivery(fifth.delivery.id, &DeliveryResult::Delivered, now)
+            .await
+            .unwrap();
+        let pruned = s.prune_deliveries(now - Duration::days(30)).await.unwrap();
+        assert_eq!(pruned, 3, "the old delivered and given-up ones");
+        let left: Vec<String> = s
+            .deliveries(channel.id, PageRequest::default())
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|d| d.event_key)
+            .collect();
+        assert_eq!(left.len(), 3, "{left:?}");
+        assert!(left.contains(&"new".to_owned()), "{left:?}");
+        assert_eq!(
+            s.prune_deliveries(now - Duration::days(30)).await.unwrap(),
+            0
+        );
+    }
 }
 
 /// Instantiates each suite function as a test for one backend.
@@ -794,6 +886,7 @@ macro_rules! all_backends {
                 tickets_are_numbered_per_day,
                 tickets_update_with_version_check,
                 tickets_filter_and_paginate,
+                outbox_prunes_only_finished_old_deliveries,
             ], shared: [
                 tickets_numbers_are_unique_under_concurrency,
                 tickets_concurrent_changes_one_wins,

@@ -28,6 +28,9 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 const IDLE_POLL: Duration = Duration::from_millis(250);
 /// Deliveries sent at once per process.
 const SENDERS: usize = 4;
+/// How often a process prunes the outbox of deliveries past
+/// [`crate::Settings::notify_retention_days`].
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
 /// A channel as an admin creates or replaces it. Secrets are write-only: omitted
 /// on an edit, the stored ones are kept.
@@ -424,6 +427,8 @@ impl OnCall {
         let client = http_client()?;
         let claiming = self.clone();
         let sending = self.clone();
+        let retention = chrono::Duration::days(i64::from(self.settings.notify_retention_days));
+        let mut next_prune = std::time::Instant::now();
         Ok(ClaimLoop {
             what: "notifications",
             slots: SENDERS,
@@ -434,8 +439,22 @@ impl OnCall {
         .spawn(
             move || {
                 let engine = claiming.clone();
+                // now and then, the outbox forgets deliveries that ended long ago
+                let prune = std::time::Instant::now() >= next_prune;
+                if prune {
+                    next_prune = std::time::Instant::now() + PRUNE_EVERY;
+                }
                 async move {
                     let now = Utc::now();
+                    if prune {
+                        match engine.store.prune_deliveries(now - retention).await {
+                            Ok(0) => {}
+                            Ok(n) => {
+                                tracing::info!(deliveries = n, "pruned the notification outbox")
+                            }
+                            Err(e) => tracing::warn!(error = %e, "pruning the notification outbox"),
+                        }
+                    }
                     let lock = chrono::Duration::from_std(DELIVERY_LOCK)
                         .unwrap_or(chrono::Duration::seconds(60));
                     engine.store.claim_delivery(now, now + lock).await

@@ -708,6 +708,16 @@ macro_rules! intake_sql_store {
                 Ok(page_of(items, total, page))
             }
 
+            async fn prune_deliveries(&self, before: DateTime<Utc>) -> Result<u64> {
+                let done = sqlx::query(
+                    "DELETE FROM notification_outbox WHERE status IN ('delivered', 'failed') AND created_at < ?",
+                )
+                .bind(micros(before))
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected())
+            }
+
             async fn count_deliveries_by_status(&self) -> Result<Vec<(String, u64)>> {
                 let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM notification_outbox GROUP BY status")
                     .fetch_all(&self.pool)

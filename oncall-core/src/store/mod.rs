@@ -443,6 +443,9 @@ pub trait NotificationStore: Send + Sync {
     async fn deliveries(&self, channel_id: Uuid, page: PageRequest) -> Result<Page<Delivery>>;
     /// Deliveries per status (statuses with none left out).
     async fn count_deliveries_by_status(&self) -> Result<Vec<(String, u64)>>;
+    /// Deletes the deliveries that ended (delivered or given up) and were enqueued
+    /// before `before`; returns how many.
+    async fn prune_deliveries(&self, before: DateTime<Utc>) -> Result<u64>;
 }
 
 /// Everything the engine stores. One implementation per database.
