@@ -429,7 +429,10 @@ mod tests {
         let s = from(&[("ONCALL_NOTIFY_RETENTION_DAYS", "7")]).unwrap();
         assert_eq!(s.notify_retention_days, 7);
         let e = from(&[("ONCALL_NOTIFY_RETENTION_DAYS", "0")]).unwrap_err();
-        assert!(e.to_string().contains("ONCALL_NOTIFY_RETENTION_DAYS"), "{e}");
+        assert!(
+            e.to_string().contains("ONCALL_NOTIFY_RETENTION_DAYS"),
+            "{e}"
+        );
         for bad in ["0", "soon"] {
             let e = from(&[("ONCALL_ANALYSIS_DEADLINE_SECONDS", bad)]).unwrap_err();
             assert!(

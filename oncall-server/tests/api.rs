@@ -253,10 +253,21 @@ async fn users_admin_only() {
         ),
         (Some(3), 2)
     );
-    let (s, b) = api
-        .call("GET", "/api/users?page_size=500", Some(&admin), None)
-        .await;
-    assert_error(s, &b, StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+    // bounds declared in the OpenAPI document (1..=200) and checked by it
+    for query in ["page_size=500", "page_size=0", "page=0"] {
+        let (s, b) = api
+            .call("GET", &format!("/api/users?{query}"), Some(&admin), None)
+            .await;
+        assert_error(s, &b, StatusCode::BAD_REQUEST, "bad_request");
+        let name = query.split('=').next().unwrap();
+        assert!(
+            b["message"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("`{name}`")),
+            "{b}"
+        );
+    }
 
     let (_, me) = api.call("GET", "/api/auth/me", Some(&viewer), None).await;
     let id = me["id"].as_str().unwrap();
@@ -822,6 +833,23 @@ async fn health_metrics_docs_and_the_committed_spec() {
         served == committed,
         "oncall-server/openapi.json is stale: run `cargo run -p oncall-server -- --openapi > oncall-server/openapi.json`"
     );
+    // every list declares the page size the store accepts
+    let mut lists = 0;
+    for (path, ops) in served["paths"].as_object().unwrap() {
+        for (method, op) in ops.as_object().unwrap() {
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                if p["name"] == "page_size" {
+                    lists += 1;
+                    assert_eq!(
+                        p["schema"]["maximum"].as_f64(),
+                        Some(f64::from(oncall_core::store::MAX_PAGE_SIZE)),
+                        "{method} {path}"
+                    );
+                }
+            }
+        }
+    }
+    assert!(lists >= 7, "{lists} lists");
 }
 
 /// An Alertmanager webhook notification (the fixture of `oncall-core`, written from

@@ -580,7 +580,9 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
+                    /** @description 1-based page number (default 1). */
                     page?: number;
+                    /** @description Rows per page (default 20, at most 200). */
                     page_size?: number;
                 };
                 header?: never;
@@ -988,7 +990,9 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
+                    /** @description 1-based page number (default 1). */
                     page?: number;
+                    /** @description Rows per page (default 20, at most 200). */
                     page_size?: number;
                 };
                 header?: never;
@@ -1787,7 +1791,9 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
+                    /** @description 1-based page number (default 1). */
                     page?: number;
+                    /** @description Rows per page (default 20, at most 200). */
                     page_size?: number;
                     status?: components["schemas"]["AnalysisStatus"];
                     since?: string;
@@ -2342,7 +2348,9 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
+                    /** @description 1-based page number (default 1). */
                     page?: number;
+                    /** @description Rows per page (default 20, at most 200). */
                     page_size?: number;
                     status?: components["schemas"]["TicketStatus"];
                     severity?: components["schemas"]["Severity"];
@@ -2884,7 +2892,9 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
+                    /** @description 1-based page number (default 1). */
                     page?: number;
+                    /** @description Rows per page (default 20, at most 200). */
                     page_size?: number;
                 };
                 header?: never;
@@ -4117,7 +4127,9 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
+                    /** @description 1-based page number (default 1). */
                     page?: number;
+                    /** @description Rows per page (default 20, at most 200). */
                     page_size?: number;
                 };
                 header?: never;
@@ -4918,7 +4930,9 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
+                    /** @description 1-based page number (default 1). */
                     page?: number;
+                    /** @description Rows per page (default 20, at most 200). */
                     page_size?: number;
                 };
                 header?: never;

@@ -36,7 +36,11 @@ impl ChannelsApi {
         &self,
         state: Data<&Arc<AppState>>,
         auth: BearerAuth,
+        /// 1-based page number (default 1).
+        #[oai(validator(minimum(value = "1")))]
         page: Query<Option<u32>>,
+        /// Rows per page (default 20, at most 200).
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         page_size: Query<Option<u32>>,
     ) -> ApiResult<Json<ChannelPage>> {
         let req = page_request(page.0, page_size.0)?;
@@ -112,7 +116,11 @@ impl ChannelsApi {
         state: Data<&Arc<AppState>>,
         auth: BearerAuth,
         id: Path<Uuid>,
+        /// 1-based page number (default 1).
+        #[oai(validator(minimum(value = "1")))]
         page: Query<Option<u32>>,
+        /// Rows per page (default 20, at most 200).
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         page_size: Query<Option<u32>>,
     ) -> ApiResult<Json<DeliveryPage>> {
         let req = page_request(page.0, page_size.0)?;

@@ -149,7 +149,11 @@ impl TicketsApi {
         &self,
         state: Data<&Arc<AppState>>,
         auth: BearerAuth,
+        /// 1-based page number (default 1).
+        #[oai(validator(minimum(value = "1")))]
         page: Query<Option<u32>>,
+        /// Rows per page (default 20, at most 200).
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         page_size: Query<Option<u32>>,
         status: Query<Option<TicketStatus>>,
         severity: Query<Option<Severity>>,

@@ -27,7 +27,11 @@ impl UsersApi {
         &self,
         state: Data<&Arc<AppState>>,
         auth: BearerAuth,
+        /// 1-based page number (default 1).
+        #[oai(validator(minimum(value = "1")))]
         page: Query<Option<u32>>,
+        /// Rows per page (default 20, at most 200).
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         page_size: Query<Option<u32>>,
     ) -> ApiResult<Json<UserPage>> {
         let req = page_request(page.0, page_size.0)?;
