@@ -11,7 +11,9 @@ use crate::evidence::metrics::{MetricShift, SeriesInput, ShiftConfig, TimeWindow
 use crate::evidence::paths::{
     MissingStep, PathDivergence, PathEvent, missing_steps, path_divergences,
 };
-use crate::evidence::suspects::{Suspect, SuspectWeights, rank_suspects, service_of_pod};
+use crate::evidence::suspects::{
+    Suspect, SuspectEvidence, SuspectWeights, rank_suspects, service_of_pod,
+};
 use crate::evidence::traces::{ErrorOrigin, TraceEvent, error_origins};
 use crate::evidence::{
     BurstTest, LogLevel, LogRecord, LogTemplate, MinerConfig, TemplateId, TemplateMiner, Window,
@@ -196,14 +198,16 @@ pub fn reduce_with(
     let shifts = metric_shifts(&inputs, window, &ShiftConfig::default());
 
     let suspects = rank_suspects(
-        &origins,
-        &divergences,
-        &missing,
-        &all_templates,
-        &shifts,
+        &SuspectEvidence {
+            origins: &origins,
+            divergences: &divergences,
+            missing: &missing,
+            templates: &all_templates,
+            shifts: &shifts,
+            incident_over_baseline: spans.incident_seconds / spans.baseline_seconds,
+            components_per_metric: &components_per_metric(&collected.series),
+        },
         weights,
-        spans.incident_seconds / spans.baseline_seconds,
-        &components_per_metric(&collected.series),
     );
 
     let mut interesting: Vec<LogTemplate> = all_templates

@@ -150,11 +150,29 @@ struct Tally {
     pods: Vec<String>,
 }
 
+/// Everything [`rank_suspects`] weighs: one slice per kind of evidence and what
+/// it takes to compare them.
+#[derive(Debug, Clone, Copy)]
+pub struct SuspectEvidence<'a> {
+    /// Where failing requests' first errors appeared.
+    pub origins: &'a [ErrorOrigin],
+    /// Where requests left their usual paths.
+    pub divergences: &'a [PathDivergence],
+    /// Steps that stopped following the steps they used to follow.
+    pub missing: &'a [MissingStep],
+    /// Every mined log template (only error-level ones count).
+    pub templates: &'a [LogTemplate],
+    /// Metric shifts.
+    pub shifts: &'a [MetricShift],
+    /// The incident window's length over the baseline's, to turn baseline counts
+    /// into what the incident window would hold if nothing changed.
+    pub incident_over_baseline: f64,
+    /// How many components report each metric at all.
+    pub components_per_metric: &'a HashMap<String, usize>,
+}
+
 /// Ranks components by the combined evidence; the best gets the highest score.
 ///
-/// `components_per_metric` says how many components report each metric at all.
-/// `incident_over_baseline` is the incident window's length over the baseline's, to
-/// turn baseline counts into what the incident window would hold if nothing changed.
 /// Each kind of evidence is an *excess* over that expectation:
 /// - origins: failing requests whose first error the component logged;
 /// - paths: requests that left the baseline's paths at the component (no
@@ -169,17 +187,16 @@ struct Tally {
 /// Each kind is then trusted by how far its leading component stands above the
 /// runner-up ([`TRUST_FLOOR`] when not at all), so evidence every component shows
 /// about as much of weighs less than evidence that singles one out.
-#[allow(clippy::too_many_arguments)] // one slice per kind of evidence
-pub fn rank_suspects(
-    origins: &[ErrorOrigin],
-    divergences: &[PathDivergence],
-    missing: &[MissingStep],
-    templates: &[LogTemplate],
-    shifts: &[MetricShift],
-    weights: &SuspectWeights,
-    incident_over_baseline: f64,
-    components_per_metric: &HashMap<String, usize>,
-) -> Vec<Suspect> {
+pub fn rank_suspects(evidence: &SuspectEvidence<'_>, weights: &SuspectWeights) -> Vec<Suspect> {
+    let SuspectEvidence {
+        origins,
+        divergences,
+        missing,
+        templates,
+        shifts,
+        incident_over_baseline,
+        components_per_metric,
+    } = *evidence;
     let ratio = incident_over_baseline.max(0.0);
     let mut tally: HashMap<String, Tally> = HashMap::new();
 
@@ -456,6 +473,61 @@ fn truncate(s: &str, max: usize) -> String {
 mod tests {
     use super::*;
 
+    /// No evidence of any kind, windows of 1:3.
+    fn evidence(per_metric: &HashMap<String, usize>) -> SuspectEvidence<'_> {
+        SuspectEvidence {
+            origins: &[],
+            divergences: &[],
+            missing: &[],
+            templates: &[],
+            shifts: &[],
+            incident_over_baseline: 1.0 / 3.0,
+            components_per_metric: per_metric,
+        }
+    }
+
+    #[test]
+    fn a_standout_far_above_the_next_outweighs_one_barely_at_twenty() {
+        let t0 = DateTime::parse_from_rfc3339("2026-11-24T10:30:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let shift = |metric: &str, svc: &str, score: f64| MetricShift {
+            metric: metric.into(),
+            labels: [("service".to_string(), svc.to_string())]
+                .into_iter()
+                .collect(),
+            baseline_median: 1.0,
+            baseline_spread: 0.1,
+            peak: 90.0,
+            score,
+            direction: super::super::metrics::Direction::Up,
+            relative_change: 89.0,
+            started_at: t0,
+            anomalous_points: 4,
+            points: vec![],
+        };
+        // the CPU of `hog` stands 183x above the next; `noisy`'s network 20x
+        let shifts = vec![
+            shift("cpu", "hog", 930.0),
+            shift("cpu", "other", 4.08),
+            shift("net", "noisy", 105.0),
+            shift("net", "other", 4.25),
+        ];
+        let per_metric: HashMap<String, usize> = [("cpu".to_string(), 6), ("net".to_string(), 6)]
+            .into_iter()
+            .collect();
+        let ranked = rank_suspects(
+            &SuspectEvidence {
+                shifts: &shifts,
+                ..evidence(&per_metric)
+            },
+            &SuspectWeights::default(),
+        );
+        assert_eq!(ranked[0].component, "hog", "{ranked:?}");
+        assert_eq!(ranked[1].component, "noisy", "{ranked:?}");
+        assert!(ranked[0].score > ranked[1].score * 1.5, "{ranked:?}");
+    }
+
     #[test]
     fn pods_map_to_their_services() {
         assert_eq!(
@@ -532,14 +604,12 @@ mod tests {
         let shifts = vec![shift("db", 300.0), shift("api", 10.0)];
         let per_metric: HashMap<String, usize> = [("cpu".to_string(), 6)].into_iter().collect();
         let ranked = rank_suspects(
-            &[],
-            &divergences,
-            &[],
-            &[],
-            &shifts,
+            &SuspectEvidence {
+                divergences: &divergences,
+                shifts: &shifts,
+                ..evidence(&per_metric)
+            },
             &SuspectWeights::default(),
-            1.0 / 3.0,
-            &per_metric,
         );
         assert_eq!(ranked[0].component, "db", "{ranked:?}");
         assert!(
@@ -589,14 +659,12 @@ mod tests {
         let shifts = vec![shift("gateway", 30.0, 2), shift("db", 20.0, 0)];
         let per_metric: HashMap<String, usize> = [("latency".to_string(), 5)].into_iter().collect();
         let ranked = rank_suspects(
-            &origins,
-            &[],
-            &[],
-            &[],
-            &shifts,
+            &SuspectEvidence {
+                origins: &origins,
+                shifts: &shifts,
+                ..evidence(&per_metric)
+            },
             &SuspectWeights::default(),
-            1.0 / 3.0,
-            &per_metric,
         );
         assert_eq!(ranked[0].component, "db");
         assert!(ranked[0].score <= 1.0 && ranked[0].score > ranked[1].score);
