@@ -486,12 +486,10 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_standout_far_above_the_next_outweighs_one_barely_at_twenty() {
-        let t0 = DateTime::parse_from_rfc3339("2026-11-24T10:30:00Z")
-            .unwrap()
-            .with_timezone(&Utc);
-        let shift = |metric: &str, svc: &str, score: f64| MetricShift {
+    /// A held rise of `metric` at service `svc` (1 → 90, four samples) scoring
+    /// `score` robust deviations.
+    fn cpu_like_shift(metric: &str, svc: &str, score: f64) -> MetricShift {
+        MetricShift {
             metric: metric.into(),
             labels: [("service".to_string(), svc.to_string())]
                 .into_iter()
@@ -502,10 +500,17 @@ mod tests {
             score,
             direction: super::super::metrics::Direction::Up,
             relative_change: 89.0,
-            started_at: t0,
+            started_at: DateTime::parse_from_rfc3339("2026-11-24T10:30:00Z")
+                .unwrap()
+                .with_timezone(&Utc),
             anomalous_points: 4,
             points: vec![],
-        };
+        }
+    }
+
+    #[test]
+    fn a_standout_far_above_the_next_outweighs_one_barely_at_twenty() {
+        let shift = cpu_like_shift;
         // the CPU of `hog` stands 183x above the next; `noisy`'s network 20x
         let shifts = vec![
             shift("cpu", "hog", 930.0),
@@ -583,24 +588,7 @@ mod tests {
                 example: None,
             })
             .collect();
-        let t0 = DateTime::parse_from_rfc3339("2026-11-24T10:30:00Z")
-            .unwrap()
-            .with_timezone(&Utc);
-        let shift = |svc: &str, score: f64| MetricShift {
-            metric: "cpu".into(),
-            labels: [("service".to_string(), svc.to_string())]
-                .into_iter()
-                .collect(),
-            baseline_median: 1.0,
-            baseline_spread: 0.1,
-            peak: 90.0,
-            score,
-            direction: super::super::metrics::Direction::Up,
-            relative_change: 89.0,
-            started_at: t0,
-            anomalous_points: 4,
-            points: vec![],
-        };
+        let shift = |svc: &str, score: f64| cpu_like_shift("cpu", svc, score);
         let shifts = vec![shift("db", 300.0), shift("api", 10.0)];
         let per_metric: HashMap<String, usize> = [("cpu".to_string(), 6)].into_iter().collect();
         let ranked = rank_suspects(
