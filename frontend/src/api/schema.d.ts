@@ -5982,7 +5982,7 @@ export interface components {
         PasswordChanged: {
             /** @description The account as it is now. */
             user: components["schemas"]["User"] & unknown;
-            /** @description Send as `Authorization: Bearer <access_token>` from now on. */
+            /** @description Send as `Authorization: Bearer <access_token>`. */
             access_token: string;
             /** @description Always `bearer`. */
             token_type: string;

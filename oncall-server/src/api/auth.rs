@@ -47,12 +47,20 @@ struct PasswordChange {
 struct PasswordChanged {
     /// The account as it is now.
     user: User,
-    /// Send as `Authorization: Bearer <access_token>` from now on.
-    access_token: String,
-    /// Always `bearer`.
-    token_type: String,
-    /// Seconds until it expires.
-    expires_in: i64,
+    /// The new token: `access_token`, `token_type`, `expires_in`.
+    #[oai(flatten)]
+    token: LoginResponse,
+}
+
+impl LoginResponse {
+    /// A fresh access token for `user`.
+    fn issue(state: &AppState, user: &User) -> oncall_core::Result<Self> {
+        Ok(LoginResponse {
+            access_token: state.tokens.issue(user)?,
+            token_type: "bearer".into(),
+            expires_in: state.tokens.lifetime_secs(),
+        })
+    }
 }
 
 /// Public facts the login page needs.
@@ -102,11 +110,7 @@ impl AuthApi {
         match state.oncall.authenticate(&body.email, &body.password).await {
             Ok(user) => {
                 state.throttle.succeeded(&account);
-                Ok(Json(LoginResponse {
-                    access_token: state.tokens.issue(&user)?,
-                    token_type: "bearer".into(),
-                    expires_in: state.tokens.lifetime_secs(),
-                }))
+                Ok(Json(LoginResponse::issue(&state, &user)?))
             }
             Err(e) => {
                 if e.code() == oncall_core::ErrorCode::Unauthorized {
@@ -137,9 +141,7 @@ impl AuthApi {
             .change_password(&auth.0, &body.current_password, &body.new_password)
             .await?;
         Ok(Json(PasswordChanged {
-            access_token: state.tokens.issue(&user)?,
-            token_type: "bearer".into(),
-            expires_in: state.tokens.lifetime_secs(),
+            token: LoginResponse::issue(&state, &user)?,
             user,
         }))
     }
