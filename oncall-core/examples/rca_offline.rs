@@ -12,9 +12,9 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use oncall_core::analysis::reduce::{Collected, CollectedLog, CollectedSeries, reduce_with};
+use oncall_core::analysis::reduce::{Collected, CollectedLog, CollectedSeries, Findings, findings};
 use oncall_core::evidence::metrics::TimeWindow;
-use oncall_core::evidence::suspects::SuspectWeights;
+use oncall_core::evidence::suspects::{SuspectWeights, service_of_pod};
 
 fn gz_lines(path: &Path) -> impl Iterator<Item = String> {
     let f = std::fs::File::open(path).unwrap();
@@ -92,6 +92,62 @@ fn load(dir: &Path) -> (Collected, DateTime<Utc>) {
     )
 }
 
+/// One scenario's findings and its truth.
+struct Case {
+    name: String,
+    truth: String,
+    fault: String,
+    system: String,
+    findings: Findings,
+}
+
+/// Rank of the truth among the suspects: the service itself or one of its pods
+/// (never a prefix match: `carts-db` is not `carts`).
+fn rank_of(suspects: &[oncall_core::evidence::suspects::Suspect], truth: &str) -> Option<usize> {
+    suspects
+        .iter()
+        .position(|s| s.component == truth || service_of_pod(&s.component) == truth)
+        .map(|p| p + 1)
+}
+
+/// (AC@1 hits, AC@3 hits, summed rank with absent = 11) of `cases` under `w`.
+fn score(cases: &[&Case], w: &SuspectWeights) -> (usize, usize, usize) {
+    let mut out = (0, 0, 0);
+    for c in cases {
+        let r = rank_of(&c.findings.rank(w), &c.truth);
+        out.0 += usize::from(r == Some(1));
+        out.1 += usize::from(r.is_some_and(|r| r <= 3));
+        out.2 += r.unwrap_or(11);
+    }
+    out
+}
+
+/// Weights three times lower and higher than each default, all combinations.
+fn grid() -> Vec<SuspectWeights> {
+    let d = SuspectWeights::default();
+    let f = [1.0 / 3.0, 1.0, 3.0];
+    let mut out = Vec::new();
+    for a in f {
+        for b in f {
+            for c in f {
+                for e in f {
+                    for g in f {
+                        out.push(SuspectWeights {
+                            origins: d.origins * a,
+                            paths: d.paths * b,
+                            missing: d.missing * c,
+                            templates: d.templates * e,
+                            metrics: d.metrics * g,
+                            ..d
+                        });
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let root = Path::new(args.get(1).expect("scenarios dir"));
@@ -106,7 +162,7 @@ fn main() {
         .filter(|p| p.join("truth.json").exists())
         .collect();
     dirs.sort();
-    // RCA_WEIGHTS="origins,paths,templates,metrics[,missing]" overrides the default weights.
+    // RCA_WEIGHTS="origins,paths,templates,metrics[,missing[,latency]]" overrides the default weights.
     let mut weights = SuspectWeights::default();
     if let Ok(w) = std::env::var("RCA_WEIGHTS") {
         let w: Vec<f64> = w.split(',').map(|x| x.parse().unwrap()).collect();
@@ -119,31 +175,35 @@ fn main() {
         if let Some(m) = w.get(4) {
             weights.missing = *m;
         }
+        if let Some(l) = w.get(5) {
+            weights.latency = *l;
+        }
     }
-    let (mut ac1, mut ac3, mut n) = (0, 0, 0);
+    let mut cases = Vec::new();
     for dir in dirs {
         let truth: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(dir.join("truth.json")).unwrap())
                 .unwrap();
-        let truth_service = truth["root_cause_service"].as_str().unwrap().to_owned();
         let (collected, starts) = load(&dir);
         let window = TimeWindow {
             baseline_start: starts - Duration::minutes(lead + 30),
             incident_start: starts - Duration::minutes(lead),
             incident_end: starts + Duration::minutes(10),
         };
-        let ev = reduce_with(&collected, &window, &weights);
-        let rank = ev
-            .suspects
-            .iter()
-            .position(|s| s.component == truth_service)
-            .map(|p| p + 1);
+        let case = Case {
+            name: dir.file_name().unwrap().to_string_lossy().into_owned(),
+            truth: truth["root_cause_service"].as_str().unwrap().to_owned(),
+            fault: truth["fault_type"].as_str().unwrap_or("?").to_owned(),
+            system: truth["system"].as_str().unwrap_or("?").to_owned(),
+            findings: findings(&collected, &window),
+        };
+        let suspects = case.findings.rank(&weights);
+        let rank = rank_of(&suspects, &case.truth);
         if std::env::var("RCA_WHY").is_ok() {
-            for s in ev
-                .suspects
+            for s in suspects
                 .iter()
                 .take(3)
-                .chain(ev.suspects.iter().filter(|s| s.component == truth_service))
+                .chain(suspects.iter().filter(|s| s.component == case.truth))
             {
                 eprintln!("  {} {:.2}", s.component, s.score);
                 for r in &s.reasons {
@@ -151,55 +211,80 @@ fn main() {
                 }
             }
         }
-        if std::env::var("RCA_MISSING").is_ok() {
-            let pos = ev
-                .missing_steps
-                .iter()
-                .position(|m| m.service == truth_service);
-            eprintln!(
-                "  missing: truth at {pos:?}: {:?}",
-                ev.missing_steps
-                    .iter()
-                    .take(4)
-                    .map(|m| format!(
-                        "{} {:.1} ({:.0} vs {})",
-                        m.service, m.surprise, m.expected, m.seen
-                    ))
-                    .collect::<Vec<_>>()
-            );
-        }
-        n += 1;
-        if rank == Some(1) {
-            ac1 += 1;
-        }
-        if rank.is_some_and(|r| r <= 3) {
-            ac3 += 1;
-        }
-        eprintln!(
-            "shifts {} templates {} (of {}) series {}",
-            ev.metric_shifts.len(),
-            ev.log_templates.len(),
-            ev.templates_total,
-            ev.series
-        );
-        let top: Vec<String> = ev
-            .suspects
+        let top: Vec<String> = suspects
             .iter()
             .take(3)
             .map(|s| format!("{}:{:.2}", s.component, s.score))
             .collect();
         println!(
             "{} {:<26} {:<15} rank {:?}  top {:?}",
-            dir.file_name().unwrap().to_string_lossy(),
-            truth_service,
-            truth["fault_type"].as_str().unwrap(),
-            rank,
-            top
+            case.name, case.truth, case.fault, rank, top
+        );
+        cases.push(case);
+    }
+    let n = cases.len().max(1) as f64;
+    let all: Vec<&Case> = cases.iter().collect();
+    let (a1, a3, ranks) = score(&all, &weights);
+    println!(
+        "\nall: AC@1 {:.3}  AC@3 {:.3}  mean rank {:.2} (absent = 11)  n={}",
+        a1 as f64 / n,
+        a3 as f64 / n,
+        ranks as f64 / n,
+        cases.len()
+    );
+    // Per system and fault type.
+    let mut groups: BTreeMap<(String, String), Vec<&Case>> = BTreeMap::new();
+    for c in &cases {
+        groups
+            .entry((c.system.clone(), c.fault.clone()))
+            .or_default()
+            .push(c);
+    }
+    for ((system, fault), group) in &groups {
+        let (a1, a3, ranks) = score(group, &weights);
+        let n = group.len() as f64;
+        println!(
+            "{system:<14} {fault:<16} n={:<3} AC@1 {:.3}  AC@3 {:.3}  mean rank {:.2}",
+            group.len(),
+            a1 as f64 / n,
+            a3 as f64 / n,
+            ranks as f64 / n
         );
     }
-    println!(
-        "AC@1 {:.3}  AC@3 {:.3}  (n={n})",
-        ac1 as f64 / n as f64,
-        ac3 as f64 / n as f64
-    );
+    // Leave one out: each case ranked with the weights that did best on the
+    // others (ties: the defaults, then the first in grid order).
+    if std::env::var("RCA_LOO").is_ok() {
+        let grid = grid();
+        let (mut l1, mut l3, mut lranks) = (0, 0, 0);
+        for (i, case) in cases.iter().enumerate() {
+            let others: Vec<&Case> = cases
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != i)
+                .map(|(_, c)| c)
+                .collect();
+            let key = |w: &SuspectWeights| {
+                let (a1, a3, r) = score(&others, w);
+                (a1, a3, usize::MAX - r)
+            };
+            let mut best = (key(&weights), weights);
+            for w in &grid {
+                let k = key(w);
+                if k > best.0 {
+                    best = (k, *w);
+                }
+            }
+            let r = rank_of(&case.findings.rank(&best.1), &case.truth);
+            l1 += usize::from(r == Some(1));
+            l3 += usize::from(r.is_some_and(|r| r <= 3));
+            lranks += r.unwrap_or(11);
+        }
+        println!(
+            "leave-one-out ({} weight sets): AC@1 {:.3}  AC@3 {:.3}  mean rank {:.2}",
+            grid.len() + 1,
+            l1 as f64 / n,
+            l3 as f64 / n,
+            lranks as f64 / n
+        );
+    }
 }

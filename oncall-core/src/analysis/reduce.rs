@@ -7,7 +7,10 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::evidence::metrics::{MetricShift, SeriesInput, ShiftConfig, TimeWindow, metric_shifts};
+use crate::evidence::latency::{LatencySuspect, latency_suspects};
+use crate::evidence::metrics::{
+    MetricShift, SeriesInput, ShiftConfig, TimeWindow, counter_rates, is_counter, metric_shifts,
+};
 use crate::evidence::paths::{
     MissingStep, PathDivergence, PathEvent, missing_steps, path_divergences,
 };
@@ -75,6 +78,9 @@ pub struct Evidence {
     /// Steps that stopped following the steps they used to follow, the strongest
     /// per service.
     pub missing_steps: Vec<MissingStep>,
+    /// Services the slowed edges of the request graph point at, best first.
+    #[serde(default)]
+    pub latency: Vec<LatencySuspect>,
     /// Ranked suspects.
     pub suspects: Vec<Suspect>,
     /// Log lines and series looked at.
@@ -83,12 +89,37 @@ pub struct Evidence {
     pub series: usize,
     /// Distinct templates mined.
     pub templates_total: usize,
+    /// How much of the windows the data covered.
+    #[serde(default)]
+    pub coverage: Coverage,
+}
+
+/// How much of the windows the collected data covered, so a result can say when
+/// it rests on less than was asked for (a new host, a restarted Prometheus, an
+/// alert whose incident window has not filled yet).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Coverage {
+    /// Earliest sample or log line at or after the baseline's start.
+    pub first_data_at: Option<DateTime<Utc>>,
+    /// Latest sample or log line.
+    pub last_data_at: Option<DateTime<Utc>>,
+    /// Series judged (after de-duplication; counters as rates).
+    pub series_judged: usize,
+    /// Series with too few baseline samples to be judged.
+    pub series_without_baseline: usize,
+    /// Series that were counters and were judged as per-second rates.
+    pub counters_as_rates: usize,
+    /// Identical series returned more than once (by several selectors), dropped.
+    pub duplicate_series: usize,
 }
 
 /// How many of each kind of evidence to keep.
 const KEEP_TEMPLATES: usize = 30;
 const KEEP_SHIFTS: usize = 50;
 const KEEP_SUSPECTS: usize = 10;
+/// Shifts whose samples are kept for a chart, and how many samples at most.
+const CHARTED_SHIFTS: usize = 12;
+const CHART_POINTS: usize = 120;
 
 /// The service a log line belongs to.
 fn log_service(l: &CollectedLog) -> String {
@@ -110,6 +141,12 @@ pub fn reduce_with(
     window: &TimeWindow,
     weights: &SuspectWeights,
 ) -> Evidence {
+    findings(collected, window).into_evidence(weights)
+}
+
+/// Mines `collected` for every kind of evidence over `window` (the expensive part
+/// of [`reduce`]); rank them with [`Findings::rank`] / [`Findings::into_evidence`].
+pub fn findings(collected: &Collected, window: &TimeWindow) -> Findings {
     let mut miner = TemplateMiner::new(MinerConfig::default());
     let mut services: Vec<String> = Vec::with_capacity(collected.logs.len());
     let mut trace_events: Vec<(usize, bool, TemplateId)> = Vec::new();
@@ -168,6 +205,7 @@ pub fn reduce_with(
         })
         .collect();
     let origins = error_origins(&events, window);
+    let latency = latency_suspects(&events, window);
     let path_events: Vec<PathEvent<'_>> = trace_events
         .iter()
         .zip(&events)
@@ -187,7 +225,8 @@ pub fn reduce_with(
         miner.template_text(id).unwrap_or_default()
     });
 
-    let inputs: Vec<SeriesInput<'_>> = collected
+    let prepared = prepare_series(&collected.series);
+    let inputs: Vec<SeriesInput<'_>> = prepared
         .series
         .iter()
         .map(|s| SeriesInput {
@@ -195,48 +234,220 @@ pub fn reduce_with(
             points: &s.points,
         })
         .collect();
-    let shifts = metric_shifts(&inputs, window, &ShiftConfig::default());
+    let shift_config = ShiftConfig::default();
+    let mut shifts = metric_shifts(&inputs, window, &shift_config);
+    for shift in &mut shifts {
+        shift.rate = shift.labels.remove(RATE_LABEL).is_some();
+    }
+    attach_points(&mut shifts, &prepared.series, window);
+    let coverage = coverage_of(collected, &prepared, window, &shift_config);
 
-    let suspects = rank_suspects(
-        &SuspectEvidence {
-            origins: &origins,
-            divergences: &divergences,
-            missing: &missing,
-            templates: &all_templates,
-            shifts: &shifts,
-            incident_over_baseline: spans.incident_seconds / spans.baseline_seconds,
-            components_per_metric: &components_per_metric(&collected.series),
-        },
-        weights,
-    );
-
-    let mut interesting: Vec<LogTemplate> = all_templates
-        .into_iter()
-        .filter(|t| t.incident_count > 0 && (t.is_new || t.is_bursting || t.is_error_level))
-        .collect();
-    interesting.sort_by(|a, b| {
-        let key = |t: &LogTemplate| {
-            (
-                t.is_error_level && (t.is_new || t.is_bursting),
-                t.is_new,
-                t.incident_count,
-            )
-        };
-        key(b).cmp(&key(a))
-    });
-    interesting.truncate(KEEP_TEMPLATES);
-
-    Evidence {
-        window: Some(*window),
-        log_templates: interesting,
-        metric_shifts: shifts.into_iter().take(KEEP_SHIFTS).collect(),
-        error_origins: origins.into_iter().take(KEEP_SUSPECTS * 2).collect(),
-        path_divergences: divergences.into_iter().take(KEEP_SUSPECTS * 2).collect(),
-        missing_steps: missing.into_iter().take(KEEP_SUSPECTS * 2).collect(),
-        suspects: suspects.into_iter().take(KEEP_SUSPECTS).collect(),
+    Findings {
+        window: *window,
+        origins,
+        divergences,
+        missing,
+        templates: all_templates,
+        shifts,
+        latency,
+        incident_over_baseline: spans.incident_seconds / spans.baseline_seconds,
+        components_per_metric: components_per_metric(&prepared.series),
         log_lines: collected.logs.len(),
         series: collected.series.len(),
         templates_total,
+        coverage,
+    }
+}
+
+/// Everything the reduce stage found, before suspects are ranked: ranking is
+/// cheap and weighs the kinds of evidence, so an evaluation can rank the same
+/// findings under other weights (leave-one-out) without mining them again.
+#[derive(Debug, Clone)]
+pub struct Findings {
+    window: TimeWindow,
+    origins: Vec<ErrorOrigin>,
+    divergences: Vec<PathDivergence>,
+    missing: Vec<MissingStep>,
+    templates: Vec<LogTemplate>,
+    shifts: Vec<MetricShift>,
+    latency: Vec<LatencySuspect>,
+    incident_over_baseline: f64,
+    components_per_metric: std::collections::HashMap<String, usize>,
+    log_lines: usize,
+    series: usize,
+    templates_total: usize,
+    coverage: Coverage,
+}
+
+impl Findings {
+    /// Components ranked under `weights`, strongest first.
+    pub fn rank(&self, weights: &SuspectWeights) -> Vec<Suspect> {
+        rank_suspects(
+            &SuspectEvidence {
+                origins: &self.origins,
+                divergences: &self.divergences,
+                missing: &self.missing,
+                templates: &self.templates,
+                shifts: &self.shifts,
+                latency: &self.latency,
+                incident_over_baseline: self.incident_over_baseline,
+                components_per_metric: &self.components_per_metric,
+            },
+            weights,
+        )
+    }
+
+    /// The evidence as stored, with suspects ranked under `weights`.
+    pub fn into_evidence(self, weights: &SuspectWeights) -> Evidence {
+        let suspects = self.rank(weights);
+        let mut interesting: Vec<LogTemplate> = self
+            .templates
+            .into_iter()
+            .filter(|t| t.incident_count > 0 && (t.is_new || t.is_bursting || t.is_error_level))
+            .collect();
+        interesting.sort_by(|a, b| {
+            let key = |t: &LogTemplate| {
+                (
+                    t.is_error_level && (t.is_new || t.is_bursting),
+                    t.is_new,
+                    t.incident_count,
+                )
+            };
+            key(b).cmp(&key(a))
+        });
+        interesting.truncate(KEEP_TEMPLATES);
+
+        Evidence {
+            window: Some(self.window),
+            log_templates: interesting,
+            metric_shifts: self.shifts.into_iter().take(KEEP_SHIFTS).collect(),
+            error_origins: self.origins.into_iter().take(KEEP_SUSPECTS * 2).collect(),
+            path_divergences: self
+                .divergences
+                .into_iter()
+                .take(KEEP_SUSPECTS * 2)
+                .collect(),
+            missing_steps: self.missing.into_iter().take(KEEP_SUSPECTS * 2).collect(),
+            latency: self.latency.into_iter().take(KEEP_SUSPECTS).collect(),
+            suspects: suspects.into_iter().take(KEEP_SUSPECTS).collect(),
+            log_lines: self.log_lines,
+            series: self.series,
+            templates_total: self.templates_total,
+            coverage: self.coverage,
+        }
+    }
+}
+
+/// A label marking series turned from counters into rates while they are judged
+/// (removed again from the shifts, which carry [`MetricShift::rate`] instead).
+const RATE_LABEL: &str = "__rate__";
+
+/// The series as judged: one per label set, counters as per-second rates.
+struct PreparedSeries {
+    series: Vec<CollectedSeries>,
+    duplicates: usize,
+    counters: usize,
+}
+
+/// De-duplicates series (several scope selectors may return the same one) and
+/// turns counters into rates: a counter's raw value only says how long the
+/// process has been up, its rate says what it is doing. Histogram buckets are
+/// left out: their `_sum` and `_count` carry the same change in two series
+/// instead of one per bucket boundary.
+fn prepare_series(series: &[CollectedSeries]) -> PreparedSeries {
+    let mut seen: std::collections::HashSet<&BTreeMap<String, String>> =
+        std::collections::HashSet::new();
+    let mut out = Vec::with_capacity(series.len());
+    let (mut duplicates, mut counters) = (0, 0);
+    for s in series {
+        if !seen.insert(&s.labels) {
+            duplicates += 1;
+            continue;
+        }
+        let name = s.labels.get("__name__").map_or("", String::as_str);
+        if name.ends_with("_bucket") {
+            continue;
+        }
+        if is_counter(name) {
+            counters += 1;
+            let mut labels = s.labels.clone();
+            labels.insert(RATE_LABEL.to_owned(), String::new());
+            out.push(CollectedSeries {
+                source: s.source.clone(),
+                labels,
+                points: counter_rates(&s.points),
+            });
+        } else {
+            out.push(s.clone());
+        }
+    }
+    PreparedSeries {
+        series: out,
+        duplicates,
+        counters,
+    }
+}
+
+/// Keeps the samples of the strongest shifts (at most [`CHART_POINTS`] each,
+/// evenly thinned) so a person can see the move.
+fn attach_points(shifts: &mut [MetricShift], series: &[CollectedSeries], window: &TimeWindow) {
+    for shift in shifts.iter_mut().take(CHARTED_SHIFTS) {
+        let Some(s) = series.iter().find(|s| {
+            s.labels.get("__name__") == Some(&shift.metric)
+                && s.labels.len() == shift.labels.len() + 1 + usize::from(shift.rate)
+                && shift.labels.iter().all(|(k, v)| s.labels.get(k) == Some(v))
+        }) else {
+            continue;
+        };
+        let inside: Vec<(DateTime<Utc>, f64)> = s
+            .points
+            .iter()
+            .filter(|(t, v)| {
+                v.is_finite() && *t >= window.baseline_start && *t <= window.incident_end
+            })
+            .copied()
+            .collect();
+        let every = inside.len().div_ceil(CHART_POINTS).max(1);
+        shift.points = inside.into_iter().step_by(every).collect();
+    }
+}
+
+/// What the data covered (see [`Coverage`]).
+fn coverage_of(
+    collected: &Collected,
+    prepared: &PreparedSeries,
+    window: &TimeWindow,
+    cfg: &ShiftConfig,
+) -> Coverage {
+    let times = collected
+        .series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|(t, _)| *t))
+        .chain(collected.logs.iter().map(|l| l.time))
+        .filter(|t| *t >= window.baseline_start && *t <= window.incident_end);
+    let (mut first, mut last) = (None::<DateTime<Utc>>, None::<DateTime<Utc>>);
+    for t in times {
+        first = Some(first.map_or(t, |f| f.min(t)));
+        last = Some(last.map_or(t, |l| l.max(t)));
+    }
+    let without_baseline = prepared
+        .series
+        .iter()
+        .filter(|s| {
+            s.points
+                .iter()
+                .filter(|(t, v)| window.in_baseline(*t) && v.is_finite())
+                .count()
+                < cfg.min_baseline_points
+        })
+        .count();
+    Coverage {
+        first_data_at: first,
+        last_data_at: last,
+        series_judged: prepared.series.len(),
+        series_without_baseline: without_baseline,
+        counters_as_rates: prepared.counters,
+        duplicate_series: prepared.duplicates,
     }
 }
 
@@ -260,4 +471,86 @@ fn looks_like_exception(message: &str) -> bool {
     message.contains("Exception")
         || message.contains("Traceback")
         || message.contains("panicked at")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+
+    fn t0() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-24T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    fn window() -> TimeWindow {
+        TimeWindow {
+            baseline_start: t0(),
+            incident_start: t0() + Duration::minutes(30),
+            incident_end: t0() + Duration::minutes(40),
+        }
+    }
+
+    fn series(labels: &[(&str, &str)], value: impl Fn(i64) -> f64) -> CollectedSeries {
+        CollectedSeries {
+            source: "prom".into(),
+            labels: labels
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            points: (0..=40)
+                .map(|m| (t0() + Duration::minutes(m), value(m)))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn counters_are_judged_as_rates_and_duplicates_once() {
+        // A CPU counter: 0.05 s/s at rest, 1 s/s from minute 33 (a burn).
+        let cpu = |m: i64| {
+            let (rest, burn) = (m.min(33) as f64, (m - 33).max(0) as f64);
+            rest * 60.0 * 0.05 + burn * 60.0
+        };
+        let labels = [
+            ("__name__", "node_cpu_seconds_total"),
+            ("instance", "host-a:9100"),
+            ("mode", "user"),
+        ];
+        let collected = Collected {
+            logs: vec![],
+            // The same series twice, as two scope selectors return it.
+            series: vec![series(&labels, cpu), series(&labels, cpu)],
+        };
+        let e = reduce(&collected, &window());
+        assert_eq!(e.coverage.duplicate_series, 1);
+        assert_eq!(e.coverage.counters_as_rates, 1);
+        assert_eq!(e.metric_shifts.len(), 1, "{:?}", e.metric_shifts);
+        let s = &e.metric_shifts[0];
+        assert!(s.rate, "{s:?}");
+        assert!(!s.labels.contains_key(RATE_LABEL), "{s:?}");
+        assert!((s.peak - 1.0).abs() < 1e-9, "{s:?}");
+        assert!((s.baseline_median - 0.05).abs() < 1e-9, "{s:?}");
+        assert!(
+            !s.points.is_empty(),
+            "the strongest shifts keep their samples"
+        );
+    }
+
+    #[test]
+    fn coverage_says_where_the_data_begins() {
+        // Data only from minute 28: two baseline samples, too few to judge.
+        let mut s = series(&[("__name__", "x"), ("pod", "a-1")], |_| 1.0);
+        s.points.retain(|(t, _)| *t >= t0() + Duration::minutes(28));
+        let e = reduce(
+            &Collected {
+                logs: vec![],
+                series: vec![s],
+            },
+            &window(),
+        );
+        assert_eq!(e.coverage.first_data_at, Some(t0() + Duration::minutes(28)));
+        assert_eq!(e.coverage.series_without_baseline, 1);
+        assert_eq!(e.coverage.series_judged, 1);
+    }
 }

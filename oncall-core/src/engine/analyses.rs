@@ -550,6 +550,12 @@ pub struct MetricShiftView {
     /// shifts only (empty for the others).
     #[serde(default, deserialize_with = "lenient_vec")]
     pub points: Vec<MetricPoint>,
+    /// The baseline was flat at zero: the series appeared rather than moved.
+    #[serde(default)]
+    pub appeared: bool,
+    /// The values are a per-second rate of a counter.
+    #[serde(default)]
+    pub rate: bool,
 }
 
 /// How often a service was where a failing request's first error appeared.
@@ -764,6 +770,8 @@ mod view_tests {
                     (at("2023-01-29T08:40:00Z"), 0.2),
                     (at("2023-01-29T08:43:00Z"), 0.9),
                 ],
+                appeared: false,
+                rate: false,
             }],
             error_origins: vec![ErrorOrigin {
                 service: "ts-contacts-service".into(),
@@ -792,6 +800,7 @@ mod view_tests {
                 after: "query price <*>".into(),
                 step: "price found <*>".into(),
             }],
+            latency: vec![],
             suspects: vec![Suspect {
                 component: "ts-contacts-service".into(),
                 kind: ComponentKind::Service,
@@ -803,6 +812,7 @@ mod view_tests {
             log_lines: 10230,
             series: 879,
             templates_total: 176,
+            coverage: Default::default(),
         };
         a.evidence = serde_json::to_value(&evidence).unwrap();
         a.window = json!({

@@ -81,7 +81,21 @@ pub struct MetricShift {
     /// strongest shifts so a person can see the spike; empty for the others.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub points: Vec<(DateTime<Utc>, f64)>,
+    /// The baseline was flat at zero: the series *appeared* in the incident
+    /// window rather than moved (its score is then measured against the level it
+    /// reached, see [`ShiftConfig::min_relative_spread`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub appeared: bool,
+    /// The values are a per-second rate of a counter (see [`counter_rates`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rate: bool,
 }
+
+/// Highest score a shift is given. Past a thousand robust deviations a move is
+/// certain, and more digits only say how flat the baseline happened to be (a
+/// baseline without any spread gives 10¹² for the smallest move): the ranking
+/// compares components by how far the leader stands out, which this leaves intact.
+pub const MAX_SCORE: f64 = 1000.0;
 
 /// Tuning of [`metric_shifts`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -91,7 +105,10 @@ pub struct ShiftConfig {
     /// Floor of the spread, relative to |median|, so flat series need a real move;
     /// also relative to the metric's typical level across all its series (the
     /// median of the non-zero baseline medians' magnitudes), so a series that idles at 0
-    /// does not count a crumb of activity as thousands of deviations.
+    /// does not count a crumb of activity as thousands of deviations. When no series
+    /// of the metric has a non-zero baseline (it only appears in the incident
+    /// window), the typical level is that of the values it reached, so an
+    /// appearing series scores at most `1 / min_relative_spread` (20).
     pub min_relative_spread: f64,
     /// Absolute floor of the spread.
     pub min_spread: f64,
@@ -105,7 +122,7 @@ impl Default for ShiftConfig {
             threshold: 4.0,
             min_relative_spread: 0.05,
             min_spread: 1e-6,
-            min_baseline_points: 5,
+            min_baseline_points: 3,
         }
     }
 }
@@ -178,8 +195,27 @@ fn typical_levels<'a>(
             levels.entry(name.as_str()).or_default().push(m.abs());
         }
     }
+    // Metrics with no non-zero baseline anywhere (they appear in the incident
+    // window only): their level is that of the non-zero values they reached.
+    let mut reached: std::collections::HashMap<&'a str, Vec<f64>> =
+        std::collections::HashMap::new();
+    for s in series {
+        let Some(name) = s.labels.get("__name__") else {
+            continue;
+        };
+        if levels.contains_key(name.as_str()) {
+            continue;
+        }
+        reached.entry(name.as_str()).or_default().extend(
+            s.points
+                .iter()
+                .map(|(_, v)| v.abs())
+                .filter(|v| v.is_finite() && *v > 0.0),
+        );
+    }
     levels
         .into_iter()
+        .chain(reached)
         .filter_map(|(name, mut v)| median(&mut v).map(|m| (name, m)))
         .collect()
 }
@@ -230,7 +266,7 @@ fn shift_of(
     }
     let (z, value) = peak?;
     let started_at = started_at?;
-    let score = if samples == 1 { z.abs() } else { sustained };
+    let score = if samples == 1 { z.abs() } else { sustained }.min(MAX_SCORE);
     let mut labels = s.labels.clone();
     let metric = labels.remove("__name__").unwrap_or_default();
     Some(MetricShift {
@@ -253,7 +289,36 @@ fn shift_of(
         started_at,
         anomalous_points: anomalous,
         points: Vec::new(),
+        appeared: med == 0.0 && mad == 0.0,
+        rate: false,
     })
+}
+
+/// Metric names that are counters by the Prometheus naming conventions
+/// (`_total`, `_count`, `_sum`; histogram `_bucket`s are counters too).
+pub fn is_counter(name: &str) -> bool {
+    ["_total", "_count", "_sum", "_bucket"]
+        .iter()
+        .any(|suffix| name.ends_with(suffix))
+}
+
+/// A counter's samples as a per-second rate between consecutive samples, the way
+/// PromQL's `rate()` reads them: a drop is a reset (the counter restarted from 0,
+/// so the new value is all increase). The first sample has no rate and is
+/// dropped; so are pairs with no time between them.
+pub fn counter_rates(points: &[(DateTime<Utc>, f64)]) -> Vec<(DateTime<Utc>, f64)> {
+    points
+        .windows(2)
+        .filter_map(|pair| {
+            let ((t0, v0), (t1, v1)) = (pair[0], pair[1]);
+            let seconds = (t1 - t0).num_milliseconds() as f64 / 1000.0;
+            if seconds <= 0.0 || !v0.is_finite() || !v1.is_finite() {
+                return None;
+            }
+            let increase = if v1 >= v0 { v1 - v0 } else { v1 };
+            Some((t1, increase / seconds))
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -449,6 +514,56 @@ mod tests {
             )
             .is_empty()
         );
+    }
+
+    #[test]
+    fn a_series_that_appears_from_zero_is_marked_and_bounded() {
+        // Hugepages-like: 0 all baseline, then 6 MiB. With the old 1e-6 floor
+        // this scored 6.3e12 robust deviations.
+        let l = labels("node_memory_HugePages_bytes");
+        let pts = series(|m| if m >= 32 { 6_291_456.0 } else { 0.0 });
+        let s = metric_shifts(
+            &[SeriesInput {
+                labels: &l,
+                points: &pts,
+            }],
+            &window(),
+            &ShiftConfig::default(),
+        );
+        assert_eq!(s.len(), 1, "{s:?}");
+        assert!(s[0].appeared, "{s:?}");
+        assert!(s[0].score <= 20.0 + 1e-9, "{s:?}");
+    }
+
+    #[test]
+    fn scores_never_exceed_the_cap() {
+        let l = labels("x");
+        let pts = series(|m| if m >= 32 { 1e9 } else { 1.0 });
+        let s = metric_shifts(
+            &[SeriesInput {
+                labels: &l,
+                points: &pts,
+            }],
+            &window(),
+            &ShiftConfig::default(),
+        );
+        assert_eq!(s[0].score, MAX_SCORE, "{s:?}");
+        assert!(!s[0].appeared);
+    }
+
+    #[test]
+    fn counters_become_rates_across_resets() {
+        assert!(is_counter("node_cpu_seconds_total") && is_counter("http_requests_count"));
+        assert!(!is_counter("node_load1"));
+        let at = |s: i64| t0() + Duration::seconds(s);
+        let rates = counter_rates(&[
+            (at(0), 100.0),
+            (at(10), 110.0),
+            (at(20), 5.0), // restarted
+            (at(20), 6.0), // no time passed: dropped
+            (at(30), 26.0),
+        ]);
+        assert_eq!(rates, vec![(at(10), 1.0), (at(20), 0.5), (at(30), 2.0)]);
     }
 
     #[test]

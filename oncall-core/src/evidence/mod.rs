@@ -11,10 +11,13 @@
 //! - [`metrics`]: metric shifts — how far each discovered series moved in the
 //!   incident window against its own baseline (median/MAD), and when it began.
 //! - [`traces`]: where failing requests' first errors appeared (from trace ids).
+//! - [`latency`]: which service the slowed edges of the request graph point at
+//!   (spectrum-based fault localization, from trace ids).
 //! - [`paths`]: where requests first left the paths the baseline's requests took, and
 //!   which steps stopped following the steps they used to follow.
 //! - [`suspects`]: components ranked by all of the above, earliest movers first.
 
+pub mod latency;
 pub mod metrics;
 pub mod paths;
 pub mod suspects;

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::latency::LatencySuspect;
 use super::metrics::MetricShift;
 use super::paths::{MissingStep, PathDivergence};
 use super::templates::LogTemplate;
@@ -119,6 +120,9 @@ pub struct SuspectWeights {
     pub templates: f64,
     /// Metric shifts.
     pub metrics: f64,
+    /// Slowed edges of the request graph (traces), by the Ochiai coefficient.
+    #[serde(default)]
+    pub latency: f64,
     /// Minutes after the earliest anomaly at which a component's metric evidence
     /// counts half (what moved first weighs more).
     pub onset_half_life_minutes: f64,
@@ -132,6 +136,9 @@ impl Default for SuspectWeights {
             missing: 0.9,
             templates: 0.21,
             metrics: 0.7,
+            // As much as the other evidence from the request graph (missing
+            // steps): a delay fault leaves no other trace in the logs.
+            latency: 0.9,
             onset_half_life_minutes: 10.0,
         }
     }
@@ -145,6 +152,7 @@ struct Tally {
     missing: f64,
     templates: f64,
     metrics: f64,
+    latency: f64,
     first: Option<DateTime<Utc>>,
     reasons: Vec<(f64, String)>,
     pods: Vec<String>,
@@ -164,6 +172,8 @@ pub struct SuspectEvidence<'a> {
     pub templates: &'a [LogTemplate],
     /// Metric shifts.
     pub shifts: &'a [MetricShift],
+    /// Services the slowed edges of the request graph point at.
+    pub latency: &'a [LatencySuspect],
     /// The incident window's length over the baseline's, to turn baseline counts
     /// into what the incident window would hold if nothing changed.
     pub incident_over_baseline: f64,
@@ -194,6 +204,7 @@ pub fn rank_suspects(evidence: &SuspectEvidence<'_>, weights: &SuspectWeights) -
         missing,
         templates,
         shifts,
+        latency,
         incident_over_baseline,
         components_per_metric,
     } = *evidence;
@@ -240,6 +251,30 @@ pub fn rank_suspects(evidence: &SuspectEvidence<'_>, weights: &SuspectWeights) -
                 d.requests, d.compared
             ),
         ));
+    }
+
+    for l in latency {
+        let t = tally.entry(l.service.clone()).or_default();
+        t.kind = Some(ComponentKind::Service);
+        t.latency = t.latency.max(l.ochiai);
+        if let Some(e) = l.slowed.first() {
+            let edge = if e.caller == e.callee {
+                format!("time spent within {}", e.callee)
+            } else {
+                format!("calls {} → {}", e.caller, e.callee)
+            };
+            t.reasons.push((
+                l.ochiai * weights.latency,
+                format!(
+                    "requests got slower around it: {edge} took {:.0} ms instead of {:.0} ms (median of {} requests); {} of its {} request-graph edges slowed",
+                    e.incident_ms,
+                    e.baseline_ms,
+                    e.requests,
+                    l.slowed.len(),
+                    l.edges
+                ),
+            ));
+        }
     }
 
     for m in missing {
@@ -372,12 +407,13 @@ pub fn rank_suspects(evidence: &SuspectEvidence<'_>, weights: &SuspectWeights) -
             saturate(t.missing, MISSING_SCALE),
             saturate(t.templates, SURPRISE_SCALE),
             t.metrics,
+            t.latency,
         ]
     };
     // A kind of evidence that singles one component out is worth more than one
     // that every component shows about as much of (chronic errors, a load change
     // everyone follows): each kind is trusted by its leader's margin.
-    let trust: Vec<f64> = (0..5)
+    let trust: Vec<f64> = (0..KINDS)
         .map(|k| {
             let mut v: Vec<f64> = tally.values().map(|t| kinds(t)[k]).collect();
             v.sort_by(|a, b| b.total_cmp(a));
@@ -393,6 +429,7 @@ pub fn rank_suspects(evidence: &SuspectEvidence<'_>, weights: &SuspectWeights) -
         weights.missing,
         weights.templates,
         weights.metrics,
+        weights.latency,
     ];
     let mut out: Vec<Suspect> = tally
         .into_iter()
@@ -426,6 +463,9 @@ pub fn rank_suspects(evidence: &SuspectEvidence<'_>, weights: &SuspectWeights) -
     }
     out
 }
+
+/// Kinds of evidence weighed.
+const KINDS: usize = 6;
 
 /// How many times the next component's move a metric's leader must stand out by
 /// to count fully. A CPU hog stands 100–200× above the next pod; a symptom that
@@ -481,6 +521,7 @@ mod tests {
             missing: &[],
             templates: &[],
             shifts: &[],
+            latency: &[],
             incident_over_baseline: 1.0 / 3.0,
             components_per_metric: per_metric,
         }
@@ -505,6 +546,8 @@ mod tests {
                 .with_timezone(&Utc),
             anomalous_points: 4,
             points: vec![],
+            appeared: false,
+            rate: false,
         }
     }
 
@@ -643,6 +686,8 @@ mod tests {
             started_at: t0 + chrono::Duration::minutes(min),
             anomalous_points: 3,
             points: vec![],
+            appeared: false,
+            rate: false,
         };
         let shifts = vec![shift("gateway", 30.0, 2), shift("db", 20.0, 0)];
         let per_metric: HashMap<String, usize> = [("latency".to_string(), 5)].into_iter().collect();
