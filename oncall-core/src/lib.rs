@@ -46,6 +46,7 @@ pub mod llm;
 pub mod notify;
 pub mod secrets;
 pub mod store;
+pub mod synthetic;
 pub mod tickets;
 pub mod users;
 pub mod webhooks;

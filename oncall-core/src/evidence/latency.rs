@@ -2,13 +2,14 @@
 //! request graph: which service's calls got slower, from the timestamps of log
 //! lines that share a trace id.
 //!
-//! Method. The lines of one request, in logged order, are a walk over the call
-//! graph: a line of a new service is a call into it, a line of the service below
-//! on the stack is the return to its caller. The time between two consecutive
-//! lines is spent on one *edge*: on the callee of a call or return between two
-//! services (the hop, the callee's work before its first line or after its last),
-//! or on a service itself between two of its own lines (a self edge). Per request
-//! and edge the times are summed. An edge is *slowed* when three things hold:
+//! Method. The lines of one request, in logged order, are a walk over the
+//! services it passed through. The time from one line to the next is spent by
+//! the service that logged the first: finishing its work and sending the next
+//! message (a call to a callee, or its answer to the caller), so the step from a
+//! line of `a` to the next line, of `b`, is an *edge* `a → b` that belongs to `a`
+//! (to the service itself when `b` is `a`). This holds whether `b` is a callee, a
+//! caller or a sibling, which logs alone cannot tell apart. Per request and edge
+//! the times are summed. An edge is *slowed* when three things hold:
 //! - its incident-window median exceeds its baseline median by more than
 //!   [`Z_OUTLIER`] robust deviations (the modified z-score outlier cut of
 //!   Iglewicz and Hoaglin, 1993);
@@ -19,14 +20,15 @@
 //!   few milliseconds more on one hop of a request that takes hundreds is not
 //!   what an alert is about).
 //!
-//! A slowed service makes every edge it is on slower (a delay in its network
-//! delays the requests it receives and the calls it makes); its callers' other
-//! edges stay as they were. So each service is scored by the Ochiai coefficient
-//! of spectrum-based fault localization (Abreu, Zoeteweij and van Gemund, 2007):
-//! `ef / sqrt((ef + nf) · (ef + ep))`, with `ef` its anomalous edges, `ep` its
-//! normal edges and `nf` the anomalous edges it is not on. MicroRank (Yu et al.,
-//! WWW 2021) applies the same spectrum to whole traces; on edges it also singles
-//! out the entry service, whose own edges all slow down when it is the slow one.
+//! A slowed service (its work, or the network it sends on) makes the edges that
+//! belong to it slower; other services' edges stay as they were. So each service
+//! is scored by the Ochiai coefficient of spectrum-based fault localization
+//! (Abreu, Zoeteweij and van Gemund, 2007): `ef / sqrt((ef + nf) · (ef + ep))`,
+//! with `ef` its slowed edges, `ep` its other edges and `nf` the slowed edges of
+//! other services. MicroRank (Yu et al., WWW 2021) and TraceRCA (Li et al.,
+//! IWQoS 2021) apply the same spectrum to whole traces and spans; on edges it
+//! also singles out the entry service, whose own edges slow down when it is the
+//! slow one.
 //!
 //! Pure code, no I/O.
 
@@ -56,9 +58,9 @@ const MIN_RELATIVE_SPREAD: f64 = 0.05;
 /// One edge of the request graph whose time changed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EdgeShift {
-    /// The calling service (equal to `callee` for time spent within a service).
+    /// The service whose line starts the step (the edge belongs to it).
     pub caller: String,
-    /// The called service.
+    /// The service whose line ends it (equal to `caller` within one service).
     pub callee: String,
     /// Median milliseconds per request on the edge in the baseline.
     pub baseline_ms: f64,
@@ -78,7 +80,7 @@ pub struct LatencySuspect {
     /// Ochiai coefficient, 0..1: 1 when every slowed edge is one of its own and
     /// all of its edges slowed.
     pub ochiai: f64,
-    /// Its edges that slowed, most first.
+    /// Its edges that slowed, most deviations first.
     pub slowed: Vec<EdgeShift>,
     /// Its edges judged (slowed or not).
     pub edges: usize,
@@ -192,21 +194,10 @@ pub fn latency_suspects(events: &[TraceEvent<'_>], window: &TimeWindow) -> Vec<L
             (l.time - first.time).num_milliseconds().max(0) as f64
         });
         let mut per_edge: HashMap<(&str, &str), f64> = HashMap::new();
-        let mut stack: Vec<&str> = vec![first.service];
         for pair in lines.windows(2) {
             let (a, b) = (pair[0], pair[1]);
             let ms = (b.time - a.time).num_milliseconds().max(0) as f64;
-            let edge = if a.service == b.service {
-                (a.service, a.service)
-            } else if stack.len() >= 2 && stack[stack.len() - 2] == b.service {
-                // A return from the callee on top of the stack to its caller.
-                let callee = stack.pop().unwrap_or(a.service);
-                (b.service, callee)
-            } else {
-                stack.push(b.service);
-                (a.service, b.service)
-            };
-            *per_edge.entry(edge).or_default() += ms;
+            *per_edge.entry((a.service, b.service)).or_default() += ms;
         }
         for (edge, ms) in per_edge {
             let times = edges.entry(edge).or_default();
@@ -252,13 +243,8 @@ pub fn latency_suspects(events: &[TraceEvent<'_>], window: &TimeWindow) -> Vec<L
 
     let mut by_service: HashMap<&str, (Vec<EdgeShift>, usize)> = HashMap::new();
     for (edge, shift) in &judged {
-        let ends: &[&str] = if edge.0 == edge.1 {
-            &[edge.0]
-        } else {
-            &[edge.0, edge.1]
-        };
-        for s in ends {
-            let entry = by_service.entry(s).or_default();
+        {
+            let entry = by_service.entry(edge.0).or_default();
             entry.1 += 1;
             if let Some(shift) = shift {
                 entry.0.push(shift.clone());

@@ -259,14 +259,14 @@ pub fn rank_suspects(evidence: &SuspectEvidence<'_>, weights: &SuspectWeights) -
         t.latency = t.latency.max(l.ochiai);
         if let Some(e) = l.slowed.first() {
             let edge = if e.caller == e.callee {
-                format!("time spent within {}", e.callee)
+                "time between two of its own log lines".to_owned()
             } else {
-                format!("calls {} → {}", e.caller, e.callee)
+                format!("time from its log line to {}'s next one", e.callee)
             };
             t.reasons.push((
                 l.ochiai * weights.latency,
                 format!(
-                    "requests got slower around it: {edge} took {:.0} ms instead of {:.0} ms (median of {} requests); {} of its {} request-graph edges slowed",
+                    "requests got slower here: the {edge} took {:.0} ms instead of {:.0} ms (median of {} requests); {} of its {} steps slowed",
                     e.incident_ms,
                     e.baseline_ms,
                     e.requests,
