@@ -79,3 +79,68 @@ fn the_slowed_service_s_reason_gives_the_numbers() {
     );
     assert_eq!(evidence.latency[0].service, incident.truth);
 }
+
+/// An Alertmanager notification about `labels`, firing since `starts`.
+fn alert(
+    labels: serde_json::Value,
+    starts: chrono::DateTime<chrono::Utc>,
+) -> oncall_core::alert::Alert {
+    let body = serde_json::json!({
+        "version": "4", "status": "firing", "receiver": "oncall", "groupKey": "{}:{}",
+        "alerts": [{"status": "firing", "labels": labels,
+                    "annotations": {"summary": "synthetic"}, "startsAt": starts.to_rfc3339()}]
+    });
+    oncall_core::alert::parse(&body, &Default::default(), starts).unwrap()
+}
+
+#[test]
+fn the_root_cause_reads_in_plain_words() {
+    use oncall_core::alert::Language;
+    use oncall_core::analysis::statistical::{EvidenceSources, analyze};
+    for (fault, words) in [
+        (FaultKind::Delay, " got slower since "),
+        (FaultKind::Error, " started logging errors since "),
+        (
+            FaultKind::Saturation,
+            "'s rate(process_cpu_seconds_total) rose from ",
+        ),
+    ] {
+        let incident = generate(&SyntheticConfig {
+            seed: 11,
+            fault,
+            faulty: Some(1),
+            ..SyntheticConfig::default()
+        });
+        let evidence = reduce(&incident.collected, &incident.window);
+        let a = alert(
+            serde_json::json!({"alertname": "SLO", "service": incident.entry, "namespace": "synthetic"}),
+            incident.alert_start,
+        );
+        let result = analyze(&a, &evidence, Language::En, &EvidenceSources::default());
+        assert!(
+            result
+                .root_cause
+                .starts_with(&format!("{}{words}", incident.truth)),
+            "{fault:?}: {}",
+            result.root_cause
+        );
+        assert!(
+            result.root_cause.contains("min before the alert"),
+            "{}",
+            result.root_cause
+        );
+        assert!(!result.root_cause.contains("<*>"), "{}", result.root_cause);
+        assert!(
+            result.summary.starts_with(&result.root_cause),
+            "{}",
+            result.summary
+        );
+        let zh = analyze(&a, &evidence, Language::Zh, &EvidenceSources::default());
+        assert!(
+            zh.root_cause.starts_with(&incident.truth),
+            "{}",
+            zh.root_cause
+        );
+        assert!(zh.root_cause.contains("告警前"), "{}", zh.root_cause);
+    }
+}

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::reduce::{Collected, CollectedLog, CollectedSeries, Evidence, reduce};
+use super::reduce::{Collected, CollectedLog, CollectedSeries, Evidence, findings};
 use super::statistical::{AnalysisResult, EvidenceSources, analyze};
 use super::{Analysis, AnalysisEvent, AnalysisStatus, Stage};
 use crate::alert::{self, Alert, KnownNames, Language};
@@ -21,6 +21,7 @@ use crate::connectors::{
 use crate::engine::{AnalysisOptions, OnCall};
 use crate::error::{Error, Result};
 use crate::evidence::metrics::TimeWindow;
+use crate::evidence::suspects::SuspectWeights;
 use crate::llm::{AgentEvent, AgentInput, LlmClient, LlmRun};
 
 /// Default minutes of baseline before the incident window.
@@ -138,6 +139,66 @@ pub fn scope_selectors(alert: &Alert) -> Vec<String> {
         }
     }
     out
+}
+
+/// The one host, pod or instance an alert is about, when it names exactly one
+/// and no service ("CPU above 70 % on node-3"): the question is then what on it
+/// changed (see [`crate::evidence::resources`]).
+pub fn single_subject(scope: &crate::alert::Scope) -> Option<String> {
+    if !scope.services.is_empty() {
+        return None;
+    }
+    match (
+        scope.pods.as_slice(),
+        scope.instances.as_slice(),
+        scope.hosts.as_slice(),
+    ) {
+        ([pod], _, _) => Some(pod.clone()),
+        ([], [instance], _) => Some(instance.clone()),
+        ([], [], [host]) => Some(host.clone()),
+        _ => None,
+    }
+}
+
+/// Most samples per series a metric query asks for over both windows.
+pub const MAX_POINTS_PER_SERIES: i64 = 300;
+
+/// The query step for `range`: the source's sample interval (how many samples
+/// the busiest matching series holds in the two minutes up to `at`), but no finer
+/// than the range over [`MAX_POINTS_PER_SERIES`]. A fixed minute step gives a
+/// host scraped every 5 s with a few minutes of history too few samples to judge,
+/// and a finer step than the samples only repeats them. Without an answer: one
+/// minute, and a note saying so.
+async fn query_step(
+    conn: &dyn Connector,
+    selector: &str,
+    range: &TimeRange,
+    at: DateTime<Utc>,
+    notes: &mut Vec<String>,
+) -> Duration {
+    const PROBE_SECONDS: f64 = 120.0;
+    let floor = (range.duration().as_secs() / MAX_POINTS_PER_SERIES.unsigned_abs()).max(1);
+    let probe = format!("max(count_over_time({selector}[2m]))");
+    let count = conn
+        .metric_query(&probe, at)
+        .await
+        .ok()
+        .and_then(|d| {
+            d.series
+                .first()
+                .and_then(|s| s.samples.last())
+                .map(|p| p.value)
+        })
+        .filter(|c| c.is_finite() && *c >= 1.0);
+    match count {
+        Some(c) => Duration::from_secs(((PROBE_SECONDS / c).round() as u64).max(floor).max(1)),
+        None => {
+            notes.push(
+                "could not tell the sample interval (no samples in the 2 minutes before the window's end): queried at a 60 s step".into(),
+            );
+            Duration::from_secs(60.max(floor))
+        }
+    }
 }
 
 fn regex_escape(v: &str) -> String {
@@ -307,9 +368,14 @@ pub(crate) async fn run(engine: &OnCall, mut analysis: Analysis, owner: &str) ->
             None,
         )
         .await;
-    let evidence: Evidence = tokio::task::spawn_blocking(move || reduce(&collected, &window))
-        .await
-        .map_err(|e| Error::Internal(format!("reduce stage: {e}")))?;
+    let subject = single_subject(&alert.scope);
+    let evidence: Evidence = tokio::task::spawn_blocking(move || {
+        findings(&collected, &window)
+            .with_subject(subject.as_deref())
+            .into_evidence(&SuspectWeights::default())
+    })
+    .await
+    .map_err(|e| Error::Internal(format!("reduce stage: {e}")))?;
 
     reporter
         .emit(
@@ -621,14 +687,14 @@ async fn collect_metrics(
         return Ok(());
     }
     let range = TimeRange::new(window.baseline_start, window.incident_end)?;
+    let probe_at = window.incident_end.min(Utc::now());
+    let step = query_step(conn, &selectors[0], &range, probe_at, &mut report.notes).await;
     for selector in selectors {
         if data.series.len() >= MAX_SERIES {
             report.truncated = true;
             break;
         }
-        let result = conn
-            .metric_range(&selector, &range, Some(Duration::from_secs(60)))
-            .await?;
+        let result = conn.metric_range(&selector, &range, Some(step)).await?;
         report.queries.push(result.query.clone());
         report.notes.extend(result.warnings.iter().cloned());
         for s in result.series {

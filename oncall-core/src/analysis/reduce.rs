@@ -14,6 +14,7 @@ use crate::evidence::metrics::{
 use crate::evidence::paths::{
     MissingStep, PathDivergence, PathEvent, missing_steps, path_divergences,
 };
+use crate::evidence::resources::{SubjectFindings, subject_findings};
 use crate::evidence::suspects::{
     Suspect, SuspectEvidence, SuspectWeights, rank_suspects, service_of_pod,
 };
@@ -81,6 +82,9 @@ pub struct Evidence {
     /// Services the slowed edges of the request graph point at, best first.
     #[serde(default)]
     pub latency: Vec<LatencySuspect>,
+    /// For an alert about one host, pod or instance: which of its resources moved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<SubjectFindings>,
     /// Ranked suspects.
     pub suspects: Vec<Suspect>,
     /// Log lines and series looked at.
@@ -250,6 +254,7 @@ pub fn findings(collected: &Collected, window: &TimeWindow) -> Findings {
         templates: all_templates,
         shifts,
         latency,
+        subject: None,
         incident_over_baseline: spans.incident_seconds / spans.baseline_seconds,
         components_per_metric: components_per_metric(&prepared.series),
         log_lines: collected.logs.len(),
@@ -271,6 +276,7 @@ pub struct Findings {
     templates: Vec<LogTemplate>,
     shifts: Vec<MetricShift>,
     latency: Vec<LatencySuspect>,
+    subject: Option<SubjectFindings>,
     incident_over_baseline: f64,
     components_per_metric: std::collections::HashMap<String, usize>,
     log_lines: usize,
@@ -280,8 +286,29 @@ pub struct Findings {
 }
 
 impl Findings {
-    /// Components ranked under `weights`, strongest first.
+    /// Marks the alert as one about `subject` (a host, pod or instance): its
+    /// resources that moved are found and it becomes the first suspect (see
+    /// [`crate::evidence::resources`]).
+    pub fn with_subject(mut self, subject: Option<&str>) -> Self {
+        self.subject = subject
+            .map(|s| subject_findings(&self.shifts, s))
+            .filter(|f| !f.findings.is_empty());
+        self
+    }
+
+    /// Components ranked under `weights`, strongest first; the alert's subject
+    /// first when it has one whose resources moved.
     pub fn rank(&self, weights: &SuspectWeights) -> Vec<Suspect> {
+        let mut ranked = self.rank_components(weights);
+        if let Some(subject) = &self.subject {
+            ranked.retain(|s| s.component != subject.component);
+            let top = ranked.first().map_or(1.0, |s| s.score).max(f64::EPSILON);
+            ranked.insert(0, subject_suspect(subject, top));
+        }
+        ranked
+    }
+
+    fn rank_components(&self, weights: &SuspectWeights) -> Vec<Suspect> {
         rank_suspects(
             &SuspectEvidence {
                 origins: &self.origins,
@@ -329,6 +356,7 @@ impl Findings {
                 .collect(),
             missing_steps: self.missing.into_iter().take(KEEP_SUSPECTS * 2).collect(),
             latency: self.latency.into_iter().take(KEEP_SUSPECTS).collect(),
+            subject: self.subject,
             suspects: suspects.into_iter().take(KEEP_SUSPECTS).collect(),
             log_lines: self.log_lines,
             series: self.series,
@@ -336,6 +364,86 @@ impl Findings {
             coverage: self.coverage,
         }
     }
+}
+
+/// The alert's subject as the first suspect: its resources that moved are its
+/// reasons, largest effect first; its score matches the best other suspect's.
+fn subject_suspect(subject: &SubjectFindings, top: f64) -> Suspect {
+    use crate::evidence::metrics::Direction;
+    let reasons = subject
+        .findings
+        .iter()
+        .take(5)
+        .map(|f| {
+            let labels: Vec<String> = f
+                .labels
+                .iter()
+                .filter(|(k, _)| !matches!(k.as_str(), "instance" | "job" | "node" | "host"))
+                .map(|(k, v)| format!("{k}=\"{v}\""))
+                .collect();
+            let selector = if labels.is_empty() {
+                f.metric.clone()
+            } else {
+                format!("{}{{{}}}", f.metric, labels.join(","))
+            };
+            let (unit, series) = if f.rate {
+                ("/s", format!("rate({selector})"))
+            } else {
+                ("", selector)
+            };
+            format!(
+                "{}: {series} {} from {}{unit} to {}{unit} at {} ({} {} series moved)",
+                f.resource.label(),
+                match f.direction {
+                    Direction::Up => "rose",
+                    Direction::Down => "fell",
+                },
+                human_number(f.baseline),
+                human_number(f.peak),
+                f.started_at.format("%H:%M:%S"),
+                f.series,
+                f.resource.label(),
+            )
+        })
+        .collect();
+    Suspect {
+        component: subject.component.clone(),
+        kind: crate::evidence::suspects::ComponentKind::Host,
+        score: top.min(1.0),
+        reasons,
+        first_anomaly_at: subject.findings.iter().map(|f| f.started_at).min(),
+        pods: vec![],
+        lead: Some(crate::evidence::suspects::EvidenceKind::Resources),
+    }
+}
+
+/// A number as a person reads it: three significant digits, with k/M/G/T for
+/// large magnitudes (`6291456` → `6.29M`, `0.0512` → `0.0512`).
+pub fn human_number(v: f64) -> String {
+    let a = v.abs();
+    let (scaled, suffix) = if a >= 1e12 {
+        (v / 1e12, "T")
+    } else if a >= 1e9 {
+        (v / 1e9, "G")
+    } else if a >= 1e6 {
+        (v / 1e6, "M")
+    } else if a >= 1e4 {
+        (v / 1e3, "k")
+    } else {
+        (v, "")
+    };
+    let s = scaled.abs();
+    let digits = if s == 0.0 || s >= 100.0 {
+        0
+    } else if s >= 10.0 {
+        1
+    } else if s >= 1.0 {
+        2
+    } else {
+        // Three significant digits below 1.
+        (2 - s.log10().floor() as i32).clamp(2, 8) as usize
+    };
+    format!("{scaled:.digits$}{suffix}")
 }
 
 /// A label marking series turned from counters into rates while they are judged
@@ -535,6 +643,70 @@ mod tests {
             !s.points.is_empty(),
             "the strongest shifts keep their samples"
         );
+    }
+
+    #[test]
+    fn a_single_host_alert_names_what_on_it_changed() {
+        // Host a: CPU burns from minute 33; memory steady. Host b: quiet.
+        let cpu = |rate: f64| {
+            move |m: i64| {
+                let (rest, burn) = (m.min(33) as f64, (m - 33).max(0) as f64);
+                rest * 60.0 * 0.05 + burn * 60.0 * rate
+            }
+        };
+        let collected = Collected {
+            logs: vec![],
+            series: vec![
+                series(
+                    &[
+                        ("__name__", "node_cpu_seconds_total"),
+                        ("instance", "a:9100"),
+                        ("mode", "user"),
+                    ],
+                    cpu(0.97),
+                ),
+                series(
+                    &[
+                        ("__name__", "node_cpu_seconds_total"),
+                        ("instance", "b:9100"),
+                        ("mode", "user"),
+                    ],
+                    cpu(0.05),
+                ),
+                series(
+                    &[
+                        ("__name__", "node_memory_MemAvailable_bytes"),
+                        ("instance", "a:9100"),
+                    ],
+                    |m| 2.0e10 + (m % 3) as f64 * 1e6,
+                ),
+            ],
+        };
+        let e = findings(&collected, &window())
+            .with_subject(Some("a:9100"))
+            .into_evidence(&SuspectWeights::default());
+        let subject = e.subject.as_ref().expect("subject findings");
+        assert_eq!(
+            subject.findings[0].resource,
+            crate::evidence::resources::Resource::Cpu
+        );
+        assert_eq!(e.suspects[0].component, "a:9100");
+        assert!(
+            e.suspects[0].reasons[0].starts_with(
+                "CPU: rate(node_cpu_seconds_total{mode=\"user\"}) rose from 0.0500/s to 0.970/s"
+            ),
+            "{:?}",
+            e.suspects[0].reasons
+        );
+    }
+
+    #[test]
+    fn numbers_read_as_people_write_them() {
+        assert_eq!(human_number(6_291_456.0), "6.29M");
+        assert_eq!(human_number(0.0512), "0.0512");
+        assert_eq!(human_number(16.342), "16.3");
+        assert_eq!(human_number(0.0), "0");
+        assert_eq!(human_number(-2.5e10), "-25.0G");
     }
 
     #[test]

@@ -6,7 +6,10 @@ use serde::{Deserialize, Serialize};
 use super::reduce::Evidence;
 use crate::alert::{Alert, Language};
 use crate::evidence::metrics::Direction;
-use crate::evidence::suspects::Suspect;
+use crate::evidence::suspects::{EvidenceKind, Suspect};
+use chrono::{DateTime, Utc};
+
+use super::reduce::human_number;
 use crate::tickets::Severity;
 
 /// One piece of evidence in a result (SPEC §5).
@@ -145,33 +148,36 @@ pub fn analyze(
     let (metric_source, _) = sources.metrics.clone().unwrap_or_default();
     for m in evidence.metric_shifts.iter().take(5) {
         let selector = promql_selector(&m.metric, &m.labels);
-        let up = m.direction == Direction::Up;
-        let detail = if zh {
-            format!(
-                "{} {} 至 {:.3}（基线中位数 {:.3}，偏离 {:.1} 个稳健标准差），始于 {}",
-                selector,
-                if up { "升高" } else { "降低" },
-                m.peak,
-                m.baseline_median,
-                m.score,
-                m.started_at.format("%H:%M:%S")
-            )
+        let series = if m.rate {
+            format!("rate({selector})")
         } else {
-            format!(
-                "{} {} to {:.3} (baseline median {:.3}, {:.1} robust deviations), from {}",
-                selector,
-                if up { "rose" } else { "fell" },
-                m.peak,
-                m.baseline_median,
-                m.score,
-                m.started_at.format("%H:%M:%S")
-            )
+            selector.clone()
+        };
+        let unit = if m.rate { "/s" } else { "" };
+        let up = m.direction == Direction::Up;
+        let (b, p) = (human_number(m.baseline_median), human_number(m.peak));
+        let at = when(m.started_at, alert.starts_at, zh);
+        let detail = match (zh, m.appeared) {
+            (true, true) => format!("{series} 出现：基线为 0，升至 {p}{unit}，始于 {at}"),
+            (true, false) => format!(
+                "{series} 从 {b}{unit} {}至 {p}{unit}，始于 {at}",
+                if up { "升" } else { "降" }
+            ),
+            (false, true) => format!("{series} appeared: 0 in the baseline, {p}{unit} from {at}"),
+            (false, false) => format!(
+                "{series} {} from {b}{unit} to {p}{unit} from {at}",
+                if up { "rose" } else { "fell" }
+            ),
         };
         items.push(EvidenceItem {
             source: metric_source.clone(),
             kind: "metric".into(),
             detail,
-            query: Some(selector),
+            query: Some(if m.rate {
+                format!("rate({selector}[5m])")
+            } else {
+                selector
+            }),
         });
     }
 
@@ -189,53 +195,69 @@ pub fn analyze(
 
     let (summary, root_cause) = match top {
         Some(t) => {
-            let strongest = t.reasons.first().cloned().unwrap_or_default();
+            let head = headline(t, evidence, alert, zh);
+            let others: Vec<&str> = evidence
+                .suspects
+                .iter()
+                .skip(1)
+                .take(2)
+                .map(|s| s.component.as_str())
+                .collect();
+            let looked = if zh {
+                format!(
+                    "共检查了 {} 行日志、{} 条指标序列。",
+                    evidence.log_lines, evidence.series
+                )
+            } else {
+                format!(
+                    "Looked at {} log lines and {} metric series.",
+                    evidence.log_lines, evidence.series
+                )
+            };
+            let others = match (others.is_empty(), zh) {
+                (true, _) => String::new(),
+                (false, true) => format!("其次可疑：{}。", others.join("、")),
+                (false, false) => format!("Next suspects: {}.", others.join(", ")),
+            };
+            let notes = coverage_notes(evidence, zh).join(" ");
+            (
+                [
+                    head.clone() + if zh { "。" } else { "." },
+                    others,
+                    looked,
+                    notes,
+                ]
+                .into_iter()
+                .filter(|p| !p.is_empty())
+                .collect::<Vec<_>>()
+                .join(" "),
+                head,
+            )
+        }
+        None => {
+            let notes = coverage_notes(evidence, zh).join(" ");
             if zh {
                 (
                     format!(
-                        "告警「{}」最可能的根因在 {}（{}）。最强证据：{}。共检查了 {} 行日志、{} 条指标序列，发现 {} 个值得关注的日志模板和 {} 条异常指标。",
-                        alert.name,
-                        t.component,
-                        kind_name(t),
-                        strongest,
-                        evidence.log_lines,
-                        evidence.series,
-                        evidence.log_templates.len(),
-                        evidence.metric_shifts.len()
-                    ),
-                    format!("{} 异常：{}", t.component, strongest),
+                        "告警「{}」的时间窗口内未发现明显异常（{} 行日志、{} 条指标序列）。{notes}",
+                        alert.name, evidence.log_lines, evidence.series
+                    )
+                    .trim_end()
+                    .to_owned(),
+                    "未能确定根因：证据不足".to_owned(),
                 )
             } else {
                 (
                     format!(
-                        "The most probable root cause of \"{}\" is {} ({}). Strongest evidence: {}. Looked at {} log lines and {} metric series; {} log templates and {} metric shifts stand out.",
-                        alert.name,
-                        t.component,
-                        kind_name(t),
-                        strongest,
-                        evidence.log_lines,
-                        evidence.series,
-                        evidence.log_templates.len(),
-                        evidence.metric_shifts.len()
-                    ),
-                    format!("{} is failing: {}", t.component, strongest),
+                        "Nothing stands out around \"{}\" ({} log lines, {} metric series looked at). {notes}",
+                        alert.name, evidence.log_lines, evidence.series
+                    )
+                    .trim_end()
+                    .to_owned(),
+                    "Undetermined: not enough evidence".to_owned(),
                 )
             }
         }
-        None if zh => (
-            format!(
-                "告警「{}」的时间窗口内未发现明显异常（{} 行日志、{} 条指标序列）。请检查数据源配置与告警范围。",
-                alert.name, evidence.log_lines, evidence.series
-            ),
-            "未能确定根因：证据不足".to_owned(),
-        ),
-        None => (
-            format!(
-                "Nothing stands out around \"{}\" ({} log lines, {} metric series looked at). Check the data sources and the alert's scope.",
-                alert.name, evidence.log_lines, evidence.series
-            ),
-            "Undetermined: not enough evidence".to_owned(),
-        ),
     };
 
     AnalysisResult {
@@ -247,6 +269,274 @@ pub fn analyze(
         suspects,
         suggestions: suggestions(top, evidence, zh),
     }
+}
+
+/// When `t` was, for people: the clock time (UTC) and how far from the alert.
+pub fn when(t: DateTime<Utc>, alert: DateTime<Utc>, zh: bool) -> String {
+    let minutes = (alert - t).num_seconds() as f64 / 60.0;
+    let clock = t.format("%H:%M:%S");
+    let m = minutes.abs().round();
+    match (m == 0.0, minutes > 0.0, zh) {
+        (true, _, false) => format!("{clock} UTC, as the alert fired"),
+        (true, _, true) => format!("{clock} UTC（告警触发时）"),
+        (false, true, false) => format!("{clock} UTC, {m} min before the alert"),
+        (false, true, true) => format!("{clock} UTC（告警前 {m} 分钟）"),
+        (false, false, false) => format!("{clock} UTC, {m} min after the alert"),
+        (false, false, true) => format!("{clock} UTC（告警后 {m} 分钟）"),
+    }
+}
+
+/// The root cause in plain words: who, what changed, since when, by how much,
+/// from the structured evidence behind the top suspect's strongest reason.
+pub fn headline(t: &Suspect, evidence: &Evidence, alert: &Alert, zh: bool) -> String {
+    let c = &t.component;
+    let since = |at: Option<DateTime<Utc>>| {
+        at.map(|at| {
+            if zh {
+                format!("，始于 {}", when(at, alert.starts_at, true))
+            } else {
+                format!(" since {}", when(at, alert.starts_at, false))
+            }
+        })
+        .unwrap_or_default()
+    };
+    let fallback = || {
+        let first = t.reasons.first().cloned().unwrap_or_default();
+        if zh {
+            format!("{c} 异常：{first}")
+        } else {
+            format!("{c} is behaving differently: {first}")
+        }
+    };
+    match t.lead {
+        Some(EvidenceKind::Resources) => {
+            let Some(f) = evidence.subject.as_ref().and_then(|s| s.findings.first()) else {
+                return fallback();
+            };
+            let unit = if f.rate { "/s" } else { "" };
+            let selector = promql_selector(&f.metric, &f.labels);
+            let series = if f.rate {
+                format!("rate({selector})")
+            } else {
+                selector
+            };
+            let (b, p) = (human_number(f.baseline), human_number(f.peak));
+            let up = f.direction == Direction::Up;
+            if zh {
+                format!(
+                    "{c} 的{}{}：{series} 从 {b}{unit} {}到 {p}{unit}{}",
+                    f.resource.label(),
+                    if up { "升高" } else { "下降" },
+                    if up { "升" } else { "降" },
+                    since(Some(f.started_at))
+                )
+            } else {
+                format!(
+                    "{} on {c} {}: {series} went from {b}{unit} to {p}{unit}{}",
+                    f.resource.label(),
+                    if up { "rose" } else { "fell" },
+                    since(Some(f.started_at))
+                )
+            }
+        }
+        Some(EvidenceKind::Latency) => {
+            let Some(e) = evidence
+                .latency
+                .iter()
+                .find(|l| &l.service == c)
+                .and_then(|l| l.slowed.first())
+            else {
+                return fallback();
+            };
+            let step = if e.caller == e.callee {
+                if zh {
+                    "自身处理".to_owned()
+                } else {
+                    "its own work".to_owned()
+                }
+            } else if zh {
+                format!("到 {} 的下一步", e.callee)
+            } else {
+                format!("the step from it to {}", e.callee)
+            };
+            if zh {
+                format!(
+                    "{c} 变慢了{}：{step}耗时 {:.0} ms，平时 {:.0} ms（{} 个请求的中位数）",
+                    since(t.first_anomaly_at),
+                    e.incident_ms,
+                    e.baseline_ms,
+                    e.requests
+                )
+            } else {
+                format!(
+                    "{c} got slower{}: {step} takes {:.0} ms instead of {:.0} ms (median of {} requests)",
+                    since(t.first_anomaly_at),
+                    e.incident_ms,
+                    e.baseline_ms,
+                    e.requests
+                )
+            }
+        }
+        Some(EvidenceKind::Origins) => {
+            let Some(o) = evidence.error_origins.iter().find(|o| &o.service == c) else {
+                return fallback();
+            };
+            if zh {
+                format!(
+                    "{c} 开始出错{}：告警窗口内 {} 个失败请求的第一个错误出在它这里（基线 {} 个）",
+                    since(t.first_anomaly_at),
+                    o.incident,
+                    o.baseline
+                )
+            } else {
+                format!(
+                    "{c} started failing{}: the first error of {} failing requests came from it (baseline {})",
+                    since(t.first_anomaly_at),
+                    o.incident,
+                    o.baseline
+                )
+            }
+        }
+        Some(EvidenceKind::Missing) => {
+            let Some(m) = evidence.missing_steps.iter().find(|m| &m.service == c) else {
+                return fallback();
+            };
+            if zh {
+                format!(
+                    "{c} 不再正常响应 {} 的调用：它平时随后记录的日志在告警窗口内只出现 {} 次，按基线应有约 {:.0} 次",
+                    m.after_service, m.seen, m.expected
+                )
+            } else {
+                format!(
+                    "{c} stopped answering {}'s calls as usual: the line it logs after them appeared {} time(s) where the baseline's rate gives {:.0}",
+                    m.after_service, m.seen, m.expected
+                )
+            }
+        }
+        Some(EvidenceKind::Paths) => {
+            let Some(d) = evidence.path_divergences.iter().find(|d| &d.service == c) else {
+                return fallback();
+            };
+            if zh {
+                format!(
+                    "{c} 之后请求改走了平时不走的路径：告警窗口内 {} 个请求中有 {} 个",
+                    d.compared, d.requests
+                )
+            } else {
+                format!(
+                    "requests take an unusual path after {c}: {} of {} in the incident window",
+                    d.requests, d.compared
+                )
+            }
+        }
+        Some(EvidenceKind::Templates) => {
+            let best = evidence
+                .log_templates
+                .iter()
+                .filter(|l| l.is_error_level && (l.is_new || l.is_bursting))
+                .filter_map(|l| l.services.iter().find(|s| &s.service == c).map(|s| (l, s)))
+                .max_by_key(|(_, s)| s.incident);
+            let Some((l, sc)) = best else {
+                return fallback();
+            };
+            let example = l.examples.first().unwrap_or(&l.template);
+            let example: String = example.chars().take(160).collect();
+            if zh {
+                format!(
+                    "{c} 开始报错{}：告警窗口内 {} 次（基线 {} 次），例如 “{example}”",
+                    since(l.first_seen.or(t.first_anomaly_at)),
+                    sc.incident,
+                    sc.baseline
+                )
+            } else {
+                format!(
+                    "{c} started logging errors{}: {} in the incident window (baseline {}), e.g. \"{example}\"",
+                    since(l.first_seen.or(t.first_anomaly_at)),
+                    sc.incident,
+                    sc.baseline
+                )
+            }
+        }
+        Some(EvidenceKind::Metrics) => {
+            let Some(m) = evidence.metric_shifts.iter().find(|m| {
+                crate::evidence::suspects::component_of(&m.labels).is_some_and(|(_, n, _)| &n == c)
+            }) else {
+                return fallback();
+            };
+            let unit = if m.rate { "/s" } else { "" };
+            let name = if m.rate {
+                format!("rate({})", m.metric)
+            } else {
+                m.metric.clone()
+            };
+            let (b, p) = (human_number(m.baseline_median), human_number(m.peak));
+            let up = m.direction == Direction::Up;
+            if zh {
+                format!(
+                    "{c} 的 {name} 从 {b}{unit} {}到 {p}{unit}{}",
+                    if up { "升" } else { "降" },
+                    since(Some(m.started_at))
+                )
+            } else {
+                format!(
+                    "{c}'s {name} {} from {b}{unit} to {p}{unit}{}",
+                    if up { "rose" } else { "fell" },
+                    since(Some(m.started_at))
+                )
+            }
+        }
+        None => fallback(),
+    }
+}
+
+/// What the result rests on when the data covered less than asked: a short
+/// baseline, series with none, an incident window not filled yet.
+pub fn coverage_notes(evidence: &Evidence, zh: bool) -> Vec<String> {
+    let mut out = Vec::new();
+    let (Some(window), c) = (evidence.window, &evidence.coverage) else {
+        return out;
+    };
+    let baseline = (window.incident_start - window.baseline_start).num_minutes();
+    if let Some(first) = c.first_data_at {
+        let missing = (first - window.baseline_start).num_minutes();
+        if missing * 10 > baseline {
+            let had = (window.incident_start - first).num_minutes().max(0);
+            out.push(if zh {
+                format!("数据从 {} 才开始：基线只有 {had} 分钟（要求 {baseline} 分钟）。", first.format("%H:%M:%S"))
+            } else {
+                format!(
+                    "Data begins at {} UTC: the baseline had {had} of the {baseline} minutes asked for.",
+                    first.format("%H:%M:%S")
+                )
+            });
+        }
+    }
+    if c.series_without_baseline > 0 {
+        out.push(if zh {
+            format!(
+                "{} 条序列在基线内没有足够数据，未参与比较。",
+                c.series_without_baseline
+            )
+        } else {
+            format!(
+                "{} of {} series had too little baseline to be judged.",
+                c.series_without_baseline, c.series_judged
+            )
+        });
+    }
+    if let Some(last) = c.last_data_at
+        && (window.incident_end - last).num_minutes() >= 2
+    {
+        out.push(if zh {
+            format!("告警窗口尚未结束：数据截至 {}。", last.format("%H:%M:%S"))
+        } else {
+            format!(
+                "The incident window has not filled yet: data up to {} UTC.",
+                last.format("%H:%M:%S")
+            )
+        });
+    }
+    out
 }
 
 /// `name{a="b",...}` for a series.
@@ -348,6 +638,7 @@ mod tests {
             reasons: vec![],
             first_anomaly_at: None,
             pods: vec![],
+            lead: None,
         };
         let mut evidence = Evidence::default();
         assert!(
@@ -377,6 +668,7 @@ mod tests {
             reasons: vec![],
             first_anomaly_at: None,
             pods: vec![],
+            lead: None,
         };
         let mut evidence = Evidence::default();
         let step = |surprise: f64| MissingStep {

@@ -801,6 +801,7 @@ mod view_tests {
                 step: "price found <*>".into(),
             }],
             latency: vec![],
+            subject: None,
             suspects: vec![Suspect {
                 component: "ts-contacts-service".into(),
                 kind: ComponentKind::Service,
@@ -808,6 +809,7 @@ mod view_tests {
                 reasons: vec!["first error of 19 failing requests".into()],
                 first_anomaly_at: None,
                 pods: vec![],
+                lead: None,
             }],
             log_lines: 10230,
             series: 879,

@@ -15,11 +15,14 @@
 //!   (spectrum-based fault localization, from trace ids).
 //! - [`paths`]: where requests first left the paths the baseline's requests took, and
 //!   which steps stopped following the steps they used to follow.
+//! - [`resources`]: for an alert about one host, pod or instance, which of its
+//!   resources (CPU, memory, disk, network, ...) moved, largest effect first.
 //! - [`suspects`]: components ranked by all of the above, earliest movers first.
 
 pub mod latency;
 pub mod metrics;
 pub mod paths;
+pub mod resources;
 pub mod suspects;
 pub mod templates;
 pub mod traces;

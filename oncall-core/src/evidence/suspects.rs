@@ -41,6 +41,9 @@ pub struct Suspect {
     /// Pods of the service that showed anomalies.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pods: Vec<String>,
+    /// The kind of evidence behind its strongest reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lead: Option<EvidenceKind>,
 }
 
 /// Labels naming a service, in order of preference.
@@ -154,8 +157,28 @@ struct Tally {
     metrics: f64,
     latency: f64,
     first: Option<DateTime<Utc>>,
-    reasons: Vec<(f64, String)>,
+    reasons: Vec<(f64, EvidenceKind, String)>,
     pods: Vec<String>,
+}
+
+/// The kinds of evidence a suspect's reasons come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EvidenceKind {
+    /// Failing requests' first errors (traces).
+    Origins,
+    /// Requests that left their usual path (traces).
+    Paths,
+    /// Steps that stopped following the steps they used to follow (traces).
+    Missing,
+    /// New or bursting error-level log templates.
+    Templates,
+    /// Metric shifts.
+    Metrics,
+    /// Slowed steps of requests (traces).
+    Latency,
+    /// The alert's subject's resources that moved.
+    Resources,
 }
 
 /// Everything [`rank_suspects`] weighs: one slice per kind of evidence and what
@@ -221,6 +244,7 @@ pub fn rank_suspects(evidence: &SuspectEvidence<'_>, weights: &SuspectWeights) -
         t.origins += excess;
         t.reasons.push((
             excess * weights.origins,
+            EvidenceKind::Origins,
             format!(
                 "first error of {} failing request(s) in the incident window (baseline {}; errors spread to {} service(s))",
                 o.incident, o.baseline, o.spread
@@ -246,6 +270,7 @@ pub fn rank_suspects(evidence: &SuspectEvidence<'_>, weights: &SuspectWeights) -
         });
         t.reasons.push((
             saturate(d.weight, PATH_SCALE) * weights.paths,
+            EvidenceKind::Paths,
             format!(
                 "{} of {} requests in the incident window left their usual path here{how}",
                 d.requests, d.compared
@@ -265,6 +290,7 @@ pub fn rank_suspects(evidence: &SuspectEvidence<'_>, weights: &SuspectWeights) -
             };
             t.reasons.push((
                 l.ochiai * weights.latency,
+                EvidenceKind::Latency,
                 format!(
                     "requests got slower here: the {edge} took {:.0} ms instead of {:.0} ms (median of {} requests); {} of its {} steps slowed",
                     e.incident_ms,
@@ -283,6 +309,7 @@ pub fn rank_suspects(evidence: &SuspectEvidence<'_>, weights: &SuspectWeights) -
         t.missing = t.missing.max(m.surprise);
         t.reasons.push((
             saturate(m.surprise, MISSING_SCALE) * weights.missing,
+            EvidenceKind::Missing,
             format!(
                 "its step \"{}\" used to follow {}'s \"{}\" and stopped: seen {} time(s) in the incident window where the baseline's rate gives {:.0}",
                 truncate(&m.step, 100),
@@ -310,19 +337,23 @@ pub fn rank_suspects(evidence: &SuspectEvidence<'_>, weights: &SuspectWeights) -
             if let Some(seen) = tpl.first_seen {
                 t.first = Some(t.first.map_or(seen, |f| f.min(seen)));
             }
-            let what = if sc.baseline == 0 {
-                "new"
+            let example = tpl
+                .examples
+                .first()
+                .map_or_else(|| tpl.template.clone(), Clone::clone);
+            let how_often = if sc.baseline == 0 {
+                format!("new error, {} time(s) in the incident window", sc.incident)
             } else {
-                "more frequent"
+                format!(
+                    "error {} time(s) in the incident window where the baseline's rate gives {:.1}",
+                    sc.incident,
+                    sc.baseline as f64 * ratio
+                )
             };
             t.reasons.push((
                 excess * weights.templates,
-                format!(
-                    "{what} error log: \"{}\" ×{} (baseline {})",
-                    truncate(&tpl.template, 160),
-                    sc.incident,
-                    sc.baseline
-                ),
+                EvidenceKind::Templates,
+                format!("{how_often}: \"{}\"", truncate(&example, 160)),
             ));
         }
     }
@@ -385,6 +416,7 @@ pub fn rank_suspects(evidence: &SuspectEvidence<'_>, weights: &SuspectWeights) -
             };
             t.reasons.push((
                 s * weights.metrics,
+                EvidenceKind::Metrics,
                 format!(
                     "{} {dir} to {:.3} from a baseline of {:.3} ({:.1} robust deviations, {:.1}× the next component's) at {}",
                     shift.metric,
@@ -440,12 +472,14 @@ pub fn rank_suspects(evidence: &SuspectEvidence<'_>, weights: &SuspectWeights) -
                 .map(|(x, (w, trust))| x * w * trust)
                 .sum();
             t.reasons.sort_by(|a, b| b.0.total_cmp(&a.0));
-            t.reasons.dedup_by(|a, b| a.1 == b.1);
+            t.reasons.dedup_by(|a, b| a.2 == b.2);
+            let lead = t.reasons.first().map(|r| r.1);
             Suspect {
                 component,
                 kind: t.kind.unwrap_or(ComponentKind::Service),
                 score,
-                reasons: t.reasons.into_iter().take(5).map(|(_, r)| r).collect(),
+                reasons: t.reasons.into_iter().take(5).map(|(_, _, r)| r).collect(),
+                lead,
                 first_anomaly_at: t.first,
                 pods: t.pods,
             }
