@@ -63,6 +63,25 @@ ensure_prometheus() {
   "$prom" --version 2>&1 | head -n1
 }
 
+# node_exporter and stress-ng for the host-alert test (oncall-core/tests/host_metrics.rs):
+# the test runs its own node_exporter and Prometheus (5 s scrapes) and loads this
+# machine with stress-ng. Exports ONCALL_TEST_NODE_EXPORTER_BIN and ONCALL_TEST_STRESS_BIN.
+ensure_host_tools() {
+  step "node_exporter + stress-ng (host-alert test)"
+  local exporter stress
+  exporter="${ONCALL_TEST_NODE_EXPORTER_BIN:-$(command -v prometheus-node-exporter || true)}"
+  stress="${ONCALL_TEST_STRESS_BIN:-$(command -v stress-ng || true)}"
+  if [[ ! -x "$exporter" || ! -x "$stress" ]]; then
+    apt_install prometheus-node-exporter stress-ng \
+      || die "cannot install node_exporter and stress-ng (apt-get install -y prometheus-node-exporter stress-ng)"
+    exporter=$(command -v prometheus-node-exporter || true)
+    stress=$(command -v stress-ng || true)
+  fi
+  [[ -x "$exporter" && -x "$stress" ]] || die "prometheus-node-exporter/stress-ng missing even after apt-get install"
+  export ONCALL_TEST_NODE_EXPORTER_BIN="$exporter" ONCALL_TEST_STRESS_BIN="$stress"
+  "$exporter" --version 2>&1 | head -n1
+}
+
 # osmem-server, an in-memory OpenSearch-API server shipped in a Python wheel, for
 # the Elasticsearch/OpenSearch connector tests (each test binary starts its own on
 # a free port and bulk-loads the fixture). Exports ONCALL_TEST_OSMEM_BIN.

@@ -200,7 +200,13 @@ fn belongs(shift: &MetricShift, subject: &str) -> bool {
 /// figures last); empty when none of its series moved.
 pub fn subject_findings(shifts: &[MetricShift], subject: &str) -> SubjectFindings {
     let mut best: BTreeMap<Resource, (f64, &MetricShift, usize)> = BTreeMap::new();
-    for shift in shifts.iter().filter(|s| belongs(s, subject)) {
+    // Only moves that held (a one-sample blip, such as the CPU a memory hog
+    // spends touching its pages, is not what changed).
+    let held = super::metrics::ShiftConfig::default().threshold;
+    for shift in shifts
+        .iter()
+        .filter(|s| s.score >= held && belongs(s, subject))
+    {
         let resource = resource_of(&shift.metric);
         let effect = effect_size(shift);
         let entry = best.entry(resource).or_insert((effect, shift, 0));
