@@ -897,3 +897,41 @@ macro_rules! all_backends {
 }
 
 all_backends!(sqlite => crate::support::fresh_sqlite, mysql => crate::support::fresh_mysql);
+
+/// Processes started together on an empty database all come up: the migrations
+/// run once, under a lock that holds on MariaDB (sqlx's own does not). Several
+/// rounds, each on a new database, three stores opened at the same moment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn mysql_stores_opened_at_once_on_an_empty_database_all_open() {
+    use oncall_core::store::{MysqlStore, Store};
+    for round in 0..4 {
+        let Some((server_url, name, url)) = support::fresh_mysql_url().await else {
+            return;
+        };
+        let opens = (0..3).map(|_| {
+            let url = url.clone();
+            tokio::spawn(async move { MysqlStore::open(&url).await })
+        });
+        let opened = futures_util::future::join_all(opens).await;
+        let mut stores = Vec::new();
+        for (i, o) in opened.into_iter().enumerate() {
+            match o.unwrap() {
+                Ok(s) => stores.push(s),
+                Err(e) => panic!("round {round}: store {i} failed to open: {e}"),
+            }
+        }
+        let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
+            .fetch_one(stores[0].pool())
+            .await
+            .unwrap();
+        let files = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../migrations/mysql"))
+            .unwrap()
+            .count();
+        assert_eq!(applied as usize, files, "each migration applied once");
+        for s in &stores {
+            s.ping().await.unwrap();
+            s.close().await;
+        }
+        support::drop_mysql_database(&server_url, &name).await;
+    }
+}
