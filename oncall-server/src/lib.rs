@@ -312,5 +312,6 @@ pub fn app(state: Arc<AppState>, web_dir: &Path) -> impl Endpoint + use<> {
         .around(limit_body)
         .data(state)
         .around(move |ep, req| observe::record(ep, req, metrics_store.clone()))
+        .around(error::retry_after)
         .with(Tracing)
 }
