@@ -441,6 +441,44 @@ mod suite {
         );
     }
 
+    pub async fn released_claims_are_pending_again_and_uncharged(s: &dyn Store) {
+        let running = analysis("running", "a", 10);
+        let other = analysis("other's", "b", 5);
+        for a in [&running, &other] {
+            s.insert_analysis(a).await.unwrap();
+        }
+        let now = Utc::now();
+        let lease = now + Duration::seconds(60);
+        let c1 = s.claim_analysis("stopping", lease, now).await.unwrap().unwrap();
+        let mut collecting = c1.analysis.clone();
+        collecting.status = AnalysisStatus::Collecting;
+        s.update_claimed_analysis(&collecting, "stopping").await.unwrap();
+        let c2 = s.claim_analysis("staying", lease, now).await.unwrap().unwrap();
+        assert_eq!((c1.analysis.id, c2.analysis.id), (running.id, other.id));
+
+        // The stopping worker hands back what it holds, and only that.
+        assert_eq!(s.release_claims("stopping").await.unwrap(), 1);
+        assert_eq!(s.release_claims("stopping").await.unwrap(), 0);
+        let back = s.analysis(running.id).await.unwrap();
+        assert_eq!(back.status, AnalysisStatus::Pending);
+        // Another worker takes it at once (no lease to wait out), as its first attempt.
+        let taken = s
+            .claim_analysis("other", lease, now)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((taken.analysis.id, taken.attempts), (running.id, 1));
+        assert!(
+            s.renew_lease(other.id, "staying", lease).await.unwrap(),
+            "the other worker's claim is untouched"
+        );
+        let e = s
+            .update_claimed_analysis(&collecting, "stopping")
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), ErrorCode::Conflict, "the released claim is gone");
+    }
+
     pub async fn analysis_events_are_kept_in_order(s: &dyn Store) {
         use oncall_core::analysis::{AnalysisEvent, Stage};
         let a = analysis("evented", "x", 0);
@@ -882,6 +920,7 @@ macro_rules! all_backends {
                 analyses_round_trip_and_update,
                 analyses_filter_and_paginate,
                 analyses_are_claimed_with_leases,
+                released_claims_are_pending_again_and_uncharged,
                 analysis_events_are_kept_in_order,
                 tickets_are_numbered_per_day,
                 tickets_update_with_version_check,

@@ -240,6 +240,10 @@ pub trait AnalysisStore: Send + Sync {
     ) -> Result<Option<ClaimedAnalysis>>;
     /// Extends `owner`'s lease; false when the lease was lost to another worker.
     async fn renew_lease(&self, id: Uuid, owner: &str, until: DateTime<Utc>) -> Result<bool>;
+    /// Hands back every unfinished analysis `owner` holds (a clean stop whose grace
+    /// period ended): pending again, no lease, and the attempt not charged, so any
+    /// worker claims it at once. Returns how many were released.
+    async fn release_claims(&self, owner: &str) -> Result<u64>;
     /// Like [`AnalysisStore::update_analysis`], but only while `owner` holds the
     /// lease ([`Error::Conflict`] otherwise).
     async fn update_claimed_analysis(&self, analysis: &Analysis, owner: &str) -> Result<()>;
