@@ -287,7 +287,9 @@ async fn a_hanging_source_delays_name_matching_by_one_timeout_and_is_shown() {
     let events = oncall.analysis_events(&admin, a.id, 0).await.unwrap();
     let messages: Vec<&str> = events.iter().map(|e| e.message.as_str()).collect();
     assert!(
-        messages.iter().any(|m| m.starts_with("matching names in prom")),
+        messages
+            .iter()
+            .any(|m| m.starts_with("matching names in prom")),
         "{messages:?}"
     );
     assert!(

@@ -449,11 +449,21 @@ mod suite {
         }
         let now = Utc::now();
         let lease = now + Duration::seconds(60);
-        let c1 = s.claim_analysis("stopping", lease, now).await.unwrap().unwrap();
+        let c1 = s
+            .claim_analysis("stopping", lease, now)
+            .await
+            .unwrap()
+            .unwrap();
         let mut collecting = c1.analysis.clone();
         collecting.status = AnalysisStatus::Collecting;
-        s.update_claimed_analysis(&collecting, "stopping").await.unwrap();
-        let c2 = s.claim_analysis("staying", lease, now).await.unwrap().unwrap();
+        s.update_claimed_analysis(&collecting, "stopping")
+            .await
+            .unwrap();
+        let c2 = s
+            .claim_analysis("staying", lease, now)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!((c1.analysis.id, c2.analysis.id), (running.id, other.id));
 
         // The stopping worker hands back what it holds, and only that.
@@ -959,10 +969,11 @@ async fn mysql_stores_opened_at_once_on_an_empty_database_all_open() {
                 Err(e) => panic!("round {round}: store {i} failed to open: {e}"),
             }
         }
-        let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
-            .fetch_one(stores[0].pool())
-            .await
-            .unwrap();
+        let applied: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
+                .fetch_one(stores[0].pool())
+                .await
+                .unwrap();
         let files = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../migrations/mysql"))
             .unwrap()
             .count();

@@ -619,7 +619,11 @@ async fn the_backlog_limit_holds_exactly_under_concurrent_posts(url: String) {
     )
     .await;
     let posts = (0..40).map(|i| {
-        let oncall = if i % 2 == 0 { first.clone() } else { second.clone() };
+        let oncall = if i % 2 == 0 {
+            first.clone()
+        } else {
+            second.clone()
+        };
         let token = token.clone();
         tokio::spawn(async move {
             let group = format!("g{i}");

@@ -111,7 +111,8 @@ async fn wait_status(
 /// Adds the hanging source and submits an analysis on `base`; returns its id
 /// once a worker there holds it (`collecting`, stuck on the source).
 async fn submit_stuck(http: &reqwest::Client, base: &str, token: &str, hang: &Hanging) -> String {
-    let ds = json!({"name": "hanging", "type": "prometheus", "url": hang.url(), "timeout_ms": 60000});
+    let ds =
+        json!({"name": "hanging", "type": "prometheus", "url": hang.url(), "timeout_ms": 60000});
     let (s, body) = call(
         http,
         Method::POST,
@@ -263,7 +264,10 @@ async fn sigterm_stops_cleanly_and_hands_running_analyses_to_another_replica() {
         owner.is_none() || now["status"] != "pending",
         "released or already taken: {owner:?} {now}"
     );
-    assert!(tries <= 1, "the interrupted attempt is not charged: {tries}");
+    assert!(
+        tries <= 1,
+        "the interrupted attempt is not charged: {tries}"
+    );
 
     // The other replica takes it at once and finishes it (the source is gone now:
     // refused at once, named in the result).

@@ -546,7 +546,10 @@ async fn discover_names(
     reporter: &mut Reporter<'_>,
 ) -> KnownNames {
     use crate::alert::names::NameLookups;
-    let asked: Vec<_> = sources.iter().filter(|(d, _)| NameLookups::asks(d)).collect();
+    let asked: Vec<_> = sources
+        .iter()
+        .filter(|(d, _)| NameLookups::asks(d))
+        .collect();
     for (ds, _) in &asked {
         reporter
             .emit(

@@ -177,7 +177,8 @@ impl OnCall {
     /// When a claim taken or renewed now runs out.
     fn lease_until(&self) -> chrono::DateTime<Utc> {
         Utc::now()
-            + chrono::Duration::from_std(self.settings.lease()).unwrap_or(chrono::Duration::seconds(6))
+            + chrono::Duration::from_std(self.settings.lease())
+                .unwrap_or(chrono::Duration::seconds(6))
     }
 }
 

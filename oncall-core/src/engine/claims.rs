@@ -286,8 +286,15 @@ mod tests {
         bg.stop_claiming();
         tokio::time::sleep(Duration::from_millis(30)).await;
         gate.notify_one();
-        assert!(bg.shutdown(Duration::from_secs(5)).await, "the job finished");
-        assert_eq!(claims.load(Ordering::SeqCst), 1, "no claim after the stop began");
+        assert!(
+            bg.shutdown(Duration::from_secs(5)).await,
+            "the job finished"
+        );
+        assert_eq!(
+            claims.load(Ordering::SeqCst),
+            1,
+            "no claim after the stop began"
+        );
     }
 
     #[tokio::test]
@@ -307,8 +314,15 @@ mod tests {
         let started = std::time::Instant::now();
         let finished = bg.shutdown(Duration::from_millis(200)).await;
         assert!(!finished, "the jobs never end by themselves");
-        assert!(started.elapsed() < Duration::from_secs(2), "bounded by the grace period");
-        assert_eq!(released.load(Ordering::SeqCst), 1, "the release hook ran once");
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "bounded by the grace period"
+        );
+        assert_eq!(
+            released.load(Ordering::SeqCst),
+            1,
+            "the release hook ran once"
+        );
         assert_eq!(claims.load(Ordering::SeqCst), 2);
     }
 }

@@ -71,7 +71,10 @@ async fn migrate(pool: &MySqlPool, shown: &str) -> Result<()> {
         )));
     };
     // Lock names are server-wide and at most 64 characters.
-    let name: String = format!("oncall-migrate:{database}").chars().take(64).collect();
+    let name: String = format!("oncall-migrate:{database}")
+        .chars()
+        .take(64)
+        .collect();
     let started = std::time::Instant::now();
     loop {
         let got: Option<i64> = sqlx::query_scalar("SELECT GET_LOCK(?, ?)")
