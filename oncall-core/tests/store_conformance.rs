@@ -985,3 +985,27 @@ async fn mysql_stores_opened_at_once_on_an_empty_database_all_open() {
         support::drop_mysql_database(&server_url, &name).await;
     }
 }
+
+/// The same for SQLite: processes opening one new file at the same moment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_stores_opened_at_once_on_a_new_file_all_open() {
+    use oncall_core::store::{SqliteStore, Store};
+    for round in 0..4 {
+        let dir = tempfile::tempdir().unwrap();
+        let url = support::sqlite_url(&dir);
+        let opens = (0..3).map(|_| {
+            let url = url.clone();
+            tokio::spawn(async move { SqliteStore::open(&url).await })
+        });
+        let opened = futures_util::future::join_all(opens).await;
+        for (i, o) in opened.into_iter().enumerate() {
+            match o.unwrap() {
+                Ok(s) => {
+                    s.ping().await.unwrap();
+                    s.close().await;
+                }
+                Err(e) => panic!("round {round}: store {i} failed to open: {e}"),
+            }
+        }
+    }
+}
