@@ -283,33 +283,41 @@ pub async fn serve(mut settings: oncall_core::Settings) -> Result<(), Box<dyn st
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     tracing::info!(%addr, dialect = oncall.database_dialect(), "oncall-server listening; API docs at /docs");
-    let stop_began = std::sync::OnceLock::new();
-    poem::Server::new_with_acceptor(acceptor)
-        .run_with_graceful_shutdown(
-            app(state, &web_dir),
-            async {
-                let signal = signals.recv().await;
-                let _ = stop_began.set(std::time::Instant::now());
-                // Nothing is claimed from here on; what runs may finish.
-                workers.stop_claiming();
-                notifier.stop_claiming();
-                tracing::info!(
-                    signal,
-                    grace_seconds = grace.as_secs(),
-                    "stopping: no new work taken; finishing requests and analyses in flight"
-                );
-            },
-            Some(grace),
-        )
-        .await?;
-    let left = stop_began
-        .get()
-        .map_or(grace, |at| grace.saturating_sub(at.elapsed()));
-    let (finished, _) = tokio::join!(workers.shutdown(left), notifier.shutdown(left));
+    // The stop: from the signal on, the listener closes and requests drain while,
+    // at the same time, the workers claim nothing more and finish what they run;
+    // both within the grace period. (A long-lived request such as a progress
+    // stream must not eat the analyses' grace.)
+    let (stop, mut stopping) = tokio::sync::watch::channel(false);
+    let serving = async {
+        let served = poem::Server::new_with_acceptor(acceptor)
+            .run_with_graceful_shutdown(
+                app(state, &web_dir),
+                async {
+                    let signal = signals.recv().await;
+                    tracing::info!(
+                        signal,
+                        grace_seconds = grace.as_secs(),
+                        "stopping: no new work taken; finishing requests and analyses in flight"
+                    );
+                    let _ = stop.send(true);
+                },
+                Some(grace),
+            )
+            .await;
+        // Also when serving failed: the workers must stop either way.
+        let _ = stop.send(true);
+        served
+    };
+    let draining = async {
+        let _ = stopping.wait_for(|stop| *stop).await;
+        tokio::join!(workers.shutdown(grace), notifier.shutdown(grace))
+    };
+    let (served, (finished, _)) = tokio::join!(serving, draining);
     if !finished {
         tracing::warn!("the grace period ended with analyses running; handed them back");
     }
     oncall.close().await;
+    served?;
     tracing::info!("stopped");
     Ok(())
 }
