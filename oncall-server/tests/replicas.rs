@@ -323,8 +323,9 @@ async fn a_dead_replicas_analysis_is_taken_over_within_seconds() {
     )
     .await;
     assert_eq!(done["status"], "completed", "{done}");
+    // A claim lasts 6 s; the other polls every second (it was 30 s before).
     assert!(
-        killed.elapsed() < Duration::from_secs(10),
+        killed.elapsed() < Duration::from_secs(12),
         "taken over and finished {:?} after the kill",
         killed.elapsed()
     );
