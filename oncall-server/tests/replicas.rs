@@ -333,3 +333,36 @@ async fn a_dead_replicas_analysis_is_taken_over_within_seconds() {
     drop(other);
     support::drop_mysql(&server_url, &name).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigterm_and_sigint_both_stop_a_server_cleanly() {
+    for signal in ["-TERM", "-INT"] {
+        let db = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", db.path().join("stop.db").display());
+        let key = oncall_core::secrets::SecretBox::generate_key();
+        let mut server = start_with(&url, &key, &[("ONCALL_STOP_GRACE_SECONDS", "5")]).await;
+        let sent = Instant::now();
+        let kill = std::process::Command::new("kill")
+            .args([signal, &server.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        let status = loop {
+            if let Some(status) = server.child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(
+                sent.elapsed() < Duration::from_secs(5),
+                "{signal}: still running after the grace period"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        assert!(status.success(), "{signal}: exit {status}");
+        // Idle, it stops at once rather than waiting out the grace period.
+        assert!(
+            sent.elapsed() < Duration::from_secs(3),
+            "{signal}: {:?}",
+            sent.elapsed()
+        );
+    }
+}
