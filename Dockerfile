@@ -42,6 +42,10 @@ USER oncall
 WORKDIR /var/lib/oncall
 VOLUME ["/var/lib/oncall/data"]
 EXPOSE 8000
+# SIGTERM starts the graceful stop (ONCALL_STOP_GRACE_SECONDS, default 20 s): give
+# `docker stop -t` / a compose stop_grace_period / Kubernetes'
+# terminationGracePeriodSeconds a few seconds more than that.
+STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD curl -fsS http://127.0.0.1:8000/healthz || exit 1
 CMD ["oncall-server"]

@@ -60,6 +60,14 @@ pub struct Settings {
     /// `ONCALL_ANALYSIS_DEADLINE_SECONDS`: longest one analysis may run, LLM
     /// included; past it the analysis fails with the reason (default 120 s).
     pub analysis_deadline: std::time::Duration,
+    /// `ONCALL_HEARTBEAT_SECONDS`: how often a process renews the claims of the
+    /// analyses it runs (default 2 s). A claim lasts [`Settings::lease`] (three
+    /// heartbeats), so a dead process's analyses are taken over within seconds.
+    pub heartbeat: std::time::Duration,
+    /// `ONCALL_STOP_GRACE_SECONDS`: on SIGTERM or Ctrl-C, how long the server lets
+    /// requests and running analyses finish (default 20 s); analyses still running
+    /// then are handed back (claim released, attempt not charged).
+    pub stop_grace: std::time::Duration,
     /// `ONCALL_PUBLIC_URL`: the web UI's address as people reach it, for links in
     /// notifications (default: `http://` + `ONCALL_ADDR`, `0.0.0.0` as `localhost`).
     pub public_url: Option<String>,
@@ -134,6 +142,8 @@ impl Default for Settings {
             web_dir: PathBuf::from("frontend/dist"),
             analysis_workers: 4,
             analysis_deadline: std::time::Duration::from_secs(120),
+            heartbeat: std::time::Duration::from_secs(2),
+            stop_grace: std::time::Duration::from_secs(20),
             llm: LlmLimits::default(),
             public_url: None,
             webhook_backlog: 1000,
@@ -162,6 +172,8 @@ impl fmt::Debug for Settings {
             .field("web_dir", &self.web_dir)
             .field("analysis_workers", &self.analysis_workers)
             .field("analysis_deadline", &self.analysis_deadline)
+            .field("heartbeat", &self.heartbeat)
+            .field("stop_grace", &self.stop_grace)
             .field("llm", &self.llm)
             .field("public_url", &self.public_url)
             .field("webhook_backlog", &self.webhook_backlog)
@@ -295,6 +307,19 @@ impl Settings {
             }
             s.analysis_deadline = std::time::Duration::from_secs(secs);
         }
+        if let Some(v) = get("ONCALL_HEARTBEAT_SECONDS") {
+            let secs: u64 = parse("ONCALL_HEARTBEAT_SECONDS", &v)?;
+            if !(1..=3600).contains(&secs) {
+                return Err(Error::Config(
+                    "ONCALL_HEARTBEAT_SECONDS must be between 1 and 3600".into(),
+                ));
+            }
+            s.heartbeat = std::time::Duration::from_secs(secs);
+        }
+        if let Some(v) = get("ONCALL_STOP_GRACE_SECONDS") {
+            let secs: u64 = parse("ONCALL_STOP_GRACE_SECONDS", &v)?;
+            s.stop_grace = std::time::Duration::from_secs(secs);
+        }
         s.llm = llm_limits(&get)?;
         s.public_url = get("ONCALL_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_owned());
         if let Some(v) = get("ONCALL_WEBHOOK_BACKLOG") {
@@ -320,6 +345,11 @@ impl Settings {
             }
         }
         Ok(s)
+    }
+
+    /// How long a claim on an analysis lasts without renewal: three heartbeats.
+    pub fn lease(&self) -> std::time::Duration {
+        self.heartbeat * 3
     }
 
     /// The base of links into the web UI.
@@ -422,7 +452,19 @@ mod tests {
         assert_eq!(s.addr, "0.0.0.0:8000");
         assert_eq!(s.analysis_workers, 4);
         assert_eq!(s.analysis_deadline.as_secs(), 120);
+        assert_eq!((s.heartbeat.as_secs(), s.lease().as_secs()), (2, 6));
+        assert_eq!(s.stop_grace.as_secs(), 20);
         assert!(!s.dev);
+        let s = from(&[
+            ("ONCALL_HEARTBEAT_SECONDS", "1"),
+            ("ONCALL_STOP_GRACE_SECONDS", "0"),
+        ])
+        .unwrap();
+        assert_eq!((s.heartbeat.as_secs(), s.stop_grace.as_secs()), (1, 0));
+        for bad in ["0", "often"] {
+            let e = from(&[("ONCALL_HEARTBEAT_SECONDS", bad)]).unwrap_err();
+            assert!(e.to_string().contains("ONCALL_HEARTBEAT_SECONDS"), "{e}");
+        }
         let s = from(&[("ONCALL_ANALYSIS_DEADLINE_SECONDS", "300")]).unwrap();
         assert_eq!(s.analysis_deadline.as_secs(), 300);
         assert_eq!(s.notify_retention_days, 30);

@@ -213,3 +213,109 @@ async fn bad_database_urls_fail_clearly() {
         .unwrap_err();
     assert!(e.to_string().contains("/proc/no/such"), "{e}");
 }
+
+/// A data source that accepts connections and never answers.
+fn hanging_source() -> (u16, std::thread::JoinHandle<()>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let thread = std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in listener.incoming() {
+            match conn {
+                Ok(c) => held.push(c),
+                Err(_) => break,
+            }
+        }
+    });
+    (port, thread)
+}
+
+/// A free-text alert first matches its names against the metric sources. With a
+/// source that hangs (5 s timeout) the analysis still leaves `pending` at once
+/// (the look-ups run in the worker, shown as progress), the look-ups run at once
+/// and are bounded by the source's timeout, and the analysis ends well within
+/// 15 s; a second analysis reuses the source's (failed) look-up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_hanging_source_delays_name_matching_by_one_timeout_and_is_shown() {
+    use oncall_core::DataSourceInput;
+    use oncall_core::analysis::AnalysisStatus;
+    use oncall_core::connectors::DataSourceKind;
+
+    let dir = tempfile::tempdir().unwrap();
+    let oncall = OnCall::open(Settings::with_database(support::sqlite_url(&dir)))
+        .await
+        .unwrap();
+    let admin = oncall.local_admin();
+    let (port, _hang) = hanging_source();
+    let mut input = DataSourceInput::new(
+        "prom",
+        DataSourceKind::Prometheus,
+        format!("http://127.0.0.1:{port}"),
+    );
+    input.timeout_ms = Some(5_000);
+    oncall.create_datasource(&admin, input).await.unwrap();
+    let workers = oncall.start_workers();
+
+    let text = serde_json::json!("payment-service 延迟升高 on checkout, p99 above 2s");
+    let submitted = Instant::now();
+    let a = oncall
+        .submit_analysis(&admin, text.clone(), Default::default())
+        .await
+        .unwrap();
+    let mut left_pending = None;
+    let finished = loop {
+        let now = oncall.analysis(&admin, a.id).await.unwrap();
+        if left_pending.is_none() && now.status != AnalysisStatus::Pending {
+            left_pending = Some(submitted.elapsed());
+        }
+        if now.status.is_final() {
+            break submitted.elapsed();
+        }
+        assert!(
+            submitted.elapsed() < Duration::from_secs(15),
+            "not finished within 15 s: {:?}",
+            now.status
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let left_pending = left_pending.unwrap();
+    assert!(
+        left_pending < Duration::from_secs(2),
+        "left pending after {left_pending:?}"
+    );
+    assert!(finished < Duration::from_secs(15), "{finished:?}");
+    let events = oncall.analysis_events(&admin, a.id, 0).await.unwrap();
+    let messages: Vec<&str> = events.iter().map(|e| e.message.as_str()).collect();
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.starts_with("matching names in prom")),
+        "{messages:?}"
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.starts_with("names from prom: 0") && m.contains("5000 ms")),
+        "the timeout is named: {messages:?}"
+    );
+
+    // The next one does not wait for the names again.
+    let b = oncall
+        .submit_analysis(&admin, text, Default::default())
+        .await
+        .unwrap();
+    let started = Instant::now();
+    loop {
+        let events = oncall.analysis_events(&admin, b.id, 0).await.unwrap();
+        if events.iter().any(|e| e.message.starts_with("parsed")) {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "names looked up again: {events:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    workers.shutdown(Duration::from_millis(100)).await;
+    oncall.close().await;
+}

@@ -441,6 +441,54 @@ mod suite {
         );
     }
 
+    pub async fn released_claims_are_pending_again_and_uncharged(s: &dyn Store) {
+        let running = analysis("running", "a", 10);
+        let other = analysis("other's", "b", 5);
+        for a in [&running, &other] {
+            s.insert_analysis(a).await.unwrap();
+        }
+        let now = Utc::now();
+        let lease = now + Duration::seconds(60);
+        let c1 = s
+            .claim_analysis("stopping", lease, now)
+            .await
+            .unwrap()
+            .unwrap();
+        let mut collecting = c1.analysis.clone();
+        collecting.status = AnalysisStatus::Collecting;
+        s.update_claimed_analysis(&collecting, "stopping")
+            .await
+            .unwrap();
+        let c2 = s
+            .claim_analysis("staying", lease, now)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((c1.analysis.id, c2.analysis.id), (running.id, other.id));
+
+        // The stopping worker hands back what it holds, and only that.
+        assert_eq!(s.release_claims("stopping").await.unwrap(), 1);
+        assert_eq!(s.release_claims("stopping").await.unwrap(), 0);
+        let back = s.analysis(running.id).await.unwrap();
+        assert_eq!(back.status, AnalysisStatus::Pending);
+        // Another worker takes it at once (no lease to wait out), as its first attempt.
+        let taken = s
+            .claim_analysis("other", lease, now)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((taken.analysis.id, taken.attempts), (running.id, 1));
+        assert!(
+            s.renew_lease(other.id, "staying", lease).await.unwrap(),
+            "the other worker's claim is untouched"
+        );
+        let e = s
+            .update_claimed_analysis(&collecting, "stopping")
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), ErrorCode::Conflict, "the released claim is gone");
+    }
+
     pub async fn analysis_events_are_kept_in_order(s: &dyn Store) {
         use oncall_core::analysis::{AnalysisEvent, Stage};
         let a = analysis("evented", "x", 0);
@@ -882,6 +930,7 @@ macro_rules! all_backends {
                 analyses_round_trip_and_update,
                 analyses_filter_and_paginate,
                 analyses_are_claimed_with_leases,
+                released_claims_are_pending_again_and_uncharged,
                 analysis_events_are_kept_in_order,
                 tickets_are_numbered_per_day,
                 tickets_update_with_version_check,
@@ -897,3 +946,66 @@ macro_rules! all_backends {
 }
 
 all_backends!(sqlite => crate::support::fresh_sqlite, mysql => crate::support::fresh_mysql);
+
+/// Processes started together on an empty database all come up: the migrations
+/// run once, under a lock that holds on MariaDB (sqlx's own does not). Several
+/// rounds, each on a new database, three stores opened at the same moment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn mysql_stores_opened_at_once_on_an_empty_database_all_open() {
+    use oncall_core::store::{MysqlStore, Store};
+    for round in 0..4 {
+        let Some((server_url, name, url)) = support::fresh_mysql_url().await else {
+            return;
+        };
+        let opens = (0..3).map(|_| {
+            let url = url.clone();
+            tokio::spawn(async move { MysqlStore::open(&url).await })
+        });
+        let opened = futures_util::future::join_all(opens).await;
+        let mut stores = Vec::new();
+        for (i, o) in opened.into_iter().enumerate() {
+            match o.unwrap() {
+                Ok(s) => stores.push(s),
+                Err(e) => panic!("round {round}: store {i} failed to open: {e}"),
+            }
+        }
+        let applied: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
+                .fetch_one(stores[0].pool())
+                .await
+                .unwrap();
+        let files = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../migrations/mysql"))
+            .unwrap()
+            .count();
+        assert_eq!(applied as usize, files, "each migration applied once");
+        for s in &stores {
+            s.ping().await.unwrap();
+            s.close().await;
+        }
+        support::drop_mysql_database(&server_url, &name).await;
+    }
+}
+
+/// The same for SQLite: processes opening one new file at the same moment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_stores_opened_at_once_on_a_new_file_all_open() {
+    use oncall_core::store::{SqliteStore, Store};
+    for round in 0..4 {
+        let dir = tempfile::tempdir().unwrap();
+        let url = support::sqlite_url(&dir);
+        let opens = (0..3).map(|_| {
+            let url = url.clone();
+            tokio::spawn(async move { SqliteStore::open(&url).await })
+        });
+        let opened = futures_util::future::join_all(opens).await;
+        for (i, o) in opened.into_iter().enumerate() {
+            match o.unwrap() {
+                Ok(s) => {
+                    s.ping().await.unwrap();
+                    s.close().await;
+                }
+                Err(e) => panic!("round {round}: store {i} failed to open: {e}"),
+            }
+        }
+    }
+}

@@ -603,6 +603,64 @@ async fn a_full_backlog_is_refused_and_nothing_accepted_is_lost(url: String) {
     oncall.close().await;
 }
 
+/// Notifications posted all at once to two engines sharing the database (two
+/// replicas): the pending analyses never pass the limit, and exactly the room
+/// there was is taken; the rest are refused as rate-limited, storing nothing.
+async fn the_backlog_limit_holds_exactly_under_concurrent_posts(url: String) {
+    const LIMIT: u64 = 10;
+    let first = engine(&url, |s| s.webhook_backlog = LIMIT).await;
+    let second = engine(&url, |s| s.webhook_backlog = LIMIT).await;
+    let admin = first.local_admin();
+    let (id, token) = endpoint(
+        &first,
+        &admin,
+        WebhookKind::Alertmanager,
+        WebhookOptions::default(),
+    )
+    .await;
+    let posts = (0..40).map(|i| {
+        let oncall = if i % 2 == 0 {
+            first.clone()
+        } else {
+            second.clone()
+        };
+        let token = token.clone();
+        tokio::spawn(async move {
+            let group = format!("g{i}");
+            oncall
+                .receive_webhook(
+                    WebhookKind::Alertmanager,
+                    id,
+                    &token,
+                    &alertmanager(&group, &[group.as_str()], "firing"),
+                )
+                .await
+        })
+    });
+    let mut accepted = 0;
+    for outcome in futures_util::future::join_all(posts).await {
+        match outcome.unwrap() {
+            Ok(r) => {
+                assert_eq!(r.started, 1);
+                accepted += 1;
+            }
+            Err(e) => assert_eq!(e.code(), ErrorCode::RateLimited, "{e}"),
+        }
+    }
+    let stored = first
+        .list_analyses(&admin, &Default::default(), Default::default())
+        .await
+        .unwrap()
+        .total;
+    assert_eq!(stored, LIMIT, "the backlog never passes its limit");
+    assert_eq!(accepted, LIMIT, "and all the room there was is used");
+    let refused =
+        first.intake_metrics().rejected_backlog + second.intake_metrics().rejected_backlog;
+    assert_eq!(refused, 40 - LIMIT);
+    first.close().await;
+    second.close().await;
+}
+
 // ---------------------------------------------------------------- notifications
 
 #[derive(Debug, Clone)]
@@ -1094,6 +1152,7 @@ on_both!(
     resolved_alerts_reach_the_analysis_and_its_ticket,
     grafana_notifications_and_filters,
     a_full_backlog_is_refused_and_nothing_accepted_is_lost,
+    the_backlog_limit_holds_exactly_under_concurrent_posts,
     each_channel_gets_its_format,
     a_failing_receiver_gets_exactly_one_delivery,
     a_dead_channel_is_given_up,

@@ -1,4 +1,5 @@
-//! Every failure leaves as `{"code", "message"}` with the status of SPEC §4.
+//! Every failure leaves as `{"code", "message"}` with the status of SPEC §4, and
+//! every 429 and 503 with `Retry-After`.
 
 use oncall_core::{Error, ErrorCode};
 use poem::http::StatusCode;
@@ -151,4 +152,32 @@ pub async fn to_json_response(err: poem::Error) -> poem::Response {
         .status(status)
         .content_type("application/json; charset=utf-8")
         .body(json.to_string())
+}
+
+/// `Retry-After` of a 429 or 503 whose cause names no wait of its own.
+pub const DEFAULT_RETRY_AFTER_SECONDS: u64 = 5;
+
+/// Gives every 429 and 503 a `Retry-After` of [`DEFAULT_RETRY_AFTER_SECONDS`]
+/// when it has none (a handler that knows a better wait sets its own). Senders
+/// that honour it (Alertmanager, load balancers, clients) come back after a
+/// pause instead of at once.
+pub async fn retry_after<E: poem::Endpoint>(
+    next: E,
+    req: poem::Request,
+) -> poem::Result<poem::Response> {
+    use poem::IntoResponse;
+    let mut resp = match next.call(req).await {
+        Ok(r) => r.into_response(),
+        Err(e) => to_json_response(e).await,
+    };
+    let status = resp.status();
+    if (status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::SERVICE_UNAVAILABLE)
+        && !resp.headers().contains_key(poem::http::header::RETRY_AFTER)
+    {
+        resp.headers_mut().insert(
+            poem::http::header::RETRY_AFTER,
+            DEFAULT_RETRY_AFTER_SECONDS.into(),
+        );
+    }
+    Ok(resp)
 }

@@ -249,9 +249,15 @@ impl poem::listener::Acceptor for NoDelayAcceptor {
     }
 }
 
-/// Runs the server until Ctrl-C: resolves the secrets (development mode generates
-/// missing ones into `./data/dev-secrets.json`), opens the engine, starts the
-/// analysis workers and serves the API and web UI on `settings.addr`.
+/// Runs the server until SIGTERM or SIGINT (Ctrl-C): resolves the secrets
+/// (development mode generates missing ones into `./data/dev-secrets.json`), opens
+/// the engine, starts the analysis workers and serves the API and web UI on
+/// `settings.addr`.
+///
+/// A stop signal stops the claiming of new work at once and closes the listener;
+/// requests and analyses in flight get `settings.stop_grace` in all, after which
+/// the analyses still running are handed back for another replica (released,
+/// attempt not charged). Returns `Ok` after a clean stop.
 pub async fn serve(mut settings: oncall_core::Settings) -> Result<(), Box<dyn std::error::Error>> {
     use oncall_core::secrets::{SecretSource, resolve_secrets};
     if let SecretSource::DevelopmentFile(file) =
@@ -266,6 +272,8 @@ pub async fn serve(mut settings: oncall_core::Settings) -> Result<(), Box<dyn st
     let jwt_secret = settings.jwt_secret_key.clone().unwrap_or_default();
     let addr = settings.addr.clone();
     let web_dir = settings.web_dir.clone();
+    let grace = settings.stop_grace;
+    let mut signals = StopSignals::install()?;
     oncall_core::connectors::install_default_tls_provider();
     let oncall = OnCall::open(settings).await?;
     let workers = oncall.start_workers();
@@ -275,19 +283,86 @@ pub async fn serve(mut settings: oncall_core::Settings) -> Result<(), Box<dyn st
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     tracing::info!(%addr, dialect = oncall.database_dialect(), "oncall-server listening; API docs at /docs");
-    poem::Server::new_with_acceptor(acceptor)
-        .run_with_graceful_shutdown(
-            app(state, &web_dir),
-            async {
-                let _ = tokio::signal::ctrl_c().await;
-            },
-            Some(Duration::from_secs(10)),
-        )
-        .await?;
-    workers.shutdown(Duration::from_secs(10)).await;
-    notifier.shutdown(Duration::from_secs(5)).await;
+    // The stop: from the signal on, the listener closes and requests drain while,
+    // at the same time, the workers claim nothing more and finish what they run;
+    // both within the grace period. (A long-lived request such as a progress
+    // stream must not eat the analyses' grace.)
+    let (stop, mut stopping) = tokio::sync::watch::channel(false);
+    let serving = async {
+        let served = poem::Server::new_with_acceptor(acceptor)
+            .run_with_graceful_shutdown(
+                app(state, &web_dir),
+                async {
+                    let signal = signals.recv().await;
+                    tracing::info!(
+                        signal,
+                        grace_seconds = grace.as_secs(),
+                        "stopping: no new work taken; finishing requests and analyses in flight"
+                    );
+                    let _ = stop.send(true);
+                },
+                Some(grace),
+            )
+            .await;
+        // Also when serving failed: the workers must stop either way.
+        let _ = stop.send(true);
+        served
+    };
+    let draining = async {
+        let _ = stopping.wait_for(|stop| *stop).await;
+        tokio::join!(workers.shutdown(grace), notifier.shutdown(grace))
+    };
+    let (served, (finished, _)) = tokio::join!(serving, draining);
+    if !finished {
+        tracing::warn!("the grace period ended with analyses running; handed them back");
+    }
     oncall.close().await;
+    served?;
+    tracing::info!("stopped");
     Ok(())
+}
+
+/// The signals that start a graceful stop: SIGTERM (what docker, Kubernetes and
+/// systemd send) and SIGINT (Ctrl-C). Installed before the engine opens, so a
+/// stop signal never kills the process outright once serving starts.
+struct StopSignals {
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn install() -> std::io::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(StopSignals {
+                term: signal(SignalKind::terminate())?,
+                int: signal(SignalKind::interrupt())?,
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(StopSignals {})
+        }
+    }
+
+    /// Waits for the first stop signal; returns its name.
+    async fn recv(&mut self) -> &'static str {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.term.recv() => "SIGTERM",
+                _ = self.int.recv() => "SIGINT",
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+            "Ctrl-C"
+        }
+    }
 }
 
 /// The OpenAPI document of the API, as served at `/api/openapi.json`.
@@ -312,5 +387,6 @@ pub fn app(state: Arc<AppState>, web_dir: &Path) -> impl Endpoint + use<> {
         .around(limit_body)
         .data(state)
         .around(move |ep, req| observe::record(ep, req, metrics_store.clone()))
+        .around(error::retry_after)
         .with(Tracing)
 }

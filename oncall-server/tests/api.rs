@@ -1113,3 +1113,68 @@ async fn notification_channels_crud_with_write_only_secrets() {
         .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
 }
+
+#[tokio::test]
+async fn every_429_and_503_carries_retry_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings =
+        Settings::with_database(format!("sqlite://{}", dir.path().join("t.db").display()));
+    settings.encryption_key = Some(SecretBox::generate_key());
+    settings.webhook_backlog = 1;
+    let oncall = OnCall::open(settings).await.unwrap();
+    let state = AppState::new(oncall.clone(), "test-secret-0123456789abcdef");
+    let api = Api {
+        cli: TestClient::new(app(state, Path::new("/nonexistent"))),
+        _dir: dir,
+    };
+    let admin = api.admin().await;
+    let (s, created) = api
+        .call(
+            "POST",
+            "/api/webhooks",
+            Some(&admin),
+            Some(json!({"name": "prod", "kind": "alertmanager"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{created}");
+    let token = created["token"].as_str().unwrap().to_owned();
+    let path = format!(
+        "/api/webhooks/alertmanager/{}",
+        created["id"].as_str().unwrap()
+    );
+    let (s, b) = api
+        .call("POST", &path, Some(&token), Some(alertmanager_fixture()))
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{b}");
+    // The backlog (one pending analysis) is full: a new alert is refused.
+    let mut other = alertmanager_fixture();
+    other["groupKey"] = json!("another-group");
+    other["alerts"][1]["fingerprint"] = json!("0123456789abcdef");
+    let resp = api
+        .cli
+        .post(&path)
+        .header("Authorization", format!("Bearer {token}"))
+        .body_json(&other)
+        .send()
+        .await;
+    assert_eq!(resp.0.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry = resp.0.headers().get("retry-after").cloned();
+    let (_, body) = json_of(resp).await;
+    assert_eq!(body["code"], "rate_limited", "{body}");
+    let secs: u64 = retry
+        .expect("429 carries Retry-After")
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&secs), "{secs}");
+
+    // A 503 (the database is gone) carries one too.
+    oncall.close().await;
+    let resp = api.cli.get("/readyz").send().await;
+    assert_eq!(resp.0.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        resp.0.headers().contains_key("retry-after"),
+        "503 carries Retry-After"
+    );
+}

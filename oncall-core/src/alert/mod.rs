@@ -44,7 +44,7 @@
 
 mod fingerprint;
 mod input;
-mod names;
+pub(crate) mod names;
 mod scope;
 mod severity;
 mod structured;

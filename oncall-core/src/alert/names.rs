@@ -14,12 +14,146 @@
 //!   that instance.
 //!
 //! Nothing that is not in [`KnownNames`] is ever added here.
+//!
+//! [`NameLookups`] gathers those names from the metric sources: every label of
+//! every source at once, each source bounded by its own timeout, and the answer
+//! kept per source for a short while, so a free-text alert waits at most one
+//! source timeout for its names (and usually not at all).
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
 
 use super::KnownNames;
 use super::scope::{Field, ScopeBuilder, instance_host};
+use crate::connectors::{Connector, DataSource, DataSourceKind, TimeRange};
+
+/// How long a source's names are reused.
+pub const NAMES_TTL: Duration = Duration::from_secs(60);
+/// How long a failed or timed-out look-up is remembered (the source is not asked
+/// again meanwhile; its names count as none).
+pub const FAILED_NAMES_TTL: Duration = Duration::from_secs(15);
+/// The timeout of a source whose own is not positive.
+const DEFAULT_SOURCE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Which labels of a metric source name what, asked all at once.
+const NAME_LABELS: [(&str, Field); 6] = [
+    ("service", Field::Service),
+    ("app", Field::Service),
+    ("pod", Field::Pod),
+    ("namespace", Field::Namespace),
+    ("node", Field::Host),
+    ("instance", Field::Instance),
+];
+
+/// What one source's look-up gave.
+#[derive(Debug, Clone)]
+pub(crate) struct SourceNames {
+    /// The names found (empty when the look-up failed).
+    pub names: KnownNames,
+    /// Why some label could not be read, if one could not.
+    pub error: Option<String>,
+    /// Taken from the cache, not asked now.
+    pub cached: bool,
+}
+
+/// Name look-ups of the metric sources, cached per source (shared by the clones
+/// of an engine).
+#[derive(Debug, Default)]
+pub(crate) struct NameLookups {
+    cache: Mutex<HashMap<Uuid, CachedNames>>,
+}
+
+/// A cached look-up: when it was made, the source's `updated_at` then, the answer.
+type CachedNames = (Instant, DateTime<Utc>, SourceNames);
+
+impl NameLookups {
+    /// True for the sources whose names are looked up (metric sources).
+    pub fn asks(ds: &DataSource) -> bool {
+        ds.kind == DataSourceKind::Prometheus
+    }
+
+    /// One source's names: from the cache while fresh (and the source unchanged),
+    /// else every label at once, bounded by the source's timeout in all.
+    pub async fn names(&self, ds: &DataSource, conn: Arc<dyn Connector>) -> SourceNames {
+        if let Some(found) = self.cached(ds) {
+            return found;
+        }
+        let timeout = u64::try_from(ds.timeout_ms)
+            .ok()
+            .filter(|ms| *ms > 0)
+            .map_or(DEFAULT_SOURCE_TIMEOUT, Duration::from_millis);
+        let now = Utc::now();
+        let range = TimeRange::new(now - chrono::Duration::hours(1), now);
+        let asked = async {
+            let range = range.map_err(|e| e.to_string())?;
+            let asks = NAME_LABELS.iter().map(|(label, field)| {
+                let (conn, range) = (conn.clone(), &range);
+                async move { (*field, conn.label_values(label, None, range).await) }
+            });
+            let mut names = KnownNames::default();
+            let mut error = None;
+            for (field, answer) in futures_util::future::join_all(asks).await {
+                match answer {
+                    Ok(values) => match field {
+                        Field::Service => names.services.extend(values),
+                        Field::Pod => names.pods.extend(values),
+                        Field::Namespace => names.namespaces.extend(values),
+                        Field::Host => names.hosts.extend(values),
+                        _ => names.instances.extend(values),
+                    },
+                    Err(e) => {
+                        error.get_or_insert_with(|| e.to_string());
+                    }
+                }
+            }
+            Ok::<_, String>((names, error))
+        };
+        let found = match tokio::time::timeout(timeout, asked).await {
+            Ok(Ok((names, error))) => SourceNames {
+                names,
+                error,
+                cached: false,
+            },
+            Ok(Err(e)) => SourceNames {
+                names: KnownNames::default(),
+                error: Some(e),
+                cached: false,
+            },
+            Err(_) => SourceNames {
+                names: KnownNames::default(),
+                error: Some(format!(
+                    "no answer within {} ms (the data source's timeout)",
+                    timeout.as_millis()
+                )),
+                cached: false,
+            },
+        };
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.retain(|_, (at, _, f)| at.elapsed() < ttl(f));
+            cache.insert(ds.id, (Instant::now(), ds.updated_at, found.clone()));
+        }
+        found
+    }
+
+    fn cached(&self, ds: &DataSource) -> Option<SourceNames> {
+        let cache = self.cache.lock().ok()?;
+        let (at, updated_at, found) = cache.get(&ds.id)?;
+        (*updated_at == ds.updated_at && at.elapsed() < ttl(found)).then(|| SourceNames {
+            cached: true,
+            ..found.clone()
+        })
+    }
+}
+
+fn ttl(found: &SourceNames) -> Duration {
+    let failed = found.error.is_some() && found.names == KnownNames::default();
+    if failed { FAILED_NAMES_TTL } else { NAMES_TTL }
+}
 
 /// Confidence of a name matched exactly.
 pub const EXACT: f64 = 0.6;

@@ -13,7 +13,7 @@ pub mod reduce;
 pub mod statistical;
 mod worker;
 
-pub use worker::{LEASE, MAX_ATTEMPTS, Workers};
+pub use worker::{MAX_ATTEMPTS, Workers};
 
 /// Where an analysis is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

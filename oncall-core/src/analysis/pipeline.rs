@@ -263,9 +263,16 @@ pub(crate) async fn run(engine: &OnCall, mut analysis: Analysis, owner: &str) ->
         Ok(v @ (Value::Object(_) | Value::Array(_))) => v,
         _ => Value::String(analysis.raw_alert.clone()),
     };
+    // Out of `pending` as soon as a worker has it: what follows is shown as progress.
+    analysis.status = AnalysisStatus::Collecting;
+    analysis.started_at.get_or_insert(Utc::now());
+    engine
+        .store
+        .update_claimed_analysis(&analysis, owner)
+        .await?;
     let sources = enabled_sources(engine).await?;
     let known = if input.is_string() {
-        discover_names(&sources).await
+        discover_names(engine, &sources, &mut reporter).await
     } else {
         KnownNames::default()
     };
@@ -276,8 +283,6 @@ pub(crate) async fn run(engine: &OnCall, mut analysis: Analysis, owner: &str) ->
         Some("en") => Language::En,
         _ => alert.language,
     };
-    analysis.status = AnalysisStatus::Collecting;
-    analysis.started_at.get_or_insert(Utc::now());
     analysis.alert = serde_json::to_value(&alert).unwrap_or(Value::Null);
     analysis.window = serde_json::to_value(&plan).unwrap_or(Value::Null);
     engine
@@ -598,37 +603,56 @@ async fn enabled_sources(engine: &OnCall) -> Result<Vec<(DataSource, Arc<dyn Con
     Ok(out)
 }
 
-/// Label values the metric sources know, for matching names in free-text alerts.
-async fn discover_names(sources: &[(DataSource, Arc<dyn Connector>)]) -> KnownNames {
-    let mut known = KnownNames::default();
-    let now = Utc::now();
-    let Ok(range) = TimeRange::new(now - chrono::Duration::hours(1), now) else {
-        return known;
-    };
-    for (ds, conn) in sources
+/// Label values the metric sources know, for matching names in free-text alerts:
+/// every source at once, each bounded by its timeout and cached for a short while
+/// (see [`crate::alert::names::NameLookups`]), each shown as progress.
+async fn discover_names(
+    engine: &OnCall,
+    sources: &[(DataSource, Arc<dyn Connector>)],
+    reporter: &mut Reporter<'_>,
+) -> KnownNames {
+    use crate::alert::names::NameLookups;
+    let asked: Vec<_> = sources
         .iter()
-        .filter(|(d, _)| d.kind == DataSourceKind::Prometheus)
-    {
-        let get = |label: &'static str| {
-            let conn = conn.clone();
-            async move {
-                tokio::time::timeout(
-                    Duration::from_secs(5),
-                    conn.label_values(label, None, &range),
-                )
-                .await
-                .ok()
-                .and_then(|r| r.ok())
-                .unwrap_or_default()
-            }
+        .filter(|(d, _)| NameLookups::asks(d))
+        .collect();
+    for (ds, _) in &asked {
+        reporter
+            .emit(
+                Stage::Collecting,
+                format!("matching names in {} …", ds.name),
+                Some(json!({"source": ds.name, "step": "names"})),
+            )
+            .await;
+    }
+    let lookups = asked
+        .iter()
+        .map(|(ds, conn)| engine.names.names(ds, conn.clone()));
+    let found = futures_util::future::join_all(lookups).await;
+    let mut known = KnownNames::default();
+    for ((ds, _), f) in asked.iter().zip(found) {
+        let n = f.names.services.len()
+            + f.names.pods.len()
+            + f.names.hosts.len()
+            + f.names.instances.len()
+            + f.names.namespaces.len();
+        let message = match &f.error {
+            Some(e) => format!("names from {}: {n} ({e})", ds.name),
+            None if f.cached => format!("names from {}: {n} (cached)", ds.name),
+            None => format!("names from {}: {n}", ds.name),
         };
-        known.services.extend(get("service").await);
-        known.services.extend(get("app").await);
-        known.pods.extend(get("pod").await);
-        known.namespaces.extend(get("namespace").await);
-        known.hosts.extend(get("node").await);
-        known.instances.extend(get("instance").await);
-        tracing::debug!(source = %ds.name, services = known.services.len(), "discovered names");
+        reporter
+            .emit(
+                Stage::Collecting,
+                message,
+                Some(json!({"source": ds.name, "step": "names", "names": n, "error": f.error})),
+            )
+            .await;
+        known.services.extend(f.names.services);
+        known.pods.extend(f.names.pods);
+        known.hosts.extend(f.names.hosts);
+        known.instances.extend(f.names.instances);
+        known.namespaces.extend(f.names.namespaces);
     }
     known
 }

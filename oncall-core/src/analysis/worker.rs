@@ -1,8 +1,11 @@
 //! Analysis workers: claim pending analyses from the database with a lease, run
-//! them with bounded concurrency and a deadline, renew the lease while running.
+//! them with bounded concurrency and a deadline, renew the lease every heartbeat
+//! while running (`ONCALL_HEARTBEAT_SECONDS`; a lease is three heartbeats).
 //! Several processes may share one database: the claim is a compare-and-set, so
 //! each analysis runs once; one whose worker died is taken over when its lease
-//! runs out, and given up (failed, with the reason) after [`MAX_ATTEMPTS`].
+//! runs out (seconds), and given up (failed, with the reason) after
+//! [`MAX_ATTEMPTS`]. A clean stop claims nothing more and, when its grace period
+//! ends, hands back what still runs without charging an attempt.
 
 use std::time::Duration;
 
@@ -13,8 +16,6 @@ use super::pipeline;
 use crate::engine::OnCall;
 use crate::engine::claims::ClaimLoop;
 
-/// How long a claim lasts without renewal.
-pub const LEASE: Duration = Duration::from_secs(30);
 /// Claims of one analysis before it is failed for good.
 pub const MAX_ATTEMPTS: i64 = 3;
 /// How often an idle worker looks for work (a local submit wakes it at once).
@@ -22,7 +23,8 @@ const IDLE_POLL: Duration = Duration::from_millis(1000);
 
 /// Running workers; dropping it does not stop them, [`Workers::shutdown`] does
 /// (it stops claiming and waits for the running analyses; those still running
-/// when the grace period ends are taken over after their lease).
+/// when the grace period ends are released, pending again with the attempt not
+/// charged, for another process to take at once).
 pub type Workers = crate::engine::Background;
 
 impl OnCall {
@@ -30,13 +32,28 @@ impl OnCall {
     pub fn start_workers(&self) -> Workers {
         let owner = format!("{}-{}", hostname(), uuid::Uuid::new_v4().simple());
         let claiming = (self.clone(), owner.clone());
-        let running = (self.clone(), owner);
+        let running = (self.clone(), owner.clone());
+        let release: crate::engine::claims::ReleaseHook = {
+            let store = self.store.clone();
+            Box::new(move || {
+                Box::pin(async move {
+                    match store.release_claims(&owner).await {
+                        Ok(n) => tracing::info!(released = n, "handed back unfinished analyses"),
+                        Err(e) => tracing::warn!(
+                            error = %e,
+                            "handing back unfinished analyses; they are taken over when their lease ends"
+                        ),
+                    }
+                })
+            })
+        };
         ClaimLoop {
             what: "analyses",
             slots: self.settings.analysis_workers,
             idle: IDLE_POLL,
             backoff: IDLE_POLL * 3,
             wake: self.wake.clone(),
+            release: Some(release),
         }
         .spawn(
             move || {
@@ -44,7 +61,7 @@ impl OnCall {
                 async move {
                     engine
                         .store
-                        .claim_analysis(&owner, lease_until(), Utc::now())
+                        .claim_analysis(&owner, engine.lease_until(), Utc::now())
                         .await
                 }
             },
@@ -77,24 +94,28 @@ impl OnCall {
             }
             return;
         }
-        let renew = {
-            let store = self.store.clone();
+        // The heartbeat: renew the lease until the run ends (a dead process stops
+        // renewing, and its analysis is taken over when the lease runs out). It ends
+        // with this run, also when the run is cancelled at the end of a stop.
+        let renew = StopOnDrop({
+            let engine = self.clone();
             let owner = owner.to_owned();
             tokio::spawn(async move {
                 loop {
-                    tokio::time::sleep(LEASE / 3).await;
-                    match store.renew_lease(id, &owner, lease_until()).await {
+                    tokio::time::sleep(engine.settings.heartbeat).await;
+                    let until = engine.lease_until();
+                    match engine.store.renew_lease(id, &owner, until).await {
                         Ok(true) => {}
                         Ok(false) => break,
                         Err(e) => tracing::warn!(analysis = %id, error = %e, "renewing a lease"),
                     }
                 }
             })
-        };
+        });
         let deadline = self.settings.analysis_deadline;
         let outcome =
             tokio::time::timeout(deadline, pipeline::run(self, analysis.clone(), owner)).await;
-        renew.abort();
+        drop(renew);
         let reason = match outcome {
             Ok(Ok(())) => return,
             Ok(Err(e)) if e.code() == crate::ErrorCode::Conflict => {
@@ -133,7 +154,7 @@ impl OnCall {
             }
             match self
                 .store
-                .claim_analysis(&owner, lease_until(), Utc::now())
+                .claim_analysis(&owner, self.lease_until(), Utc::now())
                 .await?
             {
                 Some(job) => self.run_claimed(job, &owner).await,
@@ -143,8 +164,22 @@ impl OnCall {
     }
 }
 
-fn lease_until() -> chrono::DateTime<Utc> {
-    Utc::now() + chrono::Duration::from_std(LEASE).unwrap_or(chrono::Duration::seconds(30))
+/// Aborts a task when dropped.
+struct StopOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl OnCall {
+    /// When a claim taken or renewed now runs out.
+    fn lease_until(&self) -> chrono::DateTime<Utc> {
+        Utc::now()
+            + chrono::Duration::from_std(self.settings.lease())
+                .unwrap_or(chrono::Duration::seconds(6))
+    }
 }
 
 fn hostname() -> String {

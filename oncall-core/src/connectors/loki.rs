@@ -5,16 +5,16 @@
 //! is sent as `X-Scope-OrgID`.
 
 use std::collections::{BTreeMap, HashSet};
-use std::fmt;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde::Deserialize;
-use serde::de::{self, Deserializer, SeqAccess, Visitor};
 
 use super::http::{Config, HttpClient, parse_json};
-use super::prometheus::{QueryData, check_label_name, decode_envelope, metric_data, unix_seconds};
+use super::prometheus_api::{
+    QueryData, check_label_name, decode_envelope, metric_data, unix_seconds,
+};
 use super::{
     ConnectionTest, Connector, ConnectorError, ConnectorErrorKind, ConnectorResult, Credentials,
     DataSource, DataSourceKind, LogBatch, LogBucket, LogFilter, LogHistogram, LogOrder, LogQuery,
@@ -433,47 +433,6 @@ fn stream_key(stream: &BTreeMap<String, String>) -> String {
 #[derive(Deserialize)]
 struct BuildInfo {
     version: String,
-}
-
-/// One stream of a `streams` result.
-#[derive(Deserialize)]
-pub(crate) struct RawStream {
-    #[serde(default)]
-    stream: BTreeMap<String, String>,
-    #[serde(default)]
-    values: Vec<Entry>,
-}
-
-/// `["<unix ns>", "<line>"]`, optionally followed by structured metadata.
-pub(crate) struct Entry(i64, String);
-
-impl<'de> Deserialize<'de> for Entry {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Entry;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a [\"<ns timestamp>\", \"<line>\"] pair")
-            }
-            fn visit_seq<A: SeqAccess<'de>>(
-                self,
-                mut seq: A,
-            ) -> std::result::Result<Entry, A::Error> {
-                let ts: std::borrow::Cow<'de, str> = seq
-                    .next_element()?
-                    .ok_or_else(|| de::Error::invalid_length(0, &self))?;
-                let ts: i64 = ts
-                    .parse()
-                    .map_err(|_| de::Error::custom(format!("`{ts}` is not a ns timestamp")))?;
-                let line: String = seq
-                    .next_element()?
-                    .ok_or_else(|| de::Error::invalid_length(1, &self))?;
-                while seq.next_element::<de::IgnoredAny>()?.is_some() {}
-                Ok(Entry(ts, line))
-            }
-        }
-        d.deserialize_seq(V)
-    }
 }
 
 #[cfg(test)]

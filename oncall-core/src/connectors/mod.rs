@@ -145,6 +145,7 @@ mod http;
 pub(crate) use http::tls_config;
 pub mod loki;
 pub mod prometheus;
+mod prometheus_api;
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -52,6 +52,8 @@ pub struct OnCall {
     pub(crate) outbox_wake: Arc<tokio::sync::Notify>,
     /// Webhook intake and notification counters of this process.
     pub(crate) intake: Arc<webhooks::IntakeCounters>,
+    /// The metric sources' names, for free-text alerts (cached per source).
+    pub(crate) names: Arc<crate::alert::names::NameLookups>,
 }
 
 /// Changes an admin may make to an account; unset fields stay as they are.
@@ -92,6 +94,7 @@ impl OnCall {
             identities: Arc::default(),
             outbox_wake: Arc::new(tokio::sync::Notify::new()),
             intake: Arc::default(),
+            names: Arc::default(),
         };
         engine.ensure_first_admin().await?;
         Ok(engine)

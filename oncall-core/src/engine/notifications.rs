@@ -435,6 +435,7 @@ impl OnCall {
             idle: IDLE_POLL,
             backoff: IDLE_POLL * 4,
             wake: self.outbox_wake.clone(),
+            release: None,
         }
         .spawn(
             move || {

@@ -323,16 +323,25 @@ impl OnCall {
         if !w.enabled || w.kind != kind || !webhooks::token_matches(token, &w.token_hash) {
             return Err(refuse());
         }
+        // A quick refusal from a recent count; the exact check is made again inside
+        // the intake transaction, under the backlog's lock.
+        let limit = self.settings.webhook_backlog;
         let backlog = self.intake_backlog().await?;
-        if backlog >= self.settings.webhook_backlog {
+        if backlog >= limit {
             counters.rejected_backlog.fetch_add(1, Ordering::Relaxed);
             return Err(Error::RateLimited(format!(
-                "{backlog} analyses are waiting (limit {}); retry later",
-                self.settings.webhook_backlog
+                "{backlog} analyses are waiting (limit {limit}); retry later"
             )));
         }
-        let batch = build_batch(&w, body, now)?;
-        let outcomes = self.ingest(batch).await?;
+        let mut batch = build_batch(&w, body, now)?;
+        batch.backlog_limit = Some(limit);
+        let outcomes = match self.ingest(batch).await {
+            Err(e @ Error::RateLimited(_)) => {
+                counters.rejected_backlog.fetch_add(1, Ordering::Relaxed);
+                return Err(e);
+            }
+            other => other?,
+        };
         let mut receipt = WebhookReceipt {
             accepted: outcomes.len() as u64,
             ..WebhookReceipt::default()
@@ -416,7 +425,7 @@ impl OnCall {
                     match store.ingest_alerts(&batches).await {
                         Ok(all) => {
                             for (out, to) in all.into_iter().zip(senders) {
-                                let _ = to.send(Ok(out));
+                                let _ = to.send(out);
                             }
                         }
                         Err(e) if batches.len() == 1 => {
@@ -429,7 +438,7 @@ impl OnCall {
                                 let one = store
                                     .ingest_alerts(std::slice::from_ref(b))
                                     .await
-                                    .map(|mut all| all.pop().unwrap_or_default());
+                                    .and_then(|mut all| all.pop().unwrap_or(Ok(Vec::new())));
                                 let _ = to.send(one);
                             }
                         }
@@ -560,5 +569,6 @@ fn build_batch(w: &Webhook, body: &Value, now: DateTime<Utc>) -> Result<AlertBat
             None
         },
         alerts,
+        backlog_limit: None,
     })
 }

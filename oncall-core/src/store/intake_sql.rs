@@ -279,9 +279,19 @@ macro_rules! intake_sql_store {
 
         impl $store {
             /// One attempt at [`WebhookStore::ingest_alerts`].
-            async fn try_ingest(&self, batches: &[AlertBatch]) -> Result<Vec<Vec<AlertOutcome>>> {
+            async fn try_ingest(&self, batches: &[AlertBatch]) -> Result<Vec<Result<Vec<AlertOutcome>>>> {
                 let mut tx = self.pool.begin().await?;
-                // Lock the endpoints' rows first, in id order: intake of one endpoint
+                // The backlog's lock first (every process takes it before anything
+                // else, so there is no lock-order deadlock): the pending analyses
+                // counted below cannot grow under us until we commit.
+                let limited = batches.iter().any(|b| b.backlog_limit.is_some());
+                if limited {
+                    sqlx::query("UPDATE intake_lock SET locked_at = ? WHERE id = 1")
+                        .bind(micros(Utc::now()))
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                // Lock the endpoints' rows next, in id order: intake of one endpoint
                 // is serialised (across processes on MySQL; SQLite has one writer).
                 let mut endpoints: Vec<(Uuid, DateTime<Utc>)> =
                     batches.iter().map(|b| (b.webhook_id, micros(b.received_at))).collect();
@@ -298,10 +308,38 @@ macro_rules! intake_sql_store {
                         return Err(Error::not_found("webhook", id));
                     }
                 }
+                let mut pending = if limited {
+                    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM analyses WHERE status = 'pending'")
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    count(n)
+                } else {
+                    0
+                };
                 let mut inserted: Vec<Uuid> = Vec::new();
                 let mut all = Vec::with_capacity(batches.len());
                 for batch in batches {
-                    all.push(ingest_one(&mut tx, batch, &mut inserted).await?);
+                    let Some(limit) = batch.backlog_limit else {
+                        all.push(Ok(ingest_one(&mut tx, batch, &mut inserted).await?));
+                        continue;
+                    };
+                    // Each limited batch under a savepoint, undone alone when over.
+                    let before = inserted.len();
+                    let mut one = sqlx::Acquire::begin(&mut *tx).await?;
+                    let outcomes = ingest_one(&mut one, batch, &mut inserted).await?;
+                    let started = (inserted.len() - before) as u64;
+                    if started > 0 && pending + started > limit {
+                        one.rollback().await?;
+                        inserted.truncate(before);
+                        all.push(Err(Error::RateLimited(format!(
+                            "{pending} analyses are waiting and this notification would start {started} more \
+                             (limit {limit}); retry later"
+                        ))));
+                    } else {
+                        one.commit().await?;
+                        pending += started;
+                        all.push(Ok(outcomes));
+                    }
                 }
                 tx.commit().await?;
                 Ok(all)
@@ -447,7 +485,7 @@ macro_rules! intake_sql_store {
                 Ok(())
             }
 
-            async fn ingest_alerts(&self, batches: &[AlertBatch]) -> Result<Vec<Vec<AlertOutcome>>> {
+            async fn ingest_alerts(&self, batches: &[AlertBatch]) -> Result<Vec<Result<Vec<AlertOutcome>>>> {
                 let mut attempt = 0;
                 loop {
                     match self.try_ingest(batches).await {

@@ -240,6 +240,10 @@ pub trait AnalysisStore: Send + Sync {
     ) -> Result<Option<ClaimedAnalysis>>;
     /// Extends `owner`'s lease; false when the lease was lost to another worker.
     async fn renew_lease(&self, id: Uuid, owner: &str, until: DateTime<Utc>) -> Result<bool>;
+    /// Hands back every unfinished analysis `owner` holds (a clean stop whose grace
+    /// period ended): pending again, no lease, and the attempt not charged, so any
+    /// worker claims it at once. Returns how many were released.
+    async fn release_claims(&self, owner: &str) -> Result<u64>;
     /// Like [`AnalysisStore::update_analysis`], but only while `owner` holds the
     /// lease ([`Error::Conflict`] otherwise).
     async fn update_claimed_analysis(&self, analysis: &Analysis, owner: &str) -> Result<()>;
@@ -337,7 +341,14 @@ pub trait WebhookStore: Send + Sync {
     /// analysis and in its tickets' history. The endpoints' rows are locked first
     /// (in id order), so intake of one endpoint is serialised across processes.
     /// [`Error::NotFound`] when an endpoint is gone (nothing is stored then).
-    async fn ingest_alerts(&self, batches: &[AlertBatch]) -> Result<Vec<Vec<AlertOutcome>>>;
+    ///
+    /// A batch with a [`AlertBatch::backlog_limit`] is checked inside the
+    /// transaction, under a lock every process takes first: when the pending
+    /// analyses would exceed the limit after it, that batch alone is stored not at
+    /// all and gets [`Error::RateLimited`]; the others go on. So the limit holds exactly
+    /// however many notifications arrive at once.
+    async fn ingest_alerts(&self, batches: &[AlertBatch])
+    -> Result<Vec<Result<Vec<AlertOutcome>>>>;
     /// What an analysis gathered, with at most `limit` recent occurrences.
     async fn analysis_alerts(&self, analysis_id: Uuid, limit: u32) -> Result<AnalysisAlerts>;
     /// How many alerts were accepted in all (for tests and tools).

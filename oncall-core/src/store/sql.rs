@@ -661,6 +661,18 @@ macro_rules! sql_store {
                 Ok(done.rows_affected() == 1)
             }
 
+            async fn release_claims(&self, owner: &str) -> Result<u64> {
+                let done = sqlx::query(concat!(
+                    "UPDATE analyses SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, ",
+                    "attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END ",
+                    "WHERE lease_owner = ? AND status NOT IN ('completed', 'failed')"
+                ))
+                .bind(owner)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected())
+            }
+
             async fn append_event(&self, analysis_id: Uuid, e: &AnalysisEvent) -> Result<()> {
                 sqlx::query("INSERT INTO analysis_events (analysis_id, seq, stage, message, data, at) VALUES (?, ?, ?, ?, ?, ?)")
                     .bind(analysis_id.to_string())

@@ -72,7 +72,7 @@ impl SqliteStore {
             .connect_with(options.clone())
             .await
             .map_err(|e| Error::Unavailable(format!("cannot open SQLite database `{url}`: {e}")))?;
-        MIGRATOR.run(&pool).await?;
+        migrate(&pool).await?;
         // The direct read path opens the file by its path, so only a plain file
         // qualifies: an in-memory database (`sqlite::memory:`, `mode=memory`) exists
         // only inside sqlx's connections (shared cache, no WAL: its readers would
@@ -109,6 +109,28 @@ impl SqliteStore {
             .await
             .ok()
             .flatten()
+    }
+}
+
+/// Applies the migrations. Processes opening one file at the same moment race to
+/// apply the same migration (sqlx takes no lock on SQLite); each SQLite migration
+/// runs in one transaction, so the loser's attempt leaves nothing behind and is
+/// simply made again, by then finding the migration applied.
+async fn migrate(pool: &SqlitePool) -> Result<()> {
+    const ATTEMPTS: u32 = 20;
+    let mut attempt = 0;
+    loop {
+        match MIGRATOR.run(pool).await {
+            Ok(()) => return Ok(()),
+            Err(
+                sqlx::migrate::MigrateError::Execute(_)
+                | sqlx::migrate::MigrateError::ExecuteMigration(..),
+            ) if attempt + 1 < ATTEMPTS => {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(50 * u64::from(attempt.min(10)))).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
     }
 }
 

@@ -237,6 +237,9 @@ pub struct AlertBatch {
     pub group_key: Option<String>,
     /// The alerts, in notification order.
     pub alerts: Vec<IncomingAlert>,
+    /// Pending analyses the batch may leave at most: one that would start more
+    /// than that is stored not at all ([`crate::Error::RateLimited`]). `None`: no limit.
+    pub backlog_limit: Option<u64>,
 }
 
 /// What became of one alert of a batch.

@@ -33,16 +33,21 @@ impl TestDb {
     pub async fn finish(self) {
         self.store.close().await;
         if let Cleanup::MysqlDatabase { server_url, name } = &self.cleanup {
-            let mut conn = MySqlConnection::connect(server_url)
-                .await
-                .expect("reconnect to MySQL");
-            conn.execute(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS `{name}`"
-            )))
-            .await
-            .expect("drop test database");
+            drop_mysql_database(server_url, name).await;
         }
     }
+}
+
+/// Drops a database made by [`fresh_mysql_url`].
+pub async fn drop_mysql_database(server_url: &str, name: &str) {
+    let mut conn = MySqlConnection::connect(server_url)
+        .await
+        .expect("reconnect to MySQL");
+    conn.execute(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS `{name}`"
+    )))
+    .await
+    .expect("drop test database");
 }
 
 pub fn sqlite_url(dir: &tempfile::TempDir) -> String {
