@@ -32,7 +32,6 @@ pub struct AppState {
     pub oncall: OnCall,
     /// Access-token keys.
     pub tokens: TokenKeys,
-    throttle: auth::LoginThrottle,
     metrics: Arc<observe::RequestMetrics>,
 }
 
@@ -43,7 +42,6 @@ impl AppState {
         Arc::new(AppState {
             tokens: TokenKeys::new(jwt_secret, hours),
             oncall,
-            throttle: auth::LoginThrottle::new(10, Duration::from_secs(15 * 60)),
             metrics: Arc::default(),
         })
     }
@@ -309,6 +307,7 @@ pub fn app(state: Arc<AppState>, web_dir: &Path) -> impl Endpoint + use<> {
         .at("/readyz", get(readyz))
         .at("/metrics", get(metrics))
         .nest_no_strip("/api", service)
+        .around(auth::require_password_change)
         .around(limit_body)
         .data(state)
         .around(move |ep, req| observe::record(ep, req, metrics_store.clone()))
