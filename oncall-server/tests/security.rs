@@ -171,3 +171,310 @@ async fn login_throttle_is_atomic_per_client_and_shared_through_the_database() {
     let (status, _) = login_from(&http, &plain.base, "198.51.100.1", admin, "x").await;
     assert_eq!(status, 401);
 }
+
+/// A one-trick HTTP server on 127.0.0.1: records each request's head and answers
+/// every request with `response`. Returns its base URL and the recorded heads.
+fn capture_server(response: String) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { return };
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && conn.read(&mut byte).unwrap_or(0) == 1 {
+                head.push(byte[0]);
+            }
+            log.lock()
+                .unwrap()
+                .push(String::from_utf8_lossy(&head).into_owned());
+            let _ = conn.write_all(response.as_bytes());
+        }
+    });
+    (base, seen)
+}
+
+fn answer(status: &str, headers: &str, body: &str) -> String {
+    format!(
+        "HTTP/1.1 {status}\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+/// Write-only credentials could be read back by pointing the source at one's own
+/// host; a redirect could carry them elsewhere; the test echoed whatever answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn data_source_credentials_stay_with_their_origin_and_answers_are_not_echoed() {
+    use reqwest::Method;
+    let db = tempfile::tempdir().unwrap();
+    let server = support::start(&sqlite_url(&db)).await;
+    let http = support::http_client();
+    let token = support::admin_token(&http, &server.base).await;
+    let t = Some(token.as_str());
+    let b = &server.base;
+    // The attacker's host records what it is sent.
+    let (evil, evil_seen) = capture_server(answer("200 OK", "", "{}"));
+    // The real source redirects every request to the attacker's host.
+    let (real, real_seen) = capture_server(answer(
+        "302 Found",
+        &format!("Location: {evil}/api/v1/status/buildinfo\r\n"),
+        "",
+    ));
+    let source = |url: &str, auth: serde_json::Value| json!({"name": "prom", "type": "prometheus", "url": url, "auth": auth});
+    let basic = json!({"type": "basic", "username": "u", "password": "s3cret-pw"});
+    let (s, ds) = support::call(
+        &http,
+        Method::POST,
+        format!("{b}/api/datasources"),
+        t,
+        Some(source(&real, basic)),
+    )
+    .await;
+    assert_eq!(s, 200, "{ds}");
+    let id = ds["id"].as_str().unwrap().to_owned();
+
+    // The test follows no redirect to another origin: the secret reached only
+    // the real source.
+    let (s, test) = support::call(
+        &http,
+        Method::POST,
+        format!("{b}/api/datasources/{id}/test"),
+        t,
+        None,
+    )
+    .await;
+    assert_eq!(s, 200, "{test}");
+    assert_eq!(test["ok"], false, "{test}");
+    assert!(
+        real_seen.lock().unwrap()[0]
+            .to_lowercase()
+            .contains("authorization: basic")
+    );
+    assert!(
+        evil_seen.lock().unwrap().is_empty(),
+        "redirected to another origin"
+    );
+
+    // Moving the URL to another host or port without entering the password again
+    // is refused, and nothing is sent there.
+    let keep = json!({"type": "basic", "username": "u"});
+    let (s, e) = support::call(
+        &http,
+        Method::PUT,
+        format!("{b}/api/datasources/{id}"),
+        t,
+        Some(source(&evil, keep.clone())),
+    )
+    .await;
+    assert_eq!(s, 422, "{e}");
+    assert!(e["message"].as_str().unwrap().contains("again"), "{e}");
+    // Same origin, other path: the stored password is kept.
+    let (s, e) = support::call(
+        &http,
+        Method::PUT,
+        format!("{b}/api/datasources/{id}"),
+        t,
+        Some(source(&format!("{real}/prefix"), keep)),
+    )
+    .await;
+    assert_eq!(s, 200, "{e}");
+    assert_eq!(e["auth"]["has_password"], true);
+
+    // Whatever answers is described, not echoed.
+    let (leaky, _) = capture_server(answer(
+        "200 OK",
+        "",
+        r#"{"AccessKeyId":"ASIA-LEAKED","SecretAccessKey":"leaked"}"#,
+    ));
+    let (s, ds) = support::call(
+        &http,
+        Method::POST,
+        format!("{b}/api/datasources"),
+        t,
+        Some(json!({"name": "leaky", "type": "prometheus", "url": leaky})),
+    )
+    .await;
+    assert_eq!(s, 200, "{ds}");
+    let (_, test) = support::call(
+        &http,
+        Method::POST,
+        format!("{b}/api/datasources/{}/test", ds["id"].as_str().unwrap()),
+        t,
+        None,
+    )
+    .await;
+    assert!(!test.to_string().contains("LEAKED"), "{test}");
+    assert!(
+        test["message"]
+            .as_str()
+            .unwrap()
+            .contains("JSON of another shape"),
+        "{test}"
+    );
+
+    // Metadata services are denied by default, as URL and as resolved address.
+    for url in ["http://169.254.169.254", "http://metadata.google.internal"] {
+        let (s, e) = support::call(
+            &http,
+            Method::POST,
+            format!("{b}/api/datasources"),
+            t,
+            Some(json!({"name": "meta", "type": "prometheus", "url": url})),
+        )
+        .await;
+        assert_eq!(s, 422, "{url}: {e}");
+        assert!(
+            e["message"]
+                .as_str()
+                .unwrap()
+                .contains("ONCALL_OUTBOUND_DENY"),
+            "{e}"
+        );
+    }
+}
+
+/// A deny-list entry for loopback refuses a name that resolves there (checked on
+/// the resolved address, at connection time).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn outbound_deny_list_checks_resolved_addresses() {
+    use reqwest::Method;
+    let db = tempfile::tempdir().unwrap();
+    let key = oncall_core::secrets::SecretBox::generate_key();
+    let server = support::start_with(
+        &sqlite_url(&db),
+        &key,
+        &[(
+            "ONCALL_OUTBOUND_DENY",
+            "127.0.0.0/8, ::1/128, 169.254.0.0/16",
+        )],
+    )
+    .await;
+    let http = support::http_client();
+    let token = support::admin_token(&http, &server.base).await;
+    let (s, e) = support::call(
+        &http,
+        Method::POST,
+        format!("{}/api/datasources", server.base),
+        Some(&token),
+        Some(json!({"name": "p", "type": "prometheus", "url": "http://127.0.0.1:9"})),
+    )
+    .await;
+    assert_eq!(s, 422, "{e}");
+    // A name is accepted as written, then refused once it resolves to loopback.
+    let (s, ds) = support::call(
+        &http,
+        Method::POST,
+        format!("{}/api/datasources", server.base),
+        Some(&token),
+        Some(json!({"name": "p", "type": "prometheus", "url": "http://localhost:9"})),
+    )
+    .await;
+    assert_eq!(s, 200, "{ds}");
+    let (_, test) = support::call(
+        &http,
+        Method::POST,
+        format!(
+            "{}/api/datasources/{}/test",
+            server.base,
+            ds["id"].as_str().unwrap()
+        ),
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(test["ok"], false);
+    assert!(
+        test["message"]
+            .as_str()
+            .unwrap()
+            .contains("ONCALL_OUTBOUND_DENY"),
+        "{test}"
+    );
+}
+
+/// Disabling an account revokes its tokens for good; a disabled account's login
+/// does not say whether the password was right.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn disabled_accounts_stay_logged_out_and_reveal_nothing() {
+    use reqwest::Method;
+    let db = tempfile::tempdir().unwrap();
+    let server = support::start(&sqlite_url(&db)).await;
+    let http = support::http_client();
+    let b = &server.base;
+    let admin = support::admin_token(&http, b).await;
+    let (s, user) = support::call(
+        &http,
+        Method::POST,
+        format!("{b}/api/users"),
+        Some(&admin),
+        Some(json!({"email": "eve@example.com", "password": "eve-password", "role": "viewer"})),
+    )
+    .await;
+    assert_eq!(s, 200, "{user}");
+    let login = |password: &'static str| {
+        let http = http.clone();
+        let url = format!("{b}/api/auth/login");
+        async move {
+            support::call(
+                &http,
+                Method::POST,
+                url,
+                None,
+                Some(json!({"email": "eve@example.com", "password": password})),
+            )
+            .await
+        }
+    };
+    let (_, l) = login("eve-password").await;
+    let old = l["access_token"].as_str().unwrap().to_owned();
+    let patch = |disabled: bool| {
+        support::call(
+            &http,
+            Method::PATCH,
+            format!("{b}/api/users/{}", user["id"].as_str().unwrap()),
+            Some(&admin),
+            Some(json!({ "disabled": disabled })),
+        )
+    };
+    assert_eq!(patch(true).await.0, 200);
+    let (right_status, right) = login("eve-password").await;
+    let (wrong_status, wrong) = login("not-her-password").await;
+    assert_eq!((right_status, wrong_status), (401, 401));
+    assert_eq!(right, wrong, "the same answer either way");
+    assert_eq!(patch(false).await.0, 200);
+    let (s, _) = support::call(
+        &http,
+        Method::GET,
+        format!("{b}/api/auth/me"),
+        Some(&old),
+        None,
+    )
+    .await;
+    assert_eq!(s, 401, "re-enabling does not revive old tokens");
+    let (s, _) = login("eve-password").await;
+    assert_eq!(s, 200);
+}
+
+/// Outside development mode the server does not create the first admin with the
+/// built-in default password.
+#[test]
+fn refuses_the_default_admin_password_outside_development_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    let out = support::command(&dir, &url, support::free_port())
+        .env_remove("ONCALL_ADMIN_PASSWORD")
+        .env("JWT_SECRET_KEY", support::JWT_SECRET)
+        .env(
+            "ONCALL_ENCRYPTION_KEY",
+            oncall_core::secrets::SecretBox::generate_key(),
+        )
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("ONCALL_ADMIN_PASSWORD"), "{err}");
+}
