@@ -89,6 +89,9 @@ pub struct Settings {
     /// notification channels may not / may point (see
     /// [`crate::connectors::outbound`]).
     pub outbound: crate::connectors::outbound::OutboundPolicy,
+    /// `ONCALL_METRICS_TOKEN`: when set, `/metrics` needs `Authorization: Bearer
+    /// <token>`.
+    pub metrics_token: Option<String>,
 }
 
 /// How far the LLM agent may go in one analysis.
@@ -155,6 +158,7 @@ impl Default for Settings {
             trusted_proxy_header: None,
             admin_password_required: false,
             outbound: crate::connectors::outbound::OutboundPolicy::default(),
+            metrics_token: None,
         }
     }
 }
@@ -185,6 +189,7 @@ impl fmt::Debug for Settings {
             .field("notify_retention_days", &self.notify_retention_days)
             .field("trusted_proxy_header", &self.trusted_proxy_header)
             .field("outbound", &self.outbound)
+            .field("metrics_token", &redact(&self.metrics_token))
             .finish_non_exhaustive()
     }
 }
@@ -340,6 +345,7 @@ impl Settings {
             get("ONCALL_OUTBOUND_DENY").as_deref(),
             get("ONCALL_OUTBOUND_ALLOW").as_deref(),
         )?;
+        s.metrics_token = get("ONCALL_METRICS_TOKEN");
         s.trusted_proxy_header = get("ONCALL_TRUSTED_PROXY_HEADER");
         if let Some(h) = &s.trusted_proxy_header
             && header_name_invalid(h)

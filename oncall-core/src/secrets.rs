@@ -204,7 +204,15 @@ fn write_private(path: &Path, content: &str) -> Result<()> {
     use std::io::Write;
     options
         .open(path)
-        .and_then(|mut f| f.write_all(content.as_bytes()))
+        .and_then(|mut f| {
+            // `mode` applies only when the file is created: tighten an older one too.
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+            }
+            f.write_all(content.as_bytes())
+        })
         .map_err(|e| Error::Config(format!("cannot write {}: {e}", path.display())))
 }
 
@@ -295,6 +303,12 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+            // A file made readable by others (by hand, an older version) is
+            // tightened when written again.
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+            write_private(&file, "{}").unwrap();
             let mode = std::fs::metadata(&file).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }

@@ -305,11 +305,15 @@ pub fn app(state: Arc<AppState>, web_dir: &Path) -> impl Endpoint + use<> {
         .nest("/docs", docs)
         .at("/healthz", get(healthz))
         .at("/readyz", get(readyz))
-        .at("/metrics", get(metrics))
+        .at(
+            "/metrics",
+            get(metrics).around(observe::require_metrics_token),
+        )
         .nest_no_strip("/api", service)
         .around(auth::require_password_change)
         .around(limit_body)
         .data(state)
         .around(move |ep, req| observe::record(ep, req, metrics_store.clone()))
+        .around(web::security_headers)
         .with(Tracing)
 }

@@ -478,3 +478,83 @@ fn refuses_the_default_admin_password_outside_development_mode() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("ONCALL_ADMIN_PASSWORD"), "{err}");
 }
+
+/// Security headers on the UI and the API, static-file errors without the path on
+/// disk, and `/metrics` behind `ONCALL_METRICS_TOKEN`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn headers_static_errors_and_the_metrics_token() {
+    let db = tempfile::tempdir().unwrap();
+    let ui = tempfile::tempdir().unwrap();
+    std::fs::write(
+        ui.path().join("index.html"),
+        "<!doctype html><title>ui</title>",
+    )
+    .unwrap();
+    let key = oncall_core::secrets::SecretBox::generate_key();
+    let web_dir = ui.path().display().to_string();
+    let server = support::start_with(
+        &sqlite_url(&db),
+        &key,
+        &[
+            ("ONCALL_WEB_DIR", &web_dir),
+            ("ONCALL_METRICS_TOKEN", "scrape-token-1"),
+        ],
+    )
+    .await;
+    let http = support::http_client();
+    for path in ["/", "/tickets", "/api/info", "/api/auth/me"] {
+        let r = http
+            .get(format!("{}{path}", server.base))
+            .send()
+            .await
+            .unwrap();
+        let h = r.headers();
+        let csp = h["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        assert!(csp.contains("script-src 'self'"), "{path}: {csp}");
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["referrer-policy"], "no-referrer", "{path}");
+    }
+    // A path escaping the UI folder (sent raw: URL libraries normalise `..`).
+    let raw = {
+        use std::io::{Read, Write};
+        let addr = server.base.trim_start_matches("http://").to_owned();
+        tokio::task::spawn_blocking(move || {
+            let mut c = std::net::TcpStream::connect(addr).unwrap();
+            c.write_all(
+                b"GET /%2e%2e/secret.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+            )
+            .unwrap();
+            let mut out = String::new();
+            c.read_to_string(&mut out).unwrap();
+            out
+        })
+        .await
+        .unwrap()
+    };
+    assert!(raw.starts_with("HTTP/1.1 403"), "{raw}");
+    let parent = ui.path().parent().unwrap().display().to_string();
+    assert!(
+        !raw.contains(&parent),
+        "the answer names a path on disk: {raw}"
+    );
+
+    let metrics = format!("{}/metrics", server.base);
+    let r = http.get(&metrics).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    let r = http
+        .get(&metrics)
+        .bearer_auth("wrong")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let r = http
+        .get(&metrics)
+        .bearer_auth("scrape-token-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("oncall_analyses"));
+}
