@@ -87,28 +87,34 @@ impl TokenKeys {
 #[oai(ty = "bearer", bearer_format = "JWT", checker = "check_token")]
 pub struct BearerAuth(pub User);
 
-/// The same access token in the `access_token` query parameter, for clients that
-/// cannot set headers (a browser's `EventSource`). Only the event stream takes it.
+/// A single-use stream ticket in the `ticket` query parameter (from `POST
+/// /api/analysis/{id}/stream-ticket`), for clients that cannot set headers (a
+/// browser's `EventSource`). Only the event stream takes it. Holds the account
+/// and the analysis the ticket is for.
 #[derive(Debug, SecurityScheme)]
 #[oai(
     ty = "api_key",
-    key_name = "access_token",
+    key_name = "ticket",
     key_in = "query",
-    checker = "check_query_token"
+    checker = "check_stream_ticket"
 )]
-pub struct QueryToken(pub User);
+pub struct StreamTicketAuth(pub (User, Uuid));
 
-async fn check_query_token(req: &Request, key: poem_openapi::auth::ApiKey) -> Option<User> {
-    check_token(req, Bearer { token: key.key }).await
+async fn check_stream_ticket(
+    req: &Request,
+    key: poem_openapi::auth::ApiKey,
+) -> Option<(User, Uuid)> {
+    let state = req.data::<std::sync::Arc<AppState>>()?;
+    state.oncall.redeem_stream_ticket(&key.key).await.ok()
 }
 
-/// Either way of presenting a token.
+/// Either way of opening an event stream.
 #[derive(Debug, SecurityScheme)]
 pub enum StreamAuth {
     /// `Authorization: Bearer ...`.
     Bearer(BearerAuth),
-    /// `?access_token=...`.
-    Query(QueryToken),
+    /// `?ticket=...`.
+    Ticket(StreamTicketAuth),
 }
 
 impl StreamAuth {
@@ -116,7 +122,15 @@ impl StreamAuth {
     pub fn user(&self) -> &User {
         match self {
             StreamAuth::Bearer(b) => &b.0,
-            StreamAuth::Query(q) => &q.0,
+            StreamAuth::Ticket(t) => &t.0.0,
+        }
+    }
+
+    /// Whether this may open the stream of `analysis` (a ticket is for one).
+    pub fn allows(&self, analysis: Uuid) -> bool {
+        match self {
+            StreamAuth::Bearer(_) => true,
+            StreamAuth::Ticket(t) => t.0.1 == analysis,
         }
     }
 }

@@ -521,10 +521,8 @@ async fn headers_static_errors_and_the_metrics_token() {
         let addr = server.base.trim_start_matches("http://").to_owned();
         tokio::task::spawn_blocking(move || {
             let mut c = std::net::TcpStream::connect(addr).unwrap();
-            c.write_all(
-                b"GET /%2e%2e/secret.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-            )
-            .unwrap();
+            c.write_all(b"GET /%2e%2e/secret.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                .unwrap();
             let mut out = String::new();
             c.read_to_string(&mut out).unwrap();
             out
@@ -557,4 +555,86 @@ async fn headers_static_errors_and_the_metrics_token() {
         .unwrap();
     assert_eq!(r.status(), 200);
     assert!(r.text().await.unwrap().contains("oncall_analyses"));
+}
+
+/// The event stream no longer takes the access token in the URL; a single-use,
+/// short-lived ticket for one analysis replaces it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn event_streams_open_with_single_use_tickets_not_tokens_in_urls() {
+    use reqwest::Method;
+    let db = tempfile::tempdir().unwrap();
+    let server = support::start(&sqlite_url(&db)).await;
+    let http = support::http_client();
+    let b = &server.base;
+    let token = support::admin_token(&http, b).await;
+    let t = Some(token.as_str());
+    let (s, a) = support::call(
+        &http,
+        Method::POST,
+        format!("{b}/api/analysis"),
+        t,
+        Some(json!({"alert": "payment-svc error rate above 5%"})),
+    )
+    .await;
+    assert_eq!(s, 200, "{a}");
+    let id = a["id"].as_str().unwrap().to_owned();
+    let (s, other) = support::call(
+        &http,
+        Method::POST,
+        format!("{b}/api/analysis"),
+        t,
+        Some(json!({"alert": "another alert"})),
+    )
+    .await;
+    assert_eq!(s, 200, "{other}");
+    let events = |id: &str, query: &str| {
+        let http = http.clone();
+        let url = format!("{b}/api/analysis/{id}/events?{query}");
+        async move {
+            let r = http.get(url).send().await.unwrap();
+            r.status().as_u16()
+        }
+    };
+    // The access token in the URL is refused.
+    assert_eq!(events(&id, &format!("access_token={token}")).await, 401);
+    let ticket = |id: String| {
+        let http = http.clone();
+        let token = token.clone();
+        async move {
+            let (s, t) = support::call(
+                &http,
+                Method::POST,
+                format!("{b}/api/analysis/{id}/stream-ticket"),
+                Some(&token),
+                None,
+            )
+            .await;
+            assert_eq!(s, 200, "{t}");
+            assert_eq!(t["expires_in"], 30);
+            t["ticket"].as_str().unwrap().to_owned()
+        }
+    };
+    let first = ticket(id.clone()).await;
+    assert_eq!(events(&id, &format!("ticket={first}")).await, 200);
+    assert_eq!(
+        events(&id, &format!("ticket={first}")).await,
+        401,
+        "single use"
+    );
+    let for_other = ticket(other["id"].as_str().unwrap().to_owned()).await;
+    assert_eq!(
+        events(&id, &format!("ticket={for_other}")).await,
+        401,
+        "one analysis"
+    );
+    assert_eq!(events(&id, "ticket=made-up").await, 401);
+    let (s, _) = support::call(
+        &http,
+        Method::POST,
+        format!("{b}/api/analysis/{id}/stream-ticket"),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(s, 401, "a ticket needs a token");
 }

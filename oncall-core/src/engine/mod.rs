@@ -18,6 +18,7 @@ pub(crate) mod claims;
 mod datasources;
 mod identities;
 mod notifications;
+mod stream_tickets;
 mod tickets;
 mod webhooks;
 
@@ -33,6 +34,7 @@ pub use datasources::{
 };
 pub use identities::IDENTITY_TTL;
 pub use notifications::{ChannelInput, ChannelTest, ChannelView, Notifier};
+pub use stream_tickets::{STREAM_TICKET_TTL, StreamTicket};
 pub use tickets::{TicketDetail, TicketInput, TicketPatch};
 pub use webhooks::{IntakeMetrics, WebhookInput, WebhookReceipt, WebhookView, WebhookWithToken};
 
@@ -55,6 +57,8 @@ pub struct OnCall {
     pub(crate) intake: Arc<webhooks::IntakeCounters>,
     /// The threads every password hash and check runs on (bounded memory).
     hashes: users::HashPool,
+    /// Unredeemed event-stream tickets of this process.
+    stream_tickets: Arc<stream_tickets::StreamTickets>,
 }
 
 /// Why [`OnCall::login`] refused, and how long to wait before trying again when
@@ -116,6 +120,7 @@ impl OnCall {
             outbox_wake: Arc::new(tokio::sync::Notify::new()),
             intake: Arc::default(),
             hashes: users::HashPool::for_this_machine()?,
+            stream_tickets: Arc::default(),
         };
         engine.ensure_first_admin().await?;
         Ok(engine)
