@@ -147,11 +147,9 @@ export async function followAnalysis(id: string, h: StreamHandlers, signal: Abor
   } catch {
     return signal.aborted ? "aborted" : "error";
   }
-  if (res.status === 401) {
-    notifyUnauthorized(errorFromBody(401, res.statusText, await res.text().catch(() => "")));
-    return "error";
-  }
-  if ([404, 405, 501].includes(res.status)) return "unavailable";
+  // A refused ticket is not a lost session (another server behind a load balancer
+  // may have issued it): poll instead.
+  if ([401, 404, 405, 501].includes(res.status)) return "unavailable";
   const type = res.headers.get("content-type") ?? "";
   if (!res.ok || !type.includes("text/event-stream") || !res.body) {
     if (res.ok && !type.includes("text/event-stream")) return "unavailable";
