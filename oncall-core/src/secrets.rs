@@ -135,7 +135,11 @@ pub enum SecretSource {
 /// empty, short or a well-known default). In development mode missing ones are
 /// generated once and kept in `dev_file` (mode 0600) so that tokens and stored
 /// credentials survive restarts.
+///
+/// Outside development mode it also sets [`Settings::admin_password_required`]:
+/// a server does not create its first admin with the built-in default password.
 pub fn resolve_secrets(settings: &mut Settings, dev_file: &Path) -> Result<SecretSource> {
+    settings.admin_password_required = !settings.dev;
     let jwt_ok = settings.jwt_secret_key.as_deref().is_some_and(|k| {
         k.len() >= 16 && !KNOWN_WEAK_SECRETS.contains(&k.to_ascii_lowercase().as_str())
     });

@@ -54,6 +54,5 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         settings.database_url = url;
     }
     settings.dev |= args.dev;
-    settings.admin_password_required = !settings.dev;
     oncall_server::serve(settings).await
 }

@@ -215,28 +215,6 @@ pub async fn record<E: Endpoint>(
     Ok(resp)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn labels_are_route_templates_from_the_table() {
-        let templates = crate::api::route_templates();
-        let route = |s: &str| route_of(Some(&PathPattern(Arc::from(s))), &templates).label();
-        assert_eq!(route("/api/tickets/:param0"), "/api/tickets/{no}");
-        assert_eq!(route("/api/tickets"), "/api/tickets");
-        assert_eq!(route("/healthz"), "/healthz");
-        assert_eq!(route("/api"), "api_unmatched");
-        assert_eq!(route(""), "static");
-        assert_eq!(route_of(None, &templates).label(), "unmatched");
-        // Every documented path has its table pattern.
-        assert!(
-            templates.values().any(|t| &**t == "/api/analysis/{id}"),
-            "{templates:?}"
-        );
-    }
-}
-
 /// Guards `/metrics` with `ONCALL_METRICS_TOKEN` when it is set: the scrape must
 /// send `Authorization: Bearer <token>` (Prometheus: `authorization:
 /// {credentials: <token>}`), else 401. Unset: open, as before.
@@ -268,4 +246,26 @@ pub async fn require_metrics_token<E: Endpoint>(next: E, req: Request) -> Result
         }
     }
     Ok(next.call(req).await?.into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_are_route_templates_from_the_table() {
+        let templates = crate::api::route_templates();
+        let route = |s: &str| route_of(Some(&PathPattern(Arc::from(s))), &templates).label();
+        assert_eq!(route("/api/tickets/:param0"), "/api/tickets/{no}");
+        assert_eq!(route("/api/tickets"), "/api/tickets");
+        assert_eq!(route("/healthz"), "/healthz");
+        assert_eq!(route("/api"), "api_unmatched");
+        assert_eq!(route(""), "static");
+        assert_eq!(route_of(None, &templates).label(), "unmatched");
+        // Every documented path has its table pattern.
+        assert!(
+            templates.values().any(|t| &**t == "/api/analysis/{id}"),
+            "{templates:?}"
+        );
+    }
 }
