@@ -524,19 +524,32 @@ fn datasource_edit_changes_only_what_is_given() {
         "--timeout-ms",
         "2000",
     ]);
+    // Another host or port: the stored token is not carried there (#20).
+    let e = cli.fails_env(
+        &[
+            "datasource",
+            "edit",
+            "prom",
+            "--url",
+            "http://127.0.0.1:19090/",
+        ],
+        &[],
+        2,
+    );
+    assert!(e.contains("again"), "{e}");
     let out = cli.ok(&[
         "datasource",
         "edit",
         "prom",
         "--url",
-        "http://127.0.0.1:19090/",
+        "http://127.0.0.1:9/prom/",
         "--disabled",
         "--name",
         "metrics",
     ]);
     assert!(out.contains("updated metrics"), "{out}");
     let d = show("metrics");
-    assert_eq!(d["url"], "http://127.0.0.1:19090");
+    assert_eq!(d["url"], "http://127.0.0.1:9/prom");
     assert_eq!(d["enabled"], false);
     assert_eq!(d["timeout_ms"], 2000, "untouched settings are kept");
     assert_eq!(d["auth"]["type"], "bearer");
