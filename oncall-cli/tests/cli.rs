@@ -242,6 +242,7 @@ impl Server {
                 format!("sqlite://{}", dir.path().join("server.db").display()),
             )
             .env("ONCALL_WEB_DIR", dir.path().join("no-ui"))
+            .env("ONCALL_ADMIN_PASSWORD", SERVER_ADMIN_PASSWORD)
             .env("RUST_LOG", "error")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -277,7 +278,7 @@ impl Server {
         rt.block_on(async {
             let body: serde_json::Value = reqwest::Client::new()
                 .post(format!("{}/api/auth/login", self.base))
-                .json(&serde_json::json!({"email": ADMIN, "password": "admin123"}))
+                .json(&serde_json::json!({"email": ADMIN, "password": SERVER_ADMIN_PASSWORD}))
                 .send()
                 .await
                 .unwrap()
@@ -297,6 +298,9 @@ impl Drop for Server {
 }
 
 const ADMIN: &str = "admin@oncall.example.com";
+/// The first admin's password on a test server (the default one would have to be
+/// changed before anything else).
+const SERVER_ADMIN_PASSWORD: &str = "cli-test-admin-pw";
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -323,7 +327,7 @@ fn analyze_on_a_running_server_prints_what_in_process_prints() {
             ADMIN,
             alert,
         ],
-        &[("ONCALL_PASSWORD", "admin123")],
+        &[("ONCALL_PASSWORD", SERVER_ADMIN_PASSWORD)],
     );
     let remote: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(remote["status"], "completed", "{remote}");
@@ -520,19 +524,32 @@ fn datasource_edit_changes_only_what_is_given() {
         "--timeout-ms",
         "2000",
     ]);
+    // Another host or port: the stored token is not carried there (#20).
+    let e = cli.fails_env(
+        &[
+            "datasource",
+            "edit",
+            "prom",
+            "--url",
+            "http://127.0.0.1:19090/",
+        ],
+        &[],
+        2,
+    );
+    assert!(e.contains("again"), "{e}");
     let out = cli.ok(&[
         "datasource",
         "edit",
         "prom",
         "--url",
-        "http://127.0.0.1:19090/",
+        "http://127.0.0.1:9/prom/",
         "--disabled",
         "--name",
         "metrics",
     ]);
     assert!(out.contains("updated metrics"), "{out}");
     let d = show("metrics");
-    assert_eq!(d["url"], "http://127.0.0.1:19090");
+    assert_eq!(d["url"], "http://127.0.0.1:9/prom");
     assert_eq!(d["enabled"], false);
     assert_eq!(d["timeout_ms"], 2000, "untouched settings are kept");
     assert_eq!(d["auth"]["type"], "bearer");

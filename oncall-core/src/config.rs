@@ -85,6 +85,21 @@ pub struct Settings {
     pub notify_retention_days: u32,
     /// Limits of the LLM agent (`LLM_*`).
     pub llm: LlmLimits,
+    /// `ONCALL_TRUSTED_PROXY_HEADER`: the header (e.g. `X-Forwarded-For`) a
+    /// reverse proxy in front of the server sets to the client's address; logins
+    /// are throttled per (account, that address). Unset: the peer address.
+    pub trusted_proxy_header: Option<String>,
+    /// Refuse to create the first admin account with the built-in default
+    /// password (`ONCALL_ADMIN_PASSWORD` unset). The server sets this outside
+    /// development mode; embedded engines (tests, the CLI's local database) do not.
+    pub admin_password_required: bool,
+    /// `ONCALL_OUTBOUND_DENY` / `ONCALL_OUTBOUND_ALLOW`: where data sources and
+    /// notification channels may not / may point (see
+    /// [`crate::connectors::outbound`]).
+    pub outbound: crate::connectors::outbound::OutboundPolicy,
+    /// `ONCALL_METRICS_TOKEN`: when set, `/metrics` needs `Authorization: Bearer
+    /// <token>`.
+    pub metrics_token: Option<String>,
 }
 
 /// How far the LLM agent may go in one analysis.
@@ -150,6 +165,10 @@ impl Default for Settings {
             notify_retry_ms: 2000,
             notify_max_attempts: 10,
             notify_retention_days: 30,
+            trusted_proxy_header: None,
+            admin_password_required: false,
+            outbound: crate::connectors::outbound::OutboundPolicy::default(),
+            metrics_token: None,
         }
     }
 }
@@ -180,6 +199,9 @@ impl fmt::Debug for Settings {
             .field("notify_retry_ms", &self.notify_retry_ms)
             .field("notify_max_attempts", &self.notify_max_attempts)
             .field("notify_retention_days", &self.notify_retention_days)
+            .field("trusted_proxy_header", &self.trusted_proxy_header)
+            .field("outbound", &self.outbound)
+            .field("metrics_token", &redact(&self.metrics_token))
             .finish_non_exhaustive()
     }
 }
@@ -344,6 +366,19 @@ impl Settings {
                 ));
             }
         }
+        s.outbound = crate::connectors::outbound::OutboundPolicy::parse(
+            get("ONCALL_OUTBOUND_DENY").as_deref(),
+            get("ONCALL_OUTBOUND_ALLOW").as_deref(),
+        )?;
+        s.metrics_token = get("ONCALL_METRICS_TOKEN");
+        s.trusted_proxy_header = get("ONCALL_TRUSTED_PROXY_HEADER");
+        if let Some(h) = &s.trusted_proxy_header
+            && header_name_invalid(h)
+        {
+            return Err(Error::Config(format!(
+                "ONCALL_TRUSTED_PROXY_HEADER=`{h}` is not a header name"
+            )));
+        }
         Ok(s)
     }
 
@@ -418,6 +453,14 @@ where
     value
         .parse()
         .map_err(|e| Error::Config(format!("{name}=`{value}` is not valid: {e}")))
+}
+
+/// True unless `name` is an HTTP header name (RFC 9110 token characters).
+fn header_name_invalid(name: &str) -> bool {
+    name.is_empty()
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 fn parse_bool(name: &str, value: &str) -> Result<bool> {
@@ -511,6 +554,28 @@ mod tests {
         );
         let s = from(&[("OPENAI_API_KEY", "sk"), ("LLM_PROVIDER", "none")]).unwrap();
         assert_eq!(s.llm_provider, LlmProvider::None);
+    }
+
+    #[test]
+    fn security_settings_are_read_and_checked() {
+        let s = from(&[
+            ("ONCALL_TRUSTED_PROXY_HEADER", "X-Forwarded-For"),
+            ("ONCALL_OUTBOUND_DENY", "10.0.0.0/8"),
+        ])
+        .unwrap();
+        assert_eq!(s.trusted_proxy_header.as_deref(), Some("X-Forwarded-For"));
+        assert!(s.outbound.check_host("10.1.1.1").is_err());
+        assert!(
+            from(&[])
+                .unwrap()
+                .outbound
+                .check_host("169.254.169.254")
+                .is_err()
+        );
+        let e = from(&[("ONCALL_OUTBOUND_ALLOW", "10.0.0.0/99")]).unwrap_err();
+        assert!(e.to_string().contains("ONCALL_OUTBOUND_ALLOW"), "{e}");
+        let e = from(&[("ONCALL_TRUSTED_PROXY_HEADER", "X Forwarded")]).unwrap_err();
+        assert!(e.to_string().contains("ONCALL_TRUSTED_PROXY_HEADER"), "{e}");
     }
 
     #[test]

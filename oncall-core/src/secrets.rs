@@ -135,7 +135,11 @@ pub enum SecretSource {
 /// empty, short or a well-known default). In development mode missing ones are
 /// generated once and kept in `dev_file` (mode 0600) so that tokens and stored
 /// credentials survive restarts.
+///
+/// Outside development mode it also sets [`Settings::admin_password_required`]:
+/// a server does not create its first admin with the built-in default password.
 pub fn resolve_secrets(settings: &mut Settings, dev_file: &Path) -> Result<SecretSource> {
+    settings.admin_password_required = !settings.dev;
     let jwt_ok = settings.jwt_secret_key.as_deref().is_some_and(|k| {
         k.len() >= 16 && !KNOWN_WEAK_SECRETS.contains(&k.to_ascii_lowercase().as_str())
     });
@@ -204,7 +208,15 @@ fn write_private(path: &Path, content: &str) -> Result<()> {
     use std::io::Write;
     options
         .open(path)
-        .and_then(|mut f| f.write_all(content.as_bytes()))
+        .and_then(|mut f| {
+            // `mode` applies only when the file is created: tighten an older one too.
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+            }
+            f.write_all(content.as_bytes())
+        })
         .map_err(|e| Error::Config(format!("cannot write {}: {e}", path.display())))
 }
 
@@ -295,6 +307,12 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+            // A file made readable by others (by hand, an older version) is
+            // tightened when written again.
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+            write_private(&file, "{}").unwrap();
             let mode = std::fs::metadata(&file).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }

@@ -194,14 +194,17 @@ async fn bearer_tokens_are_sent_and_never_shown() {
 }
 
 #[tokio::test]
-async fn a_500_is_a_server_error_with_its_body_and_not_retried() {
+async fn a_500_is_a_server_error_described_not_echoed_and_not_retried() {
     for kind in KINDS {
         let server = ReplayServer::start(|_| Reply::text(500, "boom: disk full on /data")).await;
         let c = connect(kind, &server.url, json!({}), 2_000);
         let e = read(c.as_ref()).await.expect_err("500");
         assert_eq!(e.kind, ConnectorErrorKind::ServerError, "{kind:?}: {e}");
         assert!(e.message.contains("HTTP 500"), "{e}");
-        assert!(e.message.contains("disk full on /data"), "{e}");
+        // Whatever answered is described, not echoed (it may not be the data
+        // source at all: issue #20).
+        assert!(!e.message.contains("disk full on /data"), "{e}");
+        assert!(e.message.contains("plain text of 24 bytes"), "{e}");
         assert_eq!(server.requests().len(), 1, "{kind:?}: a 500 is not retried");
     }
 }

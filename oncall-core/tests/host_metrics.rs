@@ -84,9 +84,8 @@ async fn alert_and_analyse(
     starts: chrono::DateTime<Utc>,
 ) -> oncall_core::analysis::Analysis {
     let labels = json!({"alertname": name, "instance": instance, "severity": "warning"});
-    let fingerprint = oncall_core::alert::labels_fingerprint(
-        &serde_json::from_value(labels.clone()).unwrap(),
-    );
+    let fingerprint =
+        oncall_core::alert::labels_fingerprint(&serde_json::from_value(labels.clone()).unwrap());
     let body = json!({
         "version": "4", "status": "firing", "receiver": "oncall",
         "groupKey": format!("{{}}:{{alertname=\"{name}\"}}"), "truncatedAlerts": 0,
@@ -112,7 +111,12 @@ async fn alert_and_analyse(
 }
 
 /// Checks that the analysis names `resource` (`cpu`/`memory`) on `instance`.
-fn assert_names(done: &oncall_core::analysis::Analysis, resource: &str, label: &str, instance: &str) {
+fn assert_names(
+    done: &oncall_core::analysis::Analysis,
+    resource: &str,
+    label: &str,
+    instance: &str,
+) {
     assert_eq!(done.status, AnalysisStatus::Completed, "{:?}", done.error);
     let result = done.result.as_ref().unwrap();
     let why = || {
@@ -123,17 +127,29 @@ fn assert_names(done: &oncall_core::analysis::Analysis, resource: &str, label: &
     };
     assert_eq!(done.evidence["subject"]["component"], instance, "{}", why());
     assert_eq!(
-        done.evidence["subject"]["findings"][0]["resource"], resource,
+        done.evidence["subject"]["findings"][0]["resource"],
+        resource,
         "{}",
         why()
     );
     assert_eq!(result["suspects"][0]["component"], instance, "{}", why());
     let root = result["root_cause"].as_str().unwrap();
-    assert!(root.starts_with(&format!("{label} on {instance} ")), "{}", why());
-    assert!(root.contains(" from ") && root.contains(" to "), "with the numbers: {}", why());
+    assert!(
+        root.starts_with(&format!("{label} on {instance} ")),
+        "{}",
+        why()
+    );
+    assert!(
+        root.contains(" from ") && root.contains(" to "),
+        "with the numbers: {}",
+        why()
+    );
     for shift in done.evidence["metric_shifts"].as_array().unwrap() {
         let score = shift["score"].as_f64().unwrap();
-        assert!(score <= 1e4, "a score of {score} robust deviations: {shift}");
+        assert!(
+            score <= 1e4,
+            "a score of {score} robust deviations: {shift}"
+        );
     }
 }
 
@@ -164,9 +180,8 @@ async fn a_host_alert_names_memory_then_cpu_on_the_instance() {
 
     let exporter_port = free_port();
     let instance = format!("127.0.0.1:{exporter_port}");
-    let _exporter = spawn(
-        Command::new(&node_exporter).arg(format!("--web.listen-address={instance}")),
-    );
+    let _exporter =
+        spawn(Command::new(&node_exporter).arg(format!("--web.listen-address={instance}")));
     wait_ready(&format!("http://{instance}/metrics")).await;
 
     let dir = tempfile::tempdir().unwrap();
@@ -182,7 +197,10 @@ async fn a_host_alert_names_memory_then_cpu_on_the_instance() {
     let _prometheus = spawn(
         Command::new(&prometheus)
             .arg(format!("--config.file={}", config.display()))
-            .arg(format!("--storage.tsdb.path={}", dir.path().join("tsdb").display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("tsdb").display()
+            ))
             .arg(format!("--web.listen-address=127.0.0.1:{prom_port}")),
     );
     let prom_url = format!("http://127.0.0.1:{prom_port}");

@@ -69,6 +69,105 @@ mod suite {
         assert_eq!(s.count_users().await.unwrap(), 1);
     }
 
+    pub async fn users_tokens_are_revoked(s: &dyn Store) {
+        let u = user("revoked@example.com", Role::Viewer);
+        s.insert_user(&u, "h").await.unwrap();
+        s.revoke_tokens(u.id).await.unwrap();
+        s.revoke_tokens(u.id).await.unwrap();
+        assert_eq!(s.user(u.id).await.unwrap().token_version, 2);
+        let e = s.revoke_tokens(Uuid::now_v7()).await.unwrap_err();
+        assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
+    }
+
+    pub async fn login_throttle_charges_by_compare_and_set(s: &dyn Store) {
+        use oncall_core::store::ThrottleState;
+        let now = micros(Utc::now());
+        let key = "a".repeat(64);
+        assert_eq!(s.login_throttle(&key).await.unwrap(), None);
+        let first = ThrottleState {
+            failures: 1,
+            next_allowed_at: now,
+        };
+        assert!(
+            s.charge_login_attempt(&key, None, first, now)
+                .await
+                .unwrap()
+        );
+        // A second "first" attempt lost the race: nothing written.
+        assert!(
+            !s.charge_login_attempt(&key, None, first, now)
+                .await
+                .unwrap()
+        );
+        assert_eq!(s.login_throttle(&key).await.unwrap(), Some(first));
+        let second = ThrottleState {
+            failures: 2,
+            next_allowed_at: now + Duration::seconds(4),
+        };
+        assert!(
+            s.charge_login_attempt(&key, Some(first), second, now)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !s.charge_login_attempt(&key, Some(first), second, now)
+                .await
+                .unwrap(),
+            "stale read"
+        );
+        assert_eq!(s.login_throttle(&key).await.unwrap(), Some(second));
+        s.clear_login_throttle(&key).await.unwrap();
+        assert_eq!(s.login_throttle(&key).await.unwrap(), None);
+        let other = "b".repeat(64);
+        assert!(
+            s.charge_login_attempt(&other, None, first, now - Duration::days(2))
+                .await
+                .unwrap()
+        );
+        assert!(
+            s.charge_login_attempt(&key, None, first, now)
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            s.prune_login_throttle(now - Duration::days(1))
+                .await
+                .unwrap(),
+            1
+        );
+        assert!(s.login_throttle(&other).await.unwrap().is_none());
+        assert!(s.login_throttle(&key).await.unwrap().is_some());
+    }
+
+    /// Many attempts at once on one key: each charge is seen by exactly one.
+    pub async fn login_throttle_parallel_charges_are_counted_once_each(s: Arc<dyn Store>) {
+        use oncall_core::store::ThrottleState;
+        let key = "c".repeat(64);
+        let mut tasks = Vec::new();
+        for _ in 0..24 {
+            let s = s.clone();
+            let key = key.clone();
+            tasks.push(tokio::spawn(async move {
+                let now = Utc::now();
+                let seen = s.login_throttle(&key).await.unwrap();
+                let next = ThrottleState {
+                    failures: seen.map_or(0, |t| t.failures) + 1,
+                    next_allowed_at: now,
+                };
+                s.charge_login_attempt(&key, seen, next, now).await.unwrap()
+            }));
+        }
+        let mut won = 0;
+        for t in tasks {
+            won += i64::from(t.await.unwrap());
+        }
+        let stored = s.login_throttle(&key).await.unwrap().unwrap();
+        assert_eq!(
+            stored.failures, won,
+            "every successful charge counted, no lost update"
+        );
+    }
+
     pub async fn users_unique_email_is_conflict(s: &dyn Store) {
         let u = user("dup@example.com", Role::Viewer);
         s.insert_user(&u, "h").await.unwrap();
@@ -923,6 +1022,8 @@ macro_rules! all_backends {
             conformance!($backend, $fresh, [
                 users_round_trip,
                 users_unique_email_is_conflict,
+                users_tokens_are_revoked,
+                login_throttle_charges_by_compare_and_set,
                 users_update_and_password,
                 users_paginate_in_email_order,
                 datasources_crud,
@@ -940,6 +1041,7 @@ macro_rules! all_backends {
                 tickets_numbers_are_unique_under_concurrency,
                 tickets_concurrent_changes_one_wins,
                 competing_workers_claim_each_analysis_once,
+                login_throttle_parallel_charges_are_counted_once_each,
             ]);
         )*
     };

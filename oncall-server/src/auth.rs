@@ -1,8 +1,5 @@
-//! Bearer tokens (JWT, HS256 pinned, `exp` checked) and login throttling.
-
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+//! Bearer tokens (JWT, HS256 pinned, `exp` checked) and the client address logins
+//! are throttled by.
 
 use chrono::Utc;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -90,28 +87,34 @@ impl TokenKeys {
 #[oai(ty = "bearer", bearer_format = "JWT", checker = "check_token")]
 pub struct BearerAuth(pub User);
 
-/// The same access token in the `access_token` query parameter, for clients that
-/// cannot set headers (a browser's `EventSource`). Only the event stream takes it.
+/// A single-use stream ticket in the `ticket` query parameter (from `POST
+/// /api/analysis/{id}/stream-ticket`), for clients that cannot set headers (a
+/// browser's `EventSource`). Only the event stream takes it. Holds the account
+/// and the analysis the ticket is for.
 #[derive(Debug, SecurityScheme)]
 #[oai(
     ty = "api_key",
-    key_name = "access_token",
+    key_name = "ticket",
     key_in = "query",
-    checker = "check_query_token"
+    checker = "check_stream_ticket"
 )]
-pub struct QueryToken(pub User);
+pub struct StreamTicketAuth(pub (User, Uuid));
 
-async fn check_query_token(req: &Request, key: poem_openapi::auth::ApiKey) -> Option<User> {
-    check_token(req, Bearer { token: key.key }).await
+async fn check_stream_ticket(
+    req: &Request,
+    key: poem_openapi::auth::ApiKey,
+) -> Option<(User, Uuid)> {
+    let state = req.data::<std::sync::Arc<AppState>>()?;
+    state.oncall.redeem_stream_ticket(&key.key).await.ok()
 }
 
-/// Either way of presenting a token.
+/// Either way of opening an event stream.
 #[derive(Debug, SecurityScheme)]
 pub enum StreamAuth {
     /// `Authorization: Bearer ...`.
     Bearer(BearerAuth),
-    /// `?access_token=...`.
-    Query(QueryToken),
+    /// `?ticket=...`.
+    Ticket(StreamTicketAuth),
 }
 
 impl StreamAuth {
@@ -119,7 +122,15 @@ impl StreamAuth {
     pub fn user(&self) -> &User {
         match self {
             StreamAuth::Bearer(b) => &b.0,
-            StreamAuth::Query(q) => &q.0,
+            StreamAuth::Ticket(t) => &t.0.0,
+        }
+    }
+
+    /// Whether this may open the stream of `analysis` (a ticket is for one).
+    pub fn allows(&self, analysis: Uuid) -> bool {
+        match self {
+            StreamAuth::Bearer(_) => true,
+            StreamAuth::Ticket(t) => t.0.1 == analysis,
         }
     }
 }
@@ -135,63 +146,90 @@ async fn check_token(req: &Request, bearer: Bearer) -> Option<User> {
     state.oncall.identify(id, version).await.ok()
 }
 
-/// Counts failed logins per key (account, client address) in a sliding window.
-#[derive(Debug)]
-pub struct LoginThrottle {
-    window: Duration,
-    max_failures: usize,
-    failures: Mutex<HashMap<String, Vec<Instant>>>,
+/// What a token of an account that still has the built-in default password may
+/// reach: its password change, and what the login page and the change form need.
+const OPEN_WHILE_DEFAULT_PASSWORD: [&str; 4] = [
+    "/api/auth/password",
+    "/api/auth/me",
+    "/api/auth/login",
+    "/api/info",
+];
+
+/// Answers 403 `password_change_required` to every API request made with the
+/// token of an account that still has the default password, but the few in
+/// [`OPEN_WHILE_DEFAULT_PASSWORD`]: the password must be changed first.
+pub async fn require_password_change<E: poem::Endpoint>(
+    next: E,
+    req: Request,
+) -> poem::Result<poem::Response> {
+    use poem::IntoResponse;
+    let path = req.uri().path();
+    if path.starts_with("/api/")
+        && !OPEN_WHILE_DEFAULT_PASSWORD.contains(&path)
+        && let Some(user) = bearer_user(&req).await
+        && user.password_is_default
+    {
+        let body = serde_json::json!({
+            "code": "password_change_required",
+            "message": "this account still has the default password: change it first \
+                        (POST /api/auth/password)",
+        });
+        return Ok(poem::Response::builder()
+            .status(poem::http::StatusCode::FORBIDDEN)
+            .content_type("application/json; charset=utf-8")
+            .body(body.to_string()));
+    }
+    Ok(next.call(req).await?.into_response())
 }
 
-impl LoginThrottle {
-    /// At most `max_failures` failures per key within `window`.
-    pub fn new(max_failures: usize, window: Duration) -> Self {
-        LoginThrottle {
-            window,
-            max_failures,
-            failures: Mutex::new(HashMap::new()),
-        }
+/// The account behind the request's bearer token, if it is a valid one.
+async fn bearer_user(req: &Request) -> Option<User> {
+    let value = req
+        .headers()
+        .get(poem::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return None;
     }
+    check_token(
+        req,
+        Bearer {
+            token: token.trim().to_owned(),
+        },
+    )
+    .await
+}
 
-    /// Seconds to wait when any of `keys` is over the limit.
-    pub fn retry_after(&self, keys: &[&str]) -> Option<u64> {
-        let now = Instant::now();
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        let mut wait = None;
-        for key in keys {
-            if let Some(times) = map.get_mut(*key) {
-                times.retain(|t| now.duration_since(*t) < self.window);
-                if times.len() >= self.max_failures
-                    && let Some(oldest) = times.first()
-                {
-                    let left = self.window.saturating_sub(now.duration_since(*oldest));
-                    wait = Some(wait.unwrap_or(0).max(left.as_secs().max(1)));
-                }
-            }
-        }
-        wait
-    }
+/// The client address a login attempt is charged to: the peer's IP, or, when
+/// `ONCALL_TRUSTED_PROXY_HEADER` names a header (the server runs behind a proxy
+/// that sets it), the last address in that header, the one the proxy itself
+/// added. A missing or unparsable header falls back to the peer (so a client
+/// cannot pick its own key by sending garbage).
+pub fn client_address(req: &Request, trusted_header: Option<&str>) -> String {
+    address_of(req.remote_addr(), req.headers(), trusted_header)
+}
 
-    /// Records a failed attempt for each key.
-    pub fn failed(&self, keys: &[&str]) {
-        let now = Instant::now();
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() > 100_000 {
-            // Bound memory under a spray of addresses: forget entries outside the window.
-            map.retain(|_, v| v.iter().any(|t| now.duration_since(*t) < self.window));
-        }
-        for key in keys {
-            map.entry((*key).to_owned()).or_default().push(now);
-        }
-    }
-
-    /// Forgets the account's failures after a successful login.
-    pub fn succeeded(&self, key: &str) {
-        self.failures
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(key);
-    }
+fn address_of(
+    peer: &poem::web::RemoteAddr,
+    headers: &poem::http::HeaderMap,
+    trusted_header: Option<&str>,
+) -> String {
+    let peer = peer
+        .as_socket_addr()
+        .map_or_else(|| peer.to_string(), |a| a.ip().to_string());
+    let Some(name) = trusted_header else {
+        return peer;
+    };
+    headers
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .next_back()
+        .and_then(|last| last.trim().parse::<std::net::IpAddr>().ok())
+        .map_or(peer, |ip| ip.to_string())
 }
 
 #[cfg(test)]
@@ -199,17 +237,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn throttle_blocks_after_the_limit_and_forgets_on_success() {
-        let t = LoginThrottle::new(3, Duration::from_secs(60));
-        for _ in 0..3 {
-            assert!(t.retry_after(&["acct:a", "ip:1"]).is_none());
-            t.failed(&["acct:a", "ip:1"]);
-        }
-        assert!(t.retry_after(&["acct:a"]).is_some());
-        assert!(t.retry_after(&["ip:1"]).is_some());
-        assert!(t.retry_after(&["acct:b", "ip:2"]).is_none());
-        t.succeeded("acct:a");
-        assert!(t.retry_after(&["acct:a"]).is_none());
+    fn client_addresses_come_from_the_peer_or_the_trusted_header_only() {
+        let peer: std::net::SocketAddr = "10.0.0.9:5000".parse().unwrap();
+        let peer = poem::web::RemoteAddr(poem::Addr::SocketAddr(peer));
+        let with = |xff: Option<&str>, trusted: Option<&str>| {
+            let mut h = poem::http::HeaderMap::new();
+            if let Some(v) = xff {
+                h.insert("x-forwarded-for", v.parse().unwrap());
+            }
+            address_of(&peer, &h, trusted)
+        };
+        // Without a configured header, a client's X-Forwarded-For is ignored.
+        assert_eq!(with(Some("1.2.3.4"), None), "10.0.0.9");
+        let h = Some("X-Forwarded-For");
+        assert_eq!(with(None, h), "10.0.0.9");
+        // The proxy appends the real client last; what the client wrote comes first.
+        assert_eq!(with(Some("6.6.6.6, 203.0.113.7"), h), "203.0.113.7");
+        assert_eq!(with(Some("not an ip"), h), "10.0.0.9");
     }
 
     #[test]

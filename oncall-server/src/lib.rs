@@ -6,7 +6,6 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
 use oncall_core::OnCall;
 use poem::http::StatusCode;
@@ -32,7 +31,6 @@ pub struct AppState {
     pub oncall: OnCall,
     /// Access-token keys.
     pub tokens: TokenKeys,
-    throttle: auth::LoginThrottle,
     metrics: Arc<observe::RequestMetrics>,
 }
 
@@ -43,7 +41,6 @@ impl AppState {
         Arc::new(AppState {
             tokens: TokenKeys::new(jwt_secret, hours),
             oncall,
-            throttle: auth::LoginThrottle::new(10, Duration::from_secs(15 * 60)),
             metrics: Arc::default(),
         })
     }
@@ -382,11 +379,16 @@ pub fn app(state: Arc<AppState>, web_dir: &Path) -> impl Endpoint + use<> {
         .nest("/docs", docs)
         .at("/healthz", get(healthz))
         .at("/readyz", get(readyz))
-        .at("/metrics", get(metrics))
+        .at(
+            "/metrics",
+            get(metrics).around(observe::require_metrics_token),
+        )
         .nest_no_strip("/api", service)
+        .around(auth::require_password_change)
         .around(limit_body)
         .data(state)
         .around(move |ep, req| observe::record(ep, req, metrics_store.clone()))
         .around(error::retry_after)
+        .around(web::security_headers)
         .with(Tracing)
 }

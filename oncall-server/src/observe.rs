@@ -215,6 +215,39 @@ pub async fn record<E: Endpoint>(
     Ok(resp)
 }
 
+/// Guards `/metrics` with `ONCALL_METRICS_TOKEN` when it is set: the scrape must
+/// send `Authorization: Bearer <token>` (Prometheus: `authorization:
+/// {credentials: <token>}`), else 401. Unset: open, as before.
+pub async fn require_metrics_token<E: Endpoint>(next: E, req: Request) -> Result<Response> {
+    let state = req.data::<Arc<crate::AppState>>();
+    if let Some(expected) = state.and_then(|s| s.oncall.settings().metrics_token.clone()) {
+        let given = req
+            .headers()
+            .get(poem::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim().as_bytes().to_vec())
+            .unwrap_or_default();
+        let expected = expected.as_bytes();
+        // Constant time over the expected token's length.
+        let same = given.len() == expected.len()
+            && given
+                .iter()
+                .zip(expected)
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0;
+        if !same {
+            return Ok(Response::builder()
+                .status(poem::http::StatusCode::UNAUTHORIZED)
+                .header("WWW-Authenticate", "Bearer")
+                .content_type("text/plain; charset=utf-8")
+                .body("/metrics needs Authorization: Bearer <ONCALL_METRICS_TOKEN>"));
+        }
+    }
+    Ok(next.call(req).await?.into_response())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,7 +15,13 @@ use serde_json::{Value, json};
 struct Api<E: Endpoint> {
     cli: TestClient<E>,
     _dir: tempfile::TempDir,
+    /// Whether [`Api::admin`] already replaced the default password.
+    admin_changed: std::sync::atomic::AtomicBool,
 }
+
+/// The first admin's password once [`Api::admin`] has changed the default one
+/// (a token of an account with the default password may do nothing else).
+const ADMIN_PASSWORD: &str = "admin-changed-pw";
 
 async fn api() -> Api<impl Endpoint> {
     let dir = tempfile::tempdir().unwrap();
@@ -27,6 +33,7 @@ async fn api() -> Api<impl Endpoint> {
     Api {
         cli: TestClient::new(app(state, Path::new("/nonexistent"))),
         _dir: dir,
+        admin_changed: Default::default(),
     }
 }
 
@@ -55,8 +62,23 @@ impl<E: Endpoint> Api<E> {
         body["access_token"].as_str().unwrap().to_owned()
     }
 
+    /// A token of the first admin, whose default password is changed first.
     async fn admin(&self) -> String {
-        self.login("admin@oncall.example.com", "admin123").await
+        use std::sync::atomic::Ordering;
+        if self.admin_changed.swap(true, Ordering::SeqCst) {
+            return self.login("admin@oncall.example.com", ADMIN_PASSWORD).await;
+        }
+        let token = self.login("admin@oncall.example.com", "admin123").await;
+        let (s, b) = self
+            .call(
+                "POST",
+                "/api/auth/password",
+                Some(&token),
+                Some(json!({"current_password": "admin123", "new_password": ADMIN_PASSWORD})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        b["access_token"].as_str().unwrap().to_owned()
     }
 
     async fn call(
@@ -129,10 +151,21 @@ async fn auth_login_me_password_and_info() {
     assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
     assert_eq!(b["code"], "bad_request");
 
-    let token = api.admin().await;
+    let token = api.login("admin@oncall.example.com", "admin123").await;
     let (s, me) = api.call("GET", "/api/auth/me", Some(&token), None).await;
     assert_eq!((s, me["role"].as_str()), (StatusCode::OK, Some("admin")));
+    assert_eq!(me["password_is_default"], true);
     assert!(me.get("password_hash").is_none());
+    // With the default password nothing but the password change is open.
+    for (method, path) in [
+        ("GET", "/api/users"),
+        ("GET", "/api/tickets"),
+        ("POST", "/api/analysis"),
+    ] {
+        let body = (method == "POST").then(|| json!({"alert": "x"}));
+        let (s, b) = api.call(method, path, Some(&token), body).await;
+        assert_error(s, &b, StatusCode::FORBIDDEN, "password_change_required");
+    }
     let (s, b) = api.call("GET", "/api/auth/me", None, None).await;
     assert_error(s, &b, StatusCode::UNAUTHORIZED, "unauthorized");
     let (s, b) = api
@@ -175,6 +208,8 @@ async fn auth_login_me_password_and_info() {
         assert_error(s, &b, StatusCode::UNAUTHORIZED, "unauthorized");
     }
     let fresh = changed["access_token"].as_str().unwrap().to_owned();
+    let (s, _) = api.call("GET", "/api/users", Some(&fresh), None).await;
+    assert_eq!(s, StatusCode::OK, "open once the password changed");
     let (s, me) = api.call("GET", "/api/auth/me", Some(&fresh), None).await;
     assert_eq!(
         (s, me["email"].as_str()),
@@ -191,18 +226,31 @@ async fn auth_login_me_password_and_info() {
 async fn logins_are_rate_limited() {
     let api = api().await;
     let wrong = json!({"email": "admin@oncall.example.com", "password": "guess"});
-    for _ in 0..10 {
+    for _ in 0..oncall_core::users::throttle::FREE_ATTEMPTS {
         let (s, _) = api
             .call("POST", "/api/auth/login", None, Some(wrong.clone()))
             .await;
         assert_eq!(s, StatusCode::UNAUTHORIZED);
     }
-    let (s, b) = api.call("POST", "/api/auth/login", None, Some(wrong)).await;
+    let resp = api
+        .cli
+        .post("/api/auth/login")
+        .body_json(&wrong)
+        .send()
+        .await;
+    let retry_after = resp.0.headers().get("retry-after").cloned();
+    let (s, b) = json_of(resp).await;
     assert_error(s, &b, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
-    // Even the right password waits: the account is locked for the window.
+    assert_eq!(retry_after.unwrap(), "1", "the first wait is a second");
+    // From this client even the right password waits, until the wait is over.
     let right = json!({"email": "admin@oncall.example.com", "password": "admin123"});
-    let (s, _) = api.call("POST", "/api/auth/login", None, Some(right)).await;
+    let (s, _) = api
+        .call("POST", "/api/auth/login", None, Some(right.clone()))
+        .await;
     assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (s, _) = api.call("POST", "/api/auth/login", None, Some(right)).await;
+    assert_eq!(s, StatusCode::OK);
 }
 
 #[tokio::test]
@@ -1126,6 +1174,7 @@ async fn every_429_and_503_carries_retry_after() {
     let api = Api {
         cli: TestClient::new(app(state, Path::new("/nonexistent"))),
         _dir: dir,
+        admin_changed: Default::default(),
     };
     let admin = api.admin().await;
     let (s, created) = api

@@ -23,7 +23,7 @@ async fn smoke(database_url: &str) {
         Method::POST,
         format!("{b}/api/auth/login"),
         None,
-        Some(json!({"email": "admin@oncall.example.com", "password": "admin123"})),
+        Some(json!({"email": "admin@oncall.example.com", "password": support::ADMIN_PASSWORD})),
     )
     .await;
     assert_eq!(s, 200, "{login}");

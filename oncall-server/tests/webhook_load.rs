@@ -39,6 +39,7 @@ async fn start(database_url: &str) -> Server {
         .env("ONCALL_ADDR", format!("127.0.0.1:{port}"))
         .env("ONCALL_WEB_DIR", dir.path().join("no-ui"))
         .env("JWT_SECRET_KEY", support::JWT_SECRET)
+        .env("ONCALL_ADMIN_PASSWORD", support::ADMIN_PASSWORD)
         .env(
             "ONCALL_ENCRYPTION_KEY",
             oncall_core::secrets::SecretBox::generate_key(),

@@ -14,8 +14,9 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Exchange email and password for an access token. Failed attempts are
-         *     limited per account and per client address (429 with a wait).
+         * Exchange email and password for an access token. Attempts are throttled
+         *     per (account, client address): a few are free, then each must wait twice
+         *     as long as the one before (429 with `Retry-After`).
          */
         post: {
             parameters: {
@@ -47,35 +48,11 @@ export interface paths {
                         "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                     };
                 };
-                /** @description No token, or an invalid or expired one. */
+                /**
+                 * @description Wrong email or password (the same answer for an unknown or disabled
+                 *     account).
+                 */
                 401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description The caller's role does not allow this. */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description No such thing. */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description Duplicate, stale version or transition not allowed. */
-                409: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -92,10 +69,7 @@ export interface paths {
                         "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                     };
                 };
-                /**
-                 * @description The body is not `application/json` (answered by poem before any handler;
-                 *     listed so the document says so).
-                 */
+                /** @description The body is not `application/json`. */
                 415: {
                     headers: {
                         [name: string]: unknown;
@@ -113,9 +87,11 @@ export interface paths {
                         "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                     };
                 };
-                /** @description Too many attempts. */
+                /** @description Too many attempts, or the server is busy: wait `Retry-After` seconds. */
                 429: {
                     headers: {
+                        /** @description Seconds to wait before the next attempt. */
+                        "RETRY-AFTER": number;
                         [name: string]: unknown;
                     };
                     content: {
@@ -2193,6 +2169,149 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/analysis/{id}/stream-ticket": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A short-lived (30 s), single-use ticket to open this analysis's event
+         *     stream with `?ticket=`, for clients that cannot send an `Authorization`
+         *     header (a browser's `EventSource`): no access token in a URL.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["StreamTicketResponse"];
+                    };
+                };
+                /** @description Malformed request. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description No token, or an invalid or expired one. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description The caller's role does not allow this. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description No such thing. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Duplicate, stale version or transition not allowed. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Body too large. */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /**
+                 * @description The body is not `application/json` (answered by poem before any handler;
+                 *     listed so the document says so).
+                 */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Validation failed. */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Too many attempts. */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Our fault. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description A dependency is down. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/analysis/{id}/events": {
         parameters: {
             query?: never;
@@ -2203,8 +2322,9 @@ export interface paths {
         /**
          * Progress as Server-Sent Events: every past event first, then new ones as
          *     they happen, until `done` or `failed`. Each event's data is an
-         *     `AnalysisEvent` (`seq`, `stage`, `message`, `data`, `at`). Browsers' `EventSource`
-         *     may pass the token as `?access_token=`.
+         *     `AnalysisEvent` (`seq`, `stage`, `message`, `data`, `at`). Authenticate with
+         *     the bearer token, or with `?ticket=` from `POST
+         *     /api/analysis/{id}/stream-ticket` (browsers' `EventSource`).
          */
         get: {
             parameters: {
@@ -6112,6 +6232,19 @@ export interface components {
          * @enum {string}
          */
         Stage: "parsed" | "collecting" | "collected" | "reducing" | "analyzing" | "done" | "failed";
+        /**
+         * StreamTicketResponse
+         * @description A single-use ticket for one analysis's event stream.
+         */
+        StreamTicketResponse: {
+            /** @description Open `GET /api/analysis/{id}/events?ticket=<ticket>` with it, once. */
+            ticket: string;
+            /**
+             * Format: uint64
+             * @description Seconds until it expires unused.
+             */
+            expires_in: number;
+        };
         /**
          * SubmitAnalysis
          * @description An alert to analyse.

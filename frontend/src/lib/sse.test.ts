@@ -57,7 +57,12 @@ describe("followAnalysis", () => {
     await expect(followAnalysis("id", { onEvent: () => {} }, new AbortController().signal)).resolves.toBe("unavailable");
   });
 
-  it("reads events with the bearer token until the stream ends", async () => {
+  it("says unavailable when the ticket endpoint answers the SPA page", async () => {
+    vi.stubGlobal("fetch", vi.fn().mockResolvedValue(new Response("<!doctype html>", { status: 200, headers: { "content-type": "text/html" } })));
+    await expect(followAnalysis("id", { onEvent: () => {} }, new AbortController().signal)).resolves.toBe("unavailable");
+  });
+
+  it("reads events with a single-use ticket (never the token in the URL) until the stream ends", async () => {
     const enc = new TextEncoder();
     const body = new ReadableStream<Uint8Array>({
       start(c) {
@@ -66,7 +71,10 @@ describe("followAnalysis", () => {
         c.close();
       },
     });
-    const f = vi.fn().mockResolvedValue(new Response(body, { status: 200, headers: { "content-type": "text/event-stream" } }));
+    const f = vi
+      .fn()
+      .mockResolvedValueOnce(new Response('{"ticket":"tkt-1","expires_in":30}', { status: 200, headers: { "content-type": "application/json; charset=utf-8" } }))
+      .mockResolvedValueOnce(new Response(body, { status: 200, headers: { "content-type": "text/event-stream" } }));
     vi.stubGlobal("fetch", f);
     const events: ProgressEvent[] = [];
     let opened = false;
@@ -74,8 +82,13 @@ describe("followAnalysis", () => {
     expect(outcome).toBe("ended");
     expect(opened).toBe(true);
     expect(events.map((e) => e.stage)).toEqual(["collecting", "analyzing"]);
-    const [url, init] = f.mock.calls[0] as [string, RequestInit];
-    expect(url).toBe("/api/analysis/a1/events");
-    expect((init.headers as Record<string, string>).Authorization).toBe("Bearer tok");
+    const [ticketUrl, ticketInit] = f.mock.calls[0] as [string, RequestInit];
+    expect(ticketUrl).toBe("/api/analysis/a1/stream-ticket");
+    expect(ticketInit.method).toBe("POST");
+    expect((ticketInit.headers as Record<string, string>).Authorization).toBe("Bearer tok");
+    const [url, init] = f.mock.calls[1] as [string, RequestInit];
+    expect(url).toBe("/api/analysis/a1/events?ticket=tkt-1");
+    expect(url).not.toContain("access_token");
+    expect((init.headers as Record<string, string>).Authorization).toBeUndefined();
   });
 });

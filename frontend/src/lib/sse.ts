@@ -1,7 +1,8 @@
 // Progress of a running analysis from `GET /api/analysis/{id}/events` (Server-Sent
-// Events). EventSource cannot send a bearer token, so the stream is read with fetch.
-// When the endpoint is not there (404/405/501, or the SPA page instead of a stream)
-// the caller is told to poll instead.
+// Events). The stream is opened with a single-use, short-lived ticket from
+// `POST /api/analysis/{id}/stream-ticket` (never the access token in a URL, where
+// proxies log it) and read with fetch. When the endpoint is not there (404/405/501,
+// or the SPA page instead of a stream) the caller is told to poll instead.
 import { ApiError, authHeader, buildUrl, errorFromBody, notifyUnauthorized } from "../api/client";
 import { parseToolCall, type ToolCall } from "./analysis";
 
@@ -113,21 +114,42 @@ export interface StreamHandlers {
  * `unavailable` when the server has no stream for it (the caller polls instead).
  */
 export async function followAnalysis(id: string, h: StreamHandlers, signal: AbortSignal): Promise<StreamOutcome> {
+  const path = `/api/analysis/${encodeURIComponent(id)}`;
+  let ticket: string;
+  try {
+    const t = await fetch(buildUrl(`${path}/stream-ticket`), {
+      method: "POST",
+      headers: { Accept: "application/json", ...authHeader() },
+      signal,
+      cache: "no-store",
+    });
+    if (t.status === 401) {
+      notifyUnauthorized(errorFromBody(401, t.statusText, await t.text().catch(() => "")));
+      return "error";
+    }
+    if ([404, 405, 501].includes(t.status)) return "unavailable";
+    const type = t.headers.get("content-type") ?? "";
+    if (t.ok && !type.includes("json")) return "unavailable";
+    if (!t.ok) return "error";
+    const body = (await t.json()) as { ticket?: unknown };
+    if (typeof body.ticket !== "string") return "error";
+    ticket = body.ticket;
+  } catch {
+    return signal.aborted ? "aborted" : "error";
+  }
   let res: Response;
   try {
-    res = await fetch(buildUrl(`/api/analysis/${encodeURIComponent(id)}/events`), {
-      headers: { Accept: "text/event-stream", ...authHeader() },
+    res = await fetch(buildUrl(`${path}/events`, { ticket }), {
+      headers: { Accept: "text/event-stream" },
       signal,
       cache: "no-store",
     });
   } catch {
     return signal.aborted ? "aborted" : "error";
   }
-  if (res.status === 401) {
-    notifyUnauthorized(errorFromBody(401, res.statusText, await res.text().catch(() => "")));
-    return "error";
-  }
-  if ([404, 405, 501].includes(res.status)) return "unavailable";
+  // A refused ticket is not a lost session (another server behind a load balancer
+  // may have issued it): poll instead.
+  if ([401, 404, 405, 501].includes(res.status)) return "unavailable";
   const type = res.headers.get("content-type") ?? "";
   if (!res.ok || !type.includes("text/event-stream") || !res.body) {
     if (res.ok && !type.includes("text/event-stream")) return "unavailable";

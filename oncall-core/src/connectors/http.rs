@@ -140,6 +140,7 @@ impl HttpClient {
         if base.host_str().is_none() {
             return Err(Error::invalid("url", "has no host"));
         }
+        super::outbound::check_url(&base)?;
         base.set_query(None);
         base.set_fragment(None);
         if !base.path().ends_with('/') {
@@ -184,6 +185,8 @@ impl HttpClient {
 
         let client = Client::builder()
             .tls_backend_preconfigured(tls)
+            .dns_resolver(Arc::new(super::outbound::GuardedResolver::default()))
+            .redirect(super::outbound::same_origin_redirects())
             .timeout(timeout)
             .connect_timeout(timeout.min(DEFAULT_TIMEOUT))
             .user_agent(concat!("oncall-assistant/", env!("CARGO_PKG_VERSION")))
@@ -415,9 +418,25 @@ fn tls_cause(e: &reqwest::Error) -> Option<String> {
         .then_some(cause)
 }
 
-/// Maps a non-2xx answer to an error kind, with the server's own message.
+/// Maps a non-2xx answer to an error kind, with the server's own message when it
+/// is one this kind of server sends (see [`server_message`]).
 pub(crate) fn status_error(status: StatusCode, body: &[u8]) -> ConnectorError {
-    let message = server_message(body);
+    if status.is_redirection() {
+        return ConnectorError::new(
+            ConnectorErrorKind::Config,
+            format!(
+                "the server redirects (HTTP {}) to another origin; redirects are only \
+                 followed within the same scheme, host and port, so that credentials \
+                 never go elsewhere: set the data source's URL to where it points",
+                status.as_u16()
+            ),
+        );
+    }
+    let message = if status == StatusCode::BAD_REQUEST {
+        server_message(body)
+    } else {
+        json_server_message(body).unwrap_or_else(|| describe_body(body))
+    };
     let detail = if message.is_empty() {
         String::new()
     } else {
@@ -445,14 +464,39 @@ pub(crate) fn status_error(status: StatusCode, body: &[u8]) -> ConnectorError {
 
 /// The error text in a body: Prometheus/Loki `{"error": "..."}`, Elasticsearch
 /// `{"error": {"type", "reason", "root_cause": [...]}}`, `{"message": "..."}`, or the
-/// first 300 characters of plain text.
+/// first 300 characters of plain text (Loki answers a bad query with plain text;
+/// only a 400's body is read this way).
 pub(crate) fn server_message(body: &[u8]) -> String {
-    if let Ok(v) = serde_json::from_slice::<Value>(body) {
-        if let Some(text) = json_error_text(&v) {
-            return clip(&text, 1000);
-        }
-    }
-    clip(String::from_utf8_lossy(body).trim(), 300)
+    json_server_message(body).unwrap_or_else(|| clip(String::from_utf8_lossy(body).trim(), 300))
+}
+
+/// The error text of a JSON error body, as the data source kinds send them.
+fn json_server_message(body: &[u8]) -> Option<String> {
+    let v = serde_json::from_slice::<Value>(body).ok()?;
+    json_error_text(&v).map(|text| clip(&text, 1000))
+}
+
+/// What kind of answer `body` is, without any of its content: whatever answered
+/// at a data source's URL (a metadata service, an internal page) is never echoed
+/// back to the user.
+pub(crate) fn describe_body(body: &[u8]) -> String {
+    let size = body.len();
+    let start = String::from_utf8_lossy(&body[..size.min(512)]);
+    let start = start.trim_start().to_ascii_lowercase();
+    let kind = if size == 0 {
+        return "an empty answer".to_owned();
+    } else if start.starts_with("<!doctype html") || start.starts_with("<html") {
+        "an HTML page"
+    } else if start.starts_with("<?xml") || start.starts_with('<') {
+        "an XML document"
+    } else if serde_json::from_slice::<Value>(body).is_ok() {
+        "JSON of another shape"
+    } else if std::str::from_utf8(body).is_ok() {
+        "plain text"
+    } else {
+        "binary data"
+    };
+    format!("{kind} of {size} bytes")
 }
 
 fn json_error_text(v: &Value) -> Option<String> {
@@ -502,13 +546,10 @@ pub(crate) fn parse_json<'de, T: serde::Deserialize<'de>>(
     body: &'de [u8],
     what: &str,
 ) -> ConnectorResult<T> {
-    serde_json::from_slice(body).map_err(|e| {
-        let start = clip(
-            String::from_utf8_lossy(&body[..body.len().min(200)]).trim(),
-            120,
-        );
+    serde_json::from_slice(body).map_err(|_| {
         ConnectorError::bad_response(format!(
-            "the answer is not {what} ({e}); it starts with `{start}` — is the URL right?"
+            "the answer is not {what} but {}; is the URL right?",
+            describe_body(body)
         ))
     })
 }
@@ -685,6 +726,24 @@ mod tests {
             "index_not_found_exception: no such index [x]"
         );
         assert_eq!(server_message(b"  plain\ntext "), "plain text");
+    }
+
+    #[test]
+    fn foreign_bodies_are_described_not_echoed() {
+        let secret = br#"{"Code":"Success","AccessKeyId":"ASIAXXSECRET","SecretAccessKey":"abc"}"#;
+        let e = parse_json::<Vec<u8>>(secret, "a Prometheus answer").unwrap_err();
+        assert!(!e.message.contains("ASIA"), "{}", e.message);
+        assert!(e.message.contains("JSON of another shape"), "{}", e.message);
+        let page = b"<!DOCTYPE html><title>internal admin</title>";
+        let e = parse_json::<Vec<u8>>(page, "x").unwrap_err();
+        assert!(e.message.contains("an HTML page") && !e.message.contains("internal"));
+        let e = status_error(StatusCode::NOT_FOUND, b"ami-id\nhostname\niam/");
+        assert!(!e.message.contains("iam"), "{}", e.message);
+        let e = status_error(StatusCode::FOUND, b"");
+        assert_eq!(e.kind, ConnectorErrorKind::Config);
+        // A Loki query error (400, plain text) is still shown.
+        let e = status_error(StatusCode::BAD_REQUEST, b"parse error at line 1");
+        assert!(e.message.contains("parse error at line 1"));
     }
 
     #[test]

@@ -142,8 +142,9 @@ pub struct DataSource {
 
 pub mod elasticsearch;
 mod http;
-pub(crate) use http::tls_config;
+pub(crate) use http::{describe_body, tls_config};
 pub mod loki;
+pub mod outbound;
 pub mod prometheus;
 mod prometheus_api;
 

@@ -13,6 +13,8 @@ use crate::users::{Role, User};
 
 /// Default per-request timeout of a data source.
 pub const DEFAULT_TIMEOUT_MS: i64 = 10_000;
+/// Longest URL accepted for a data source or a notification channel.
+pub const MAX_URL_LEN: usize = 2048;
 
 /// Authentication as a client sends it. Secrets are write-only: omitted on an edit,
 /// the stored ones are kept.
@@ -198,8 +200,16 @@ impl From<DataSource> for DataSourceView {
     }
 }
 
-/// Checks a base URL: http or https, with a host, no credentials in it.
+/// Checks a base URL: http or https, with a host, no credentials in it, at most
+/// [`MAX_URL_LEN`] bytes, and a host the outbound policy allows
+/// (`ONCALL_OUTBOUND_DENY` / `ONCALL_OUTBOUND_ALLOW`).
 pub fn validate_url(raw: &str) -> Result<String> {
+    if raw.trim().len() > MAX_URL_LEN {
+        return Err(Error::invalid(
+            "url",
+            format!("must be at most {MAX_URL_LEN} bytes"),
+        ));
+    }
     let parsed = url::Url::parse(raw.trim())
         .map_err(|e| Error::invalid("url", format!("`{raw}` is not a URL: {e}")))?;
     if !matches!(parsed.scheme(), "http" | "https") {
@@ -214,7 +224,18 @@ pub fn validate_url(raw: &str) -> Result<String> {
             "put credentials in `auth`, not in the URL",
         ));
     }
+    crate::connectors::outbound::check_url(&parsed)?;
     Ok(parsed.as_str().trim_end_matches('/').to_owned())
+}
+
+/// Scheme, host and port: where stored credentials may be sent.
+fn origin(raw: &str) -> Option<(String, String, Option<u16>)> {
+    let u = url::Url::parse(raw).ok()?;
+    Some((
+        u.scheme().to_owned(),
+        u.host_str()?.to_ascii_lowercase(),
+        u.port_or_known_default(),
+    ))
 }
 
 fn validate_config(kind: DataSourceKind, config: Option<Value>) -> Result<Value> {
@@ -248,6 +269,14 @@ fn validate_config(kind: DataSourceKind, config: Option<Value>) -> Result<Value>
     Ok(config)
 }
 
+fn reentry(field: &str) -> Error {
+    Error::invalid(
+        field,
+        "the URL now points at another scheme, host or port: enter the credential \
+         again (stored ones are never sent to a new server)",
+    )
+}
+
 fn context(id: Uuid, what: &str) -> String {
     format!("datasource:{id}:{what}")
 }
@@ -276,7 +305,16 @@ impl OnCall {
         }
         ds.name = name.to_owned();
         ds.kind = input.kind;
-        ds.url = validate_url(&input.url)?;
+        let url = validate_url(&input.url)?;
+        // Stored secrets only ever go to the origin they were entered for: moving
+        // the URL to another scheme, host or port drops them, so they must be
+        // entered again (else whoever may edit the URL could read them back).
+        let moved = !ds.url.is_empty() && origin(&ds.url) != origin(&url);
+        if moved {
+            ds.password_sealed = None;
+            ds.token_sealed = None;
+        }
+        ds.url = url;
         ds.config = validate_config(input.kind, input.config)?;
         ds.enabled = input.enabled.unwrap_or(true);
         ds.timeout_ms = timeout_ms;
@@ -300,6 +338,8 @@ impl OnCall {
                 if let Some(p) = password {
                     ds.password_sealed =
                         Some(self.secret_box()?.seal(&p, &context(ds.id, "password"))?);
+                } else if moved {
+                    return Err(reentry("auth.password"));
                 } else if kind_changed || ds.password_sealed.is_none() {
                     return Err(Error::invalid(
                         "auth.password",
@@ -312,6 +352,8 @@ impl OnCall {
             AuthKind::Bearer => {
                 if let Some(t) = token {
                     ds.token_sealed = Some(self.secret_box()?.seal(&t, &context(ds.id, "token"))?);
+                } else if moved {
+                    return Err(reentry("auth.token"));
                 } else if kind_changed || ds.token_sealed.is_none() {
                     return Err(Error::invalid("auth.token", "bearer auth needs a token"));
                 }
@@ -447,9 +489,13 @@ mod tests {
             "http://",
             "http://u:p@host",
             "not a url",
+            "http://169.254.169.254/latest/meta-data",
+            "http://metadata.google.internal/computeMetadata/v1",
         ] {
             assert!(validate_url(bad).is_err(), "{bad}");
         }
+        let long = format!("http://prom:9090/{}", "a".repeat(MAX_URL_LEN));
+        assert!(validate_url(&long).is_err());
     }
 
     #[test]

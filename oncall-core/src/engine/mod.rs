@@ -18,6 +18,7 @@ pub(crate) mod claims;
 mod datasources;
 mod identities;
 mod notifications;
+mod stream_tickets;
 mod tickets;
 mod webhooks;
 
@@ -28,10 +29,12 @@ pub use analyses::{
 };
 pub use claims::Background;
 pub use datasources::{
-    AuthInput, AuthView, DEFAULT_TIMEOUT_MS, DataSourceInput, DataSourceView, validate_url,
+    AuthInput, AuthView, DEFAULT_TIMEOUT_MS, DataSourceInput, DataSourceView, MAX_URL_LEN,
+    validate_url,
 };
 pub use identities::IDENTITY_TTL;
 pub use notifications::{ChannelInput, ChannelTest, ChannelView, Notifier};
+pub use stream_tickets::{STREAM_TICKET_TTL, StreamTicket};
 pub use tickets::{TicketDetail, TicketInput, TicketPatch};
 pub use webhooks::{IntakeMetrics, WebhookInput, WebhookReceipt, WebhookView, WebhookWithToken};
 
@@ -54,6 +57,29 @@ pub struct OnCall {
     pub(crate) intake: Arc<webhooks::IntakeCounters>,
     /// The metric sources' names, for free-text alerts (cached per source).
     pub(crate) names: Arc<crate::alert::names::NameLookups>,
+    /// The threads every password hash and check runs on (bounded memory).
+    hashes: users::HashPool,
+    /// Unredeemed event-stream tickets of this process.
+    stream_tickets: Arc<stream_tickets::StreamTickets>,
+}
+
+/// Why [`OnCall::login`] refused, and how long to wait before trying again when
+/// waiting helps (a front end sends it as `Retry-After`).
+#[derive(Debug)]
+pub struct LoginRefused {
+    /// What to tell the client: [`Error::Unauthorized`] for wrong credentials
+    /// (never saying which part was wrong, nor that the account is disabled),
+    /// [`Error::RateLimited`] for too many attempts or a busy server.
+    pub error: Error,
+    /// Whole seconds to wait, for [`Error::RateLimited`].
+    pub retry_after: Option<u64>,
+}
+
+impl From<Error> for LoginRefused {
+    fn from(error: Error) -> Self {
+        let retry_after = (error.code() == crate::ErrorCode::RateLimited).then_some(1);
+        LoginRefused { error, retry_after }
+    }
 }
 
 /// Changes an admin may make to an account; unset fields stay as they are.
@@ -84,6 +110,7 @@ impl OnCall {
             .map(SecretBox::from_base64)
             .transpose()?;
         let llm = crate::llm::LlmClient::from_settings(&settings)?.map(Arc::new);
+        crate::connectors::outbound::install(settings.outbound.clone());
         let store = store::open(&settings.database_url).await?;
         let engine = OnCall {
             settings: Arc::new(settings),
@@ -95,6 +122,8 @@ impl OnCall {
             outbox_wake: Arc::new(tokio::sync::Notify::new()),
             intake: Arc::default(),
             names: Arc::default(),
+            hashes: users::HashPool::for_this_machine()?,
+            stream_tickets: Arc::default(),
         };
         engine.ensure_first_admin().await?;
         Ok(engine)
@@ -147,6 +176,13 @@ impl OnCall {
             let email = users::normalize_email(&self.settings.admin_email)?;
             let password = &self.settings.admin_password;
             let is_default = password == DEFAULT_ADMIN_PASSWORD;
+            if is_default && self.settings.admin_password_required {
+                return Err(Error::Config(format!(
+                    "the database has no accounts yet: set ONCALL_ADMIN_PASSWORD to the first \
+                     admin's ({email}) password; outside development mode the built-in default \
+                     password is refused"
+                )));
+            }
             let now = Utc::now();
             let admin = User {
                 id: Uuid::now_v7(),
@@ -159,7 +195,7 @@ impl OnCall {
                 updated_at: now,
                 token_version: 0,
             };
-            let hash = users::hash_password(password)?;
+            let hash = self.hash(password.clone()).await?;
             match self.store.insert_user(&admin, &hash).await {
                 Ok(()) => tracing::info!(email = %admin.email, "created the first admin account"),
                 // Another process sharing the database created it first.
@@ -187,29 +223,94 @@ impl OnCall {
     }
 
     /// The enabled account with this email and password, or [`Error::Unauthorized`]
-    /// (the same error whether the email or the password is wrong).
+    /// (the same error whether the email or the password is wrong, or the account
+    /// is disabled). The check runs on the engine's hashing threads: beyond what
+    /// they can take this is [`Error::RateLimited`]. An unknown email costs the
+    /// same hash as a known one. Not throttled: front ends facing the network use
+    /// [`OnCall::login`].
     pub async fn authenticate(&self, email: &str, password: &str) -> Result<User> {
         let wrong = || Error::Unauthorized("wrong email or password".into());
         let Ok(email) = users::normalize_email(email) else {
             return Err(wrong());
         };
+        if password.len() > users::MAX_PASSWORD_LEN {
+            return Err(wrong());
+        }
         let found = self.store.user_by_email(&email).await?;
         let hash = found
             .as_ref()
             .map_or(users::dummy_hash(), |(_, h)| h.as_str())
             .to_owned();
         let password = password.to_owned();
-        let matches = tokio::task::spawn_blocking(move || users::verify_password(&password, &hash))
-            .await
-            .map_err(|e| Error::Internal(format!("password check: {e}")))?;
+        let matches = self
+            .hashes
+            .run(move || users::verify_password(&password, &hash))
+            .await?;
         match found {
             Some((user, _)) if matches && !user.disabled => Ok(user),
-            Some((user, _)) if matches => Err(Error::Unauthorized(format!(
-                "account {} is disabled",
-                user.email
-            ))),
             _ => Err(wrong()),
         }
+    }
+
+    /// [`OnCall::authenticate`] behind the login throttle (see
+    /// [`users::throttle`]): the attempt is charged to the (account, `client`)
+    /// pair before the password is checked, atomically through the database, so
+    /// parallel guesses are counted one by one; a success clears the pair.
+    /// `client` is the caller's address as the front end determined it.
+    pub async fn login(
+        &self,
+        email: &str,
+        password: &str,
+        client: &str,
+    ) -> std::result::Result<User, LoginRefused> {
+        let key = users::throttle::key(email, client);
+        self.charge_login_attempt(&key).await?;
+        let user = self.authenticate(email, password).await?;
+        self.store.clear_login_throttle(&key).await?;
+        Ok(user)
+    }
+
+    async fn charge_login_attempt(&self, key: &str) -> std::result::Result<(), LoginRefused> {
+        use crate::store::ThrottleState;
+        let refuse = |secs: u64| LoginRefused {
+            error: Error::RateLimited(format!("too many login attempts; try again in {secs} s")),
+            retry_after: Some(secs),
+        };
+        // Each round either charges the attempt or sees that a parallel attempt
+        // changed the row first; a few rounds settle any race.
+        for _ in 0..8 {
+            let now = Utc::now();
+            let seen = self.store.login_throttle(key).await?;
+            if let Some(seen) = seen
+                && seen.next_allowed_at > now
+            {
+                let wait = (seen.next_allowed_at - now).num_milliseconds();
+                return Err(refuse(
+                    u64::try_from((wait + 999) / 1000).unwrap_or(1).max(1),
+                ));
+            }
+            let failures = seen.map_or(0, |s| s.failures) + 1;
+            let delay = users::throttle::delay_after(failures);
+            let next = ThrottleState {
+                failures,
+                next_allowed_at: now + chrono::Duration::from_std(delay).unwrap_or_default(),
+            };
+            if self
+                .store
+                .charge_login_attempt(key, seen, next, now)
+                .await?
+            {
+                if seen.is_none() && fastrand::u8(..) == 0 {
+                    let forget = chrono::Duration::from_std(users::throttle::FORGET_AFTER)
+                        .unwrap_or_default();
+                    if let Err(e) = self.store.prune_login_throttle(now - forget).await {
+                        tracing::warn!(error = %e, "pruning the login throttle");
+                    }
+                }
+                return Ok(());
+            }
+        }
+        Err(refuse(1))
     }
 
     /// The enabled account with this id, for a front end that verified a token
@@ -287,7 +388,7 @@ impl OnCall {
             updated_at: now,
             token_version: 0,
         };
-        let hash = hash_blocking(new.password).await?;
+        let hash = self.hash(new.password).await?;
         self.store.insert_user(&user, &hash).await?;
         Ok(user)
     }
@@ -310,18 +411,24 @@ impl OnCall {
         if let Some(role) = patch.role {
             user.role = role;
         }
+        // Disabling revokes every token for good: re-enabling does not revive them.
+        let revoke = patch.disabled == Some(true) && !user.disabled;
         if let Some(disabled) = patch.disabled {
             user.disabled = disabled;
         }
         let password = match patch.password {
             Some(password) => {
                 users::check_new_password(&password)?;
-                Some(hash_blocking(password).await?)
+                Some(self.hash(password).await?)
             }
             None => None,
         };
         user.updated_at = Utc::now();
-        let saved = self.save_user(&mut user, password.as_deref()).await;
+        let mut saved = self.save_user(&mut user, password.as_deref()).await;
+        if revoke && saved.is_ok() {
+            saved = self.store.revoke_tokens(user.id).await;
+            user.token_version += 1;
+        }
         // Whatever was written, cached identities may be stale now.
         self.identities.invalidate();
         saved.map(|()| user)
@@ -354,7 +461,7 @@ impl OnCall {
                 "must differ from the current one",
             ));
         }
-        let hash = hash_blocking(new.to_owned()).await?;
+        let hash = self.hash(new.to_owned()).await?;
         let saved = self.store.set_password_hash(user.id, &hash, false).await;
         self.identities.invalidate();
         saved?;
@@ -371,9 +478,12 @@ fn clean_name(name: Option<&str>, email: &str) -> Result<String> {
     Ok(name.to_owned())
 }
 
-/// argon2 takes tens of milliseconds of CPU: keep it off the async workers.
-async fn hash_blocking(password: String) -> Result<String> {
-    tokio::task::spawn_blocking(move || users::hash_password(&password))
-        .await
-        .map_err(|e| Error::Internal(format!("password hashing: {e}")))?
+impl OnCall {
+    /// argon2 takes tens of milliseconds of CPU and 19 MiB: keep it off the async
+    /// workers, on the bounded hashing threads.
+    async fn hash(&self, password: String) -> Result<String> {
+        self.hashes
+            .run(move || users::hash_password(&password))
+            .await?
+    }
 }

@@ -120,6 +120,10 @@ fn http_client() -> Result<reqwest::Client> {
         .tls_backend_preconfigured(crate::connectors::tls_config(None, false)?)
         .timeout(SEND_TIMEOUT)
         .connect_timeout(SEND_TIMEOUT)
+        .dns_resolver(std::sync::Arc::new(
+            crate::connectors::outbound::GuardedResolver::default(),
+        ))
+        .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("oncall-assistant/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| Error::Internal(format!("building the HTTP client: {e}")))
@@ -141,11 +145,18 @@ impl OnCall {
             .filter(|u| !u.is_empty())
         {
             Some(raw) => {
+                if raw.len() > super::MAX_URL_LEN {
+                    return Err(Error::invalid(
+                        "url",
+                        format!("must be at most {} bytes", super::MAX_URL_LEN),
+                    ));
+                }
                 let url = url::Url::parse(raw)
                     .map_err(|e| Error::invalid("url", format!("not a URL: {e}")))?;
                 if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
                     return Err(Error::invalid("url", "must be an http(s) URL with a host"));
                 }
+                crate::connectors::outbound::check_url(&url)?;
                 c.url_sealed = secrets.seal(url.as_str(), &sealing_context(c.id, "url"))?;
                 c.url_hint = notify::url_hint(&url);
             }
@@ -536,13 +547,30 @@ impl OnCall {
             .await
             .map_err(|e| format!("POST to {} failed: {}", c.url_hint, without_url(&e)))?;
         let status = resp.status();
-        let body = resp.text().await.unwrap_or_default();
+        let body = read_capped(resp, 64 * 1024).await;
         if !status.is_success() {
-            let snippet: String = body.chars().take(200).collect();
-            return Err(format!("{} answered {status}: {snippet}", c.url_hint));
+            // Say what kind of answer came back, never its content: the URL may
+            // point at something internal.
+            return Err(format!(
+                "{} answered {status} with {}",
+                c.url_hint,
+                crate::connectors::describe_body(body.as_bytes())
+            ));
         }
         notify::accepted_body(c.kind, &body)
     }
+}
+
+/// At most `max` bytes of an answer, as text (a broken body is cut short).
+async fn read_capped(mut resp: reqwest::Response, max: usize) -> String {
+    let mut buf = Vec::new();
+    while let Ok(Some(chunk)) = resp.chunk().await {
+        buf.extend_from_slice(&chunk[..chunk.len().min(max - buf.len())]);
+        if buf.len() >= max {
+            break;
+        }
+    }
+    String::from_utf8_lossy(&buf).into_owned()
 }
 
 /// A reqwest error without the URL (it may carry the bot's token).

@@ -210,9 +210,64 @@ pub fn feishu_sign(secret: &str, timestamp_s: i64) -> Result<String> {
     hmac_base64(format!("{timestamp_s}\n{secret}").as_bytes(), b"")
 }
 
-/// The notice as plain text lines (title first, link last).
+/// Slack mrkdwn: `&`, `<` and `>` as the entities Slack documents, so alert text
+/// cannot write `<!channel>`, `<@user>` or a `<url|disguised link>`.
+pub fn escape_slack(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// DingTalk / WeCom markdown: Markdown's punctuation backslash-escaped (no links,
+/// images, emphasis or headings from alert text), `<` and `>` as their
+/// full-width forms (no `<font>`, no `<@user>` mentions), and a zero-width space
+/// after every `@` (no `@all`).
+pub fn escape_markdown(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\\' | '`' | '*' | '_' | '~' | '[' | ']' | '(' | ')' | '#' | '!' | '|' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '<' => out.push('\u{FF1C}'),
+            '>' => out.push('\u{FF1E}'),
+            '@' => out.push_str("@\u{200B}"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Feishu text messages: `<` and `>` as their full-width forms (no `<at
+/// user_id="all">`), and a zero-width space after every `@`.
+pub fn escape_feishu_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '<' => out.push('\u{FF1C}'),
+            '>' => out.push('\u{FF1E}'),
+            '@' => out.push_str("@\u{200B}"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The notice as plain text lines (title first, link last), escaped for Feishu.
 fn plain(n: &Notice) -> String {
-    let mut s = format!("{}\n{}", n.title, n.text);
+    let mut s = format!(
+        "{}\n{}",
+        escape_feishu_text(&n.title),
+        escape_feishu_text(&n.text)
+    );
     if !n.link.is_empty() {
         s.push('\n');
         s.push_str(&n.link);
@@ -222,7 +277,11 @@ fn plain(n: &Notice) -> String {
 
 /// The notice as Markdown (DingTalk / WeCom flavour: `###` title, `[text](url)`).
 fn markdown(n: &Notice) -> String {
-    let mut s = format!("### {}\n\n{}", n.title, n.text.replace('\n', "\n\n"));
+    let mut s = format!(
+        "### {}\n\n{}",
+        escape_markdown(&n.title),
+        escape_markdown(&n.text).replace('\n', "\n\n")
+    );
     if !n.link.is_empty() {
         s.push_str(&format!("\n\n[{}]({})", "Open in oncall-assistant", n.link));
     }
@@ -245,7 +304,11 @@ pub fn prepare(
             serde_json::to_value(notice).map_err(|e| Error::Internal(e.to_string()))?,
         ),
         ChannelKind::Slack => {
-            let mut text = format!("*{}*\n{}", notice.title, notice.text);
+            let mut text = format!(
+                "*{}*\n{}",
+                escape_slack(&notice.title),
+                escape_slack(&notice.text)
+            );
             if !notice.link.is_empty() {
                 text.push_str(&format!("\n<{}|Open in oncall-assistant>", notice.link));
             }
@@ -263,7 +326,7 @@ pub fn prepare(
         ChannelKind::Dingtalk => {
             let body = json!({
                 "msgtype": "markdown",
-                "markdown": {"title": notice.title, "text": markdown(notice)},
+                "markdown": {"title": escape_markdown(&notice.title), "text": markdown(notice)},
             });
             let url = match secret {
                 Some(secret) => {
@@ -443,6 +506,101 @@ mod tests {
         let hook = prepare(ChannelKind::Webhook, "http://x", None, &n, now).unwrap();
         assert_eq!(hook.body["event"], "analysis_completed");
         assert_eq!(hook.body["root_cause"], "db pool exhausted");
+    }
+
+    fn hostile() -> Notice {
+        Notice {
+            title: "<!channel> [click me](http://evil.example/x) @all".into(),
+            text: "<@U123> <http://evil.example|docs> <at user_id=\"all\">all</at> \
+                   <font color=\"red\">x</font> ![img](http://evil.example/i.png)\n# big"
+                .into(),
+            ..notice()
+        }
+    }
+
+    #[test]
+    fn slack_text_cannot_mention_or_link() {
+        let out = prepare(
+            ChannelKind::Slack,
+            "https://hooks.slack.com/x",
+            None,
+            &hostile(),
+            Utc::now(),
+        )
+        .unwrap();
+        let text = out.body["text"].as_str().unwrap();
+        for bad in ["<!channel>", "<@U123>", "<http://evil.example|docs>"] {
+            assert!(!text.contains(bad), "{text}");
+        }
+        assert!(text.contains("&lt;!channel&gt;"), "{text}");
+        // Our own link is still a link.
+        assert!(text.contains("<http://oncall.local/analyses/1|Open in oncall-assistant>"));
+    }
+
+    fn assert_markdown_is_inert(md: &str) {
+        for bad in [
+            "[click me](",
+            "![img](",
+            "<font",
+            "<@U123>",
+            "@all",
+            "\n# big",
+            "<http",
+        ] {
+            assert!(!md.contains(bad), "{bad} in {md}");
+        }
+        assert!(
+            md.contains("[Open in oncall-assistant](http://oncall.local/analyses/1)"),
+            "{md}"
+        );
+    }
+
+    #[test]
+    fn dingtalk_markdown_cannot_link_mention_or_style() {
+        let out = prepare(
+            ChannelKind::Dingtalk,
+            "https://oapi.dingtalk.com/x",
+            None,
+            &hostile(),
+            Utc::now(),
+        )
+        .unwrap();
+        assert_markdown_is_inert(out.body["markdown"]["text"].as_str().unwrap());
+        assert!(
+            !out.body["markdown"]["title"]
+                .as_str()
+                .unwrap()
+                .contains("@all")
+        );
+    }
+
+    #[test]
+    fn wecom_markdown_cannot_link_mention_or_style() {
+        let out = prepare(
+            ChannelKind::Wecom,
+            "https://qyapi.weixin.qq.com/x",
+            None,
+            &hostile(),
+            Utc::now(),
+        )
+        .unwrap();
+        assert_markdown_is_inert(out.body["markdown"]["content"].as_str().unwrap());
+    }
+
+    #[test]
+    fn feishu_text_cannot_mention_all() {
+        let out = prepare(
+            ChannelKind::Feishu,
+            "https://open.feishu.cn/x",
+            None,
+            &hostile(),
+            Utc::now(),
+        )
+        .unwrap();
+        let text = out.body["content"]["text"].as_str().unwrap();
+        assert!(!text.contains("<at user_id"), "{text}");
+        assert!(!text.contains("@all"), "{text}");
+        assert!(text.contains("http://oncall.local/analyses/1"));
     }
 
     #[test]

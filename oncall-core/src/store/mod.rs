@@ -187,6 +187,40 @@ pub trait UserStore: Send + Sync {
     async fn set_password_hash(&self, id: Uuid, hash: &str, is_default: bool) -> Result<()>;
     /// How many accounts exist.
     async fn count_users(&self) -> Result<u64>;
+    /// Bumps the account's token version, so every access token issued before
+    /// stops working (see [`User::token_version`]); [`Error::NotFound`] if absent.
+    async fn revoke_tokens(&self, id: Uuid) -> Result<()>;
+}
+
+/// A login throttle row: how many attempts were charged and when the next one
+/// may be made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThrottleState {
+    /// Attempts charged since the last successful login.
+    pub failures: i64,
+    /// No attempt is checked before this time.
+    pub next_allowed_at: DateTime<Utc>,
+}
+
+/// Login throttling shared through the database, so every process agrees.
+#[async_trait]
+pub trait ThrottleStore: Send + Sync {
+    /// The row for `key`, if any.
+    async fn login_throttle(&self, key: &str) -> Result<Option<ThrottleState>>;
+    /// Charges one attempt by compare-and-set: writes `next` if the row still is
+    /// `seen` (`None`: there is no row yet). False when another attempt changed
+    /// the row first (nothing is written then).
+    async fn charge_login_attempt(
+        &self,
+        key: &str,
+        seen: Option<ThrottleState>,
+        next: ThrottleState,
+        now: DateTime<Utc>,
+    ) -> Result<bool>;
+    /// Forgets `key` (after a successful login).
+    async fn clear_login_throttle(&self, key: &str) -> Result<()>;
+    /// Deletes rows untouched since `before`; returns how many.
+    async fn prune_login_throttle(&self, before: DateTime<Utc>) -> Result<u64>;
 }
 
 /// Data sources.
@@ -463,6 +497,7 @@ pub trait NotificationStore: Send + Sync {
 #[async_trait]
 pub trait Store:
     UserStore
+    + ThrottleStore
     + DataSourceStore
     + AnalysisStore
     + TicketStore

@@ -124,7 +124,7 @@ macro_rules! sql_store {
         };
         use $crate::store::{
             micros, parse_role, AnalysisFilter, AnalysisStore, DataSourceStore, NewTicketRecord,
-            Page, PageRequest, TicketFilter, TicketStore, UserStore,
+            Page, PageRequest, ThrottleState, ThrottleStore, TicketFilter, TicketStore, UserStore,
         };
         use $crate::tickets::{ticket_number, Ticket, TicketHistoryEntry, TicketStatus};
         use $crate::users::User;
@@ -393,6 +393,89 @@ macro_rules! sql_store {
                     .fetch_one(&self.pool)
                     .await?;
                 Ok(u64::try_from(n).unwrap_or_default())
+            }
+
+            async fn revoke_tokens(&self, id: Uuid) -> Result<()> {
+                let done = sqlx::query(
+                    "UPDATE users SET token_version = token_version + 1, updated_at = ? WHERE id = ?",
+                )
+                .bind(micros(Utc::now()))
+                .bind(id.to_string())
+                .execute(&self.pool)
+                .await?;
+                if done.rows_affected() == 0 {
+                    return Err(Error::not_found("user", id));
+                }
+                Ok(())
+            }
+        }
+
+        #[async_trait]
+        impl ThrottleStore for $store {
+            async fn login_throttle(&self, key: &str) -> Result<Option<ThrottleState>> {
+                let row = sqlx::query(
+                    "SELECT failures, next_allowed_at FROM login_throttle WHERE key_hash = ?",
+                )
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await?;
+                row.map(|r| {
+                    Ok(ThrottleState {
+                        failures: r.try_get("failures")?,
+                        next_allowed_at: r.try_get("next_allowed_at")?,
+                    })
+                })
+                .transpose()
+            }
+
+            async fn charge_login_attempt(
+                &self,
+                key: &str,
+                seen: Option<ThrottleState>,
+                next: ThrottleState,
+                now: DateTime<Utc>,
+            ) -> Result<bool> {
+                let done = match seen {
+                    None => sqlx::query(concat!(
+                        $insert_ignore,
+                        " login_throttle (key_hash, failures, next_allowed_at, updated_at) \
+                         VALUES (?, ?, ?, ?)"
+                    ))
+                    .bind(key)
+                    .bind(next.failures)
+                    .bind(micros(next.next_allowed_at))
+                    .bind(micros(now))
+                    .execute(&self.pool)
+                    .await?,
+                    Some(seen) => sqlx::query(
+                        "UPDATE login_throttle SET failures = ?, next_allowed_at = ?, updated_at = ? \
+                         WHERE key_hash = ? AND failures = ?",
+                    )
+                    .bind(next.failures)
+                    .bind(micros(next.next_allowed_at))
+                    .bind(micros(now))
+                    .bind(key)
+                    .bind(seen.failures)
+                    .execute(&self.pool)
+                    .await?,
+                };
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn clear_login_throttle(&self, key: &str) -> Result<()> {
+                sqlx::query("DELETE FROM login_throttle WHERE key_hash = ?")
+                    .bind(key)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn prune_login_throttle(&self, before: DateTime<Utc>) -> Result<u64> {
+                let done = sqlx::query("DELETE FROM login_throttle WHERE updated_at < ?")
+                    .bind(micros(before))
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected())
             }
         }
 

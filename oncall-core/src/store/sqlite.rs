@@ -47,6 +47,9 @@ impl SqliteStore {
                 ))
             })?;
         }
+        if !in_memory {
+            create_private(options.get_filename())?;
+        }
         // An in-memory database lives in one connection; keep exactly one. A file in
         // WAL mode reads on many connections at once; with fewer connections than
         // concurrent requests the pool's hand-off dominates (measured: 8 → 32
@@ -134,6 +137,27 @@ async fn migrate(pool: &SqlitePool) -> Result<()> {
     }
 }
 
+/// Creates the database file readable by its owner only (0600) when it does not
+/// exist yet; SQLite gives its `-wal` and `-shm` files the same mode. An existing
+/// file keeps its mode.
+fn create_private(path: &Path) -> Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(Error::Config(format!(
+            "cannot create the database file {}: {e}",
+            path.display()
+        ))),
+    }
+}
+
 /// Whether `url` names an in-memory database (`sqlite::memory:`,
 /// `sqlite://:memory:`, `…?mode=memory`). sqlx gives such a database a generated
 /// shared-cache name (`file:sqlx-in-memory-N`), so the parsed options cannot tell.
@@ -202,6 +226,24 @@ mod tests {
 
     use chrono::{Duration, NaiveDate, Utc};
     use uuid::Uuid;
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn database_files_are_private() {
+        use super::SqliteStore;
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/oncall.db");
+        let store = SqliteStore::open(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        sqlx::query("SELECT 1").execute(store.pool()).await.unwrap();
+        for file in [path.clone(), dir.path().join("sub/oncall.db-wal")] {
+            let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{}", file.display());
+        }
+        store.close().await;
+    }
 
     use super::*;
     use crate::store::sqlite_reads::{decode_time, encode_time};

@@ -1,11 +1,16 @@
 //! Accounts: roles, argon2id password hashing and the rules for who may do what.
 
-use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
+
+mod hashing;
+pub mod throttle;
+
+pub use hashing::HashPool;
 
 /// What a user may do. Ordered: each role can do everything the one before it can.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -168,29 +173,113 @@ pub fn check_new_password(password: &str) -> Result<()> {
 }
 
 /// argon2id with OWASP's recommended parameters (m = 19 MiB, t = 2, p = 1).
-fn argon2id() -> Result<Argon2<'static>> {
-    let params = Params::new(19 * 1024, 2, 1, None)
+const M_COST: u32 = 19 * 1024;
+const T_COST: u32 = 2;
+const P_COST: u32 = 1;
+/// Length of the hash output, in bytes.
+const OUTPUT_LEN: usize = 32;
+
+fn argon2id(m: u32, t: u32, p: u32, out: usize) -> Result<Argon2<'static>> {
+    let params = Params::new(m, t, p, Some(out))
         .map_err(|e| Error::Internal(format!("argon2 parameters: {e}")))?;
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
+thread_local! {
+    /// The 19 MiB of argon2 working memory, kept per thread and reused: one
+    /// allocation per hashing thread for the life of the process, instead of one
+    /// per hash (which the allocator kept in per-thread arenas, growing the
+    /// resident set by tens of MiB per thread that ever hashed).
+    static BLOCKS: std::cell::RefCell<Vec<Block>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// argon2id of `password` with `salt` into `out`, on this thread's reused memory.
+fn argon2_into(
+    a: &Argon2<'_>,
+    m_cost: u32,
+    password: &[u8],
+    salt: &[u8],
+    out: &mut [u8],
+) -> Result<()> {
+    let blocks = usize::try_from(m_cost).unwrap_or(usize::MAX);
+    BLOCKS.with(|cell| {
+        let mut memory = cell.borrow_mut();
+        if memory.len() != blocks {
+            *memory = vec![Block::default(); blocks];
+        }
+        a.hash_password_into_with_memory(password, salt, out, &mut memory[..])
+            .map_err(|e| Error::Internal(format!("hashing password: {e}")))
+    })
+}
+
 /// Hashes a password into a PHC string (`$argon2id$v=19$m=19456,t=2,p=1$…`).
 pub fn hash_password(password: &str) -> Result<String> {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD_NO_PAD as B64;
     if password.len() > MAX_PASSWORD_LEN {
         return Err(Error::invalid("password", "too long"));
     }
-    let hash = argon2id()?
-        .hash_password(password.as_bytes())
-        .map_err(|e| Error::Internal(format!("hashing password: {e}")))?;
-    Ok(hash.to_string())
+    // 16 bytes from the operating system's generator (a v4 UUID has 122 of them).
+    let salt = *Uuid::new_v4().as_bytes();
+    let mut out = [0u8; OUTPUT_LEN];
+    let a = argon2id(M_COST, T_COST, P_COST, OUTPUT_LEN)?;
+    argon2_into(&a, M_COST, password.as_bytes(), &salt, &mut out)?;
+    Ok(format!(
+        "$argon2id$v=19$m={M_COST},t={T_COST},p={P_COST}${}${}",
+        B64.encode(salt),
+        B64.encode(out)
+    ))
 }
 
 /// True when `password` matches the PHC `hash`. A malformed hash never matches.
 pub fn verify_password(password: &str, hash: &str) -> bool {
-    if password.len() > MAX_PASSWORD_LEN {
-        return false;
+    password.len() <= MAX_PASSWORD_LEN && verify_phc(password, hash).unwrap_or(false)
+}
+
+/// `$argon2id$v=19$m=…,t=…,p=…$<salt>$<hash>`, checked on the reused memory.
+fn verify_phc(password: &str, hash: &str) -> Option<bool> {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD_NO_PAD as B64;
+    let mut parts = hash.split('$');
+    let (Some(""), Some("argon2id"), Some("v=19"), Some(params), Some(salt), Some(expected), None) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return None;
+    };
+    let (mut m, mut t, mut p) = (None, None, None);
+    for kv in params.split(',') {
+        let (k, v) = kv.split_once('=')?;
+        let v: u32 = v.parse().ok()?;
+        match k {
+            "m" => m = Some(v),
+            "t" => t = Some(v),
+            "p" => p = Some(v),
+            _ => return None,
+        }
     }
-    argon2id().is_ok_and(|a| a.verify_password(password.as_bytes(), hash).is_ok())
+    // Bound the work a stored hash can ask for (a corrupt row must not cost GiBs).
+    let (m, t, p) = (m?, t?, p?);
+    if m > 256 * 1024 || t > 16 || p > 16 {
+        return None;
+    }
+    let salt = B64.decode(salt).ok()?;
+    let expected = B64.decode(expected).ok()?;
+    let mut out = vec![0u8; expected.len()];
+    let a = argon2id(m, t, p, expected.len()).ok()?;
+    argon2_into(&a, m, password.as_bytes(), &salt, &mut out).ok()?;
+    // Constant time: every byte is compared.
+    Some(
+        out.iter()
+            .zip(&expected)
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0,
+    )
 }
 
 /// A hash that never matches, verified against when the account does not exist so
@@ -213,6 +302,17 @@ mod tests {
         assert!(!verify_password("correct horsf", &a));
         assert!(!verify_password("correct horse", "not a hash"));
         assert!(!verify_password("anything", dummy_hash()));
+        // Hashes made by the argon2 crate itself (as stored before) still verify.
+        use argon2::{PasswordHasher, PasswordVerifier};
+        let a = argon2id(M_COST, T_COST, P_COST, OUTPUT_LEN).unwrap();
+        let old = a.hash_password(b"legacy pw").unwrap().to_string();
+        assert!(verify_password("legacy pw", &old), "{old}");
+        assert!(!verify_password("legacy pX", &old));
+        let ours = hash_password("legacy pw").unwrap();
+        assert!(
+            a.verify_password(b"legacy pw", ours.as_str()).is_ok(),
+            "{ours}"
+        );
     }
 
     #[test]

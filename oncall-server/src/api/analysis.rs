@@ -45,6 +45,15 @@ struct Accepted {
     status: AnalysisStatus,
 }
 
+/// A single-use ticket for one analysis's event stream.
+#[derive(Debug, Object)]
+struct StreamTicketResponse {
+    /// Open `GET /api/analysis/{id}/events?ticket=<ticket>` with it, once.
+    ticket: String,
+    /// Seconds until it expires unused.
+    expires_in: u64,
+}
+
 /// Analysis operations.
 #[derive(Debug)]
 pub struct AnalysisApi;
@@ -82,10 +91,28 @@ impl AnalysisApi {
         Ok(Json(state.oncall.analysis(&auth.0, id.0).await?))
     }
 
+    /// A short-lived (30 s), single-use ticket to open this analysis's event
+    /// stream with `?ticket=`, for clients that cannot send an `Authorization`
+    /// header (a browser's `EventSource`): no access token in a URL.
+    #[oai(path = "/api/analysis/:id/stream-ticket", method = "post")]
+    async fn stream_ticket(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+    ) -> ApiResult<Json<StreamTicketResponse>> {
+        let t = state.oncall.issue_stream_ticket(&auth.0, id.0).await?;
+        Ok(Json(StreamTicketResponse {
+            ticket: t.ticket,
+            expires_in: t.expires_in,
+        }))
+    }
+
     /// Progress as Server-Sent Events: every past event first, then new ones as
     /// they happen, until `done` or `failed`. Each event's data is an
-    /// `AnalysisEvent` (`seq`, `stage`, `message`, `data`, `at`). Browsers' `EventSource`
-    /// may pass the token as `?access_token=`.
+    /// `AnalysisEvent` (`seq`, `stage`, `message`, `data`, `at`). Authenticate with
+    /// the bearer token, or with `?ticket=` from `POST
+    /// /api/analysis/{id}/stream-ticket` (browsers' `EventSource`).
     #[oai(path = "/api/analysis/:id/events", method = "get")]
     async fn events(
         &self,
@@ -93,6 +120,11 @@ impl AnalysisApi {
         auth: StreamAuth,
         id: Path<Uuid>,
     ) -> ApiResult<EventStream<BoxStream<'static, AnalysisEvent>>> {
+        if !auth.allows(id.0) {
+            return Err(crate::error::ApiError::unauthorized(
+                "this stream ticket is for another analysis",
+            ));
+        }
         let user = auth.user().clone();
         let oncall = state.oncall.clone();
         // 404 before the stream starts, for an unknown id.

@@ -2,13 +2,81 @@
 
 use std::sync::Arc;
 
+use oncall_core::LoginRefused;
 use oncall_core::users::User;
-use poem::web::{Data, RemoteAddr};
-use poem_openapi::{Object, OpenApi, payload::Json};
+use poem::Request;
+use poem::web::Data;
+use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
 
 use super::{ApiResult, Tag};
 use crate::AppState;
 use crate::auth::BearerAuth;
+use crate::error::{ApiError, ErrorBody};
+
+/// Why a login was refused: the usual error responses, with `Retry-After` on a
+/// 429 (too many attempts from this address for this account, or the server is
+/// busy checking passwords).
+#[derive(Debug, ApiResponse)]
+enum LoginError {
+    /// Malformed request.
+    #[oai(status = 400)]
+    #[allow(dead_code)]
+    BadRequest(Json<ErrorBody>),
+    /// Wrong email or password (the same answer for an unknown or disabled
+    /// account).
+    #[oai(status = 401)]
+    Unauthorized(Json<ErrorBody>),
+    /// Body too large.
+    #[oai(status = 413)]
+    #[allow(dead_code)]
+    TooLarge(Json<ErrorBody>),
+    /// The body is not `application/json`.
+    #[oai(status = 415)]
+    #[allow(dead_code)]
+    UnsupportedMediaType(Json<ErrorBody>),
+    /// Validation failed.
+    #[oai(status = 422)]
+    Invalid(Json<ErrorBody>),
+    /// Too many attempts, or the server is busy: wait `Retry-After` seconds.
+    #[oai(status = 429)]
+    RateLimited(
+        Json<ErrorBody>,
+        /// Seconds to wait before the next attempt.
+        #[oai(header = "Retry-After")]
+        u64,
+    ),
+    /// Our fault.
+    #[oai(status = 500)]
+    Internal(Json<ErrorBody>),
+    /// A dependency is down.
+    #[oai(status = 503)]
+    Unavailable(Json<ErrorBody>),
+}
+
+impl From<LoginRefused> for LoginError {
+    fn from(refused: LoginRefused) -> Self {
+        match ApiError::from(refused.error) {
+            ApiError::BadRequest(b) => LoginError::BadRequest(b),
+            ApiError::Unauthorized(b) | ApiError::Forbidden(b) | ApiError::NotFound(b) => {
+                LoginError::Unauthorized(b)
+            }
+            ApiError::Conflict(b) | ApiError::Invalid(b) => LoginError::Invalid(b),
+            ApiError::TooLarge(b) => LoginError::TooLarge(b),
+            ApiError::UnsupportedMediaType(b) => LoginError::UnsupportedMediaType(b),
+            ApiError::RateLimited(b) => {
+                LoginError::RateLimited(b, refused.retry_after.unwrap_or(1))
+            }
+            ApiError::Internal(b) => LoginError::Internal(b),
+            ApiError::Unavailable(b) => LoginError::Unavailable(b),
+        }
+    }
+}
+
+impl From<oncall_core::Error> for LoginError {
+    fn from(e: oncall_core::Error) -> Self {
+        LoginRefused::from(e).into()
+    }
+}
 
 /// Login credentials.
 #[derive(Debug, Object)]
@@ -84,41 +152,25 @@ pub struct AuthApi;
 
 #[OpenApi(tag = "Tag::Auth")]
 impl AuthApi {
-    /// Exchange email and password for an access token. Failed attempts are
-    /// limited per account and per client address (429 with a wait).
+    /// Exchange email and password for an access token. Attempts are throttled
+    /// per (account, client address): a few are free, then each must wait twice
+    /// as long as the one before (429 with `Retry-After`).
     #[oai(path = "/api/auth/login", method = "post")]
     async fn login(
         &self,
         state: Data<&Arc<AppState>>,
-        remote: &RemoteAddr,
+        req: &Request,
         body: Json<LoginRequest>,
-    ) -> ApiResult<Json<LoginResponse>> {
-        let account = format!("acct:{}", body.email.trim().to_lowercase());
-        let client = format!(
-            "ip:{}",
-            remote
-                .as_socket_addr()
-                .map_or_else(|| remote.to_string(), |a| a.ip().to_string())
+    ) -> Result<Json<LoginResponse>, LoginError> {
+        let client = crate::auth::client_address(
+            req,
+            state.oncall.settings().trusted_proxy_header.as_deref(),
         );
-        let keys = [account.as_str(), client.as_str()];
-        if let Some(wait) = state.throttle.retry_after(&keys) {
-            return Err(oncall_core::Error::RateLimited(format!(
-                "too many failed logins; try again in {wait} s"
-            ))
-            .into());
-        }
-        match state.oncall.authenticate(&body.email, &body.password).await {
-            Ok(user) => {
-                state.throttle.succeeded(&account);
-                Ok(Json(LoginResponse::issue(&state, &user)?))
-            }
-            Err(e) => {
-                if e.code() == oncall_core::ErrorCode::Unauthorized {
-                    state.throttle.failed(&keys);
-                }
-                Err(e.into())
-            }
-        }
+        let user = state
+            .oncall
+            .login(&body.email, &body.password, &client)
+            .await?;
+        Ok(Json(LoginResponse::issue(&state, &user)?))
     }
 
     /// The account the token belongs to.

@@ -11,6 +11,10 @@ use serde_json::{Value, json};
 /// each other's tokens.
 pub const JWT_SECRET: &str = "process-test-secret-0123456789";
 
+/// The first admin's password on every test server (`ONCALL_ADMIN_PASSWORD`): a
+/// server outside development mode refuses to start with the default one.
+pub const ADMIN_PASSWORD: &str = "process-test-admin-pw";
+
 /// A running server process, killed when dropped.
 pub struct Server {
     pub child: Child,
@@ -56,6 +60,7 @@ pub fn command(dir: &tempfile::TempDir, database_url: &str, port: u16) -> Comman
         .env("DATABASE_URL", database_url)
         .env("ONCALL_ADDR", format!("127.0.0.1:{port}"))
         .env("ONCALL_WEB_DIR", dir.path().join("no-ui"))
+        .env("ONCALL_ADMIN_PASSWORD", ADMIN_PASSWORD)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null());
@@ -127,7 +132,7 @@ pub async fn call(
 
 /// Logs in as the default admin.
 pub async fn admin_token(http: &reqwest::Client, base: &str) -> String {
-    let body = json!({"email": "admin@oncall.example.com", "password": "admin123"});
+    let body = json!({"email": "admin@oncall.example.com", "password": ADMIN_PASSWORD});
     let (s, login) = call(
         http,
         reqwest::Method::POST,
