@@ -647,6 +647,7 @@ fn analysis_options(args: &AnalyzeArgs) -> AnalysisOptions {
         language: args.lang.clone(),
         baseline_minutes: args.baseline_minutes,
         incident_minutes: args.window,
+        ..AnalysisOptions::default()
     }
 }
 

@@ -217,6 +217,36 @@ mod suite {
         assert_eq!(list.total, 3);
     }
 
+    /// Issue #19: a test's outcome is kept with its time, replaced by the next one,
+    /// and goes with its data source.
+    pub async fn datasource_tests_are_kept(s: &dyn Store) {
+        let d = datasource("prom", DataSourceKind::Prometheus);
+        s.insert_datasource(&d).await.unwrap();
+        assert!(s.datasource_tests().await.unwrap().is_empty());
+        let first = Utc::now() - Duration::minutes(5);
+        s.record_datasource_test(d.id, &json!({"ok": false, "message": "refused"}), first)
+            .await
+            .unwrap();
+        let later = Utc::now();
+        let result =
+            json!({"ok": true, "latency_ms": 12, "version": "Prometheus 2.42.0", "message": "ok"});
+        s.record_datasource_test(d.id, &result, later)
+            .await
+            .unwrap();
+        let kept = s.datasource_tests().await.unwrap();
+        assert_eq!(kept.len(), 1);
+        assert_eq!(kept[0].0, d.id);
+        assert_eq!(kept[0].1, result);
+        assert_eq!(kept[0].2.timestamp_micros(), later.timestamp_micros());
+        let e = s
+            .record_datasource_test(uuid::Uuid::now_v7(), &result, later)
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), ErrorCode::NotFound);
+        s.delete_datasource(d.id).await.unwrap();
+        assert!(s.datasource_tests().await.unwrap().is_empty());
+    }
+
     fn analysis(title: &str, raw: &str, age_minutes: i64) -> Analysis {
         let mut a = Analysis::pending(
             title.into(),
@@ -879,6 +909,7 @@ macro_rules! all_backends {
                 users_paginate_in_email_order,
                 datasources_crud,
                 datasources_unique_name_and_order,
+                datasource_tests_are_kept,
                 analyses_round_trip_and_update,
                 analyses_filter_and_paginate,
                 analyses_are_claimed_with_leases,

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use super::reduce::{Collected, CollectedLog, CollectedSeries, Evidence, reduce};
 use super::statistical::{AnalysisResult, EvidenceSources, analyze};
 use super::{Analysis, AnalysisEvent, AnalysisStatus, Stage};
-use crate::alert::{self, Alert, KnownNames, Language};
+use crate::alert::Alert;
 use crate::connectors::{
     Connector, DataSource, DataSourceKind, LogFilter, LogOrder, LogQuery, TimeRange, connector_for,
 };
@@ -39,6 +39,24 @@ pub const MAX_LOG_LINES_PER_WINDOW: usize = 20_000;
 pub const PATH_LOOKBACK: chrono::Duration = chrono::Duration::hours(24);
 /// Longest one source may take in all.
 pub const SOURCE_BUDGET: Duration = Duration::from_secs(60);
+
+/// How querying one data source went.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Enum),
+    oai(rename_all = "snake_case")
+)]
+pub enum SourceStatus {
+    /// Queried; it answered (perhaps with no rows).
+    #[default]
+    Ok,
+    /// Not queried: the notes say why (e.g. the alert names no scope to select series by).
+    Skipped,
+    /// Queried and failed: `error` says why.
+    Failed,
+}
 
 /// What happened when one data source was queried.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -66,6 +84,9 @@ pub struct SourceReport {
     pub notes: Vec<String>,
     /// Why it failed, if it did.
     pub error: Option<String>,
+    /// Answered, skipped (the notes say why) or failed (`error` says why).
+    #[serde(default)]
+    pub status: SourceStatus,
 }
 
 /// The windows of an analysis, as stored.
@@ -203,18 +224,10 @@ pub(crate) async fn run(engine: &OnCall, mut analysis: Analysis, owner: &str) ->
         _ => Value::String(analysis.raw_alert.clone()),
     };
     let sources = enabled_sources(engine).await?;
-    let known = if input.is_string() {
-        discover_names(&sources).await
-    } else {
-        KnownNames::default()
-    };
-    let alert = alert::parse(&input, &known, Utc::now())?;
+    let (alert, _) =
+        crate::engine::understood::understand(&input, &sources, &options, Utc::now()).await?;
     let plan = plan_window(&alert, &options);
-    let language = match options.language.as_deref() {
-        Some("zh") => Language::Zh,
-        Some("en") => Language::En,
-        _ => alert.language,
-    };
+    let language = crate::engine::result_language(&alert, &options);
     analysis.status = AnalysisStatus::Collecting;
     analysis.started_at.get_or_insert(Utc::now());
     analysis.alert = serde_json::to_value(&alert).unwrap_or(Value::Null);
@@ -254,6 +267,15 @@ pub(crate) async fn run(engine: &OnCall, mut analysis: Analysis, owner: &str) ->
     let mut evidence_sources = EvidenceSources::default();
     for (report, data) in results {
         match &report.error {
+            None if report.status == SourceStatus::Skipped => {
+                reporter
+                    .emit(
+                        Stage::Collected,
+                        format!("{}: skipped: no scope", report.name),
+                        Some(json!({"source": report.name, "skipped": "no scope"})),
+                    )
+                    .await
+            }
             None => {
                 reporter
                     .emit(
@@ -517,7 +539,9 @@ pub(crate) async fn fail(
     Ok(())
 }
 
-async fn enabled_sources(engine: &OnCall) -> Result<Vec<(DataSource, Arc<dyn Connector>)>> {
+pub(crate) async fn enabled_sources(
+    engine: &OnCall,
+) -> Result<Vec<(DataSource, Arc<dyn Connector>)>> {
     let all = crate::store::all_pages(|page| engine.store.list_datasources(page)).await?;
     let mut out = Vec::new();
     for ds in all.into_iter().filter(|d| d.enabled) {
@@ -530,41 +554,6 @@ async fn enabled_sources(engine: &OnCall) -> Result<Vec<(DataSource, Arc<dyn Con
         }
     }
     Ok(out)
-}
-
-/// Label values the metric sources know, for matching names in free-text alerts.
-async fn discover_names(sources: &[(DataSource, Arc<dyn Connector>)]) -> KnownNames {
-    let mut known = KnownNames::default();
-    let now = Utc::now();
-    let Ok(range) = TimeRange::new(now - chrono::Duration::hours(1), now) else {
-        return known;
-    };
-    for (ds, conn) in sources
-        .iter()
-        .filter(|(d, _)| d.kind == DataSourceKind::Prometheus)
-    {
-        let get = |label: &'static str| {
-            let conn = conn.clone();
-            async move {
-                tokio::time::timeout(
-                    Duration::from_secs(5),
-                    conn.label_values(label, None, &range),
-                )
-                .await
-                .ok()
-                .and_then(|r| r.ok())
-                .unwrap_or_default()
-            }
-        };
-        known.services.extend(get("service").await);
-        known.services.extend(get("app").await);
-        known.pods.extend(get("pod").await);
-        known.namespaces.extend(get("namespace").await);
-        known.hosts.extend(get("node").await);
-        known.instances.extend(get("instance").await);
-        tracing::debug!(source = %ds.name, services = known.services.len(), "discovered names");
-    }
-    known
 }
 
 async fn collect_one(
@@ -583,6 +572,7 @@ async fn collect_one(
         truncated: false,
         notes: vec![],
         error: None,
+        status: SourceStatus::Ok,
     };
     let mut data = Collected::default();
     let work = async {
@@ -600,6 +590,9 @@ async fn collect_one(
         Ok(Err(e)) => report.error = Some(e.to_string()),
         Err(_) => report.error = Some(format!("timed out after {} s", SOURCE_BUDGET.as_secs())),
     }
+    if report.error.is_some() {
+        report.status = SourceStatus::Failed;
+    }
     report.ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     (report, data)
 }
@@ -614,8 +607,10 @@ async fn collect_metrics(
 ) -> Result<()> {
     let selectors = scope_selectors(alert);
     if selectors.is_empty() {
+        report.status = SourceStatus::Skipped;
         report.notes.push(
-            "the alert names no namespace, service, pod, instance or job: no series to compare"
+            "skipped: no scope (the alert names no namespace, service, pod, instance or job \
+             to select series by)"
                 .into(),
         );
         return Ok(());
