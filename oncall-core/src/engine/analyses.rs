@@ -182,6 +182,38 @@ pub(crate) fn in_alert_field(e: Error) -> Error {
     }
 }
 
+/// Logs the one line an operator reads per finished analysis: id, alert, outcome
+/// (root cause or error) and duration.
+pub(crate) fn log_outcome(a: &Analysis) {
+    if !a.status.is_final() {
+        return;
+    }
+    let short = |s: &str, n: usize| s.chars().take(n).collect::<String>();
+    let duration_ms = a
+        .completed_at
+        .map_or(-1, |c| (c - a.created_at).num_milliseconds());
+    let outcome = match a.status {
+        AnalysisStatus::Completed => a
+            .result
+            .as_ref()
+            .and_then(|r| r.get("root_cause"))
+            .and_then(Value::as_str)
+            .map_or_else(String::new, |r| short(r, 160)),
+        _ => a
+            .error
+            .as_deref()
+            .map_or_else(String::new, |e| short(e, 160)),
+    };
+    tracing::info!(
+        analysis = %a.id,
+        alert = %short(&a.title, 120),
+        status = a.status.as_str(),
+        duration_ms,
+        outcome = %outcome,
+        "analysis finished"
+    );
+}
+
 /// A one-line title for lists: the alert name of a JSON alert, else the first
 /// non-empty line of the text.
 pub fn alert_title(alert: &Value) -> String {
