@@ -107,9 +107,7 @@ export default function TicketPage() {
               <Descriptions.Item label={t("common.updatedAt")}>{formatDateTime(d.updated_at)}</Descriptions.Item>
               {d.analysis_id && (
                 <Descriptions.Item label={t("tickets.fromAnalysis")} span={2}>
-                  <Link to={`/analyses/${d.analysis_id}`} className="mono">
-                    {d.analysis_id}
-                  </Link>
+                  <AnalysisLink id={d.analysis_id} />
                 </Descriptions.Item>
               )}
             </Descriptions>
@@ -238,5 +236,15 @@ function ReasonModal({ onOk, onCancel, loading }: { onOk: (reason: string) => vo
         </Form.Item>
       </Form>
     </Modal>
+  );
+}
+
+/** A ticket's analysis, linked by its title (its id when it cannot be read). */
+function AnalysisLink({ id }: { id: string }) {
+  const a = useQuery({ queryKey: ["analysis", id], queryFn: () => api.analysis(id), retry: false, staleTime: 60_000 });
+  return (
+    <Link to={`/analyses/${id}`} data-testid="ticket-analysis-link">
+      {a.data?.title ? a.data.title : <span className="mono">{id}</span>}
+    </Link>
   );
 }
