@@ -158,7 +158,14 @@ export default function TicketPage() {
           }}
         />
       )}
-      {closing && <ReasonModal onCancel={() => setClosing(null)} loading={move.isPending} onOk={(reason) => move.mutate({ to: closing.to, reason })} />}
+      {closing && (
+        <ReasonModal
+          reopen={closing.action === "reopenClosed"}
+          onCancel={() => setClosing(null)}
+          loading={move.isPending}
+          onOk={(reason) => move.mutate({ to: closing.to, reason })}
+        />
+      )}
     </>
   );
 }
@@ -215,7 +222,7 @@ function show(v: unknown): string {
   return s.length > 80 ? `${s.slice(0, 79)}…` : s;
 }
 
-function ReasonModal({ onOk, onCancel, loading }: { onOk: (reason: string) => void; onCancel: () => void; loading: boolean }) {
+function ReasonModal({ onOk, onCancel, loading, reopen }: { onOk: (reason: string) => void; onCancel: () => void; loading: boolean; reopen: boolean }) {
   const t = useT();
   const [form] = Form.useForm<{ reason: string }>();
   return (
@@ -229,7 +236,7 @@ function ReasonModal({ onOk, onCancel, loading }: { onOk: (reason: string) => vo
       cancelText={t("common.cancel")}
       okButtonProps={{ danger: true }}
     >
-      <Typography.Paragraph type="secondary">{t("tickets.reasonRequired")}</Typography.Paragraph>
+      <Typography.Paragraph type="secondary">{reopen ? t("tickets.reopenReason") : t("tickets.reasonRequired")}</Typography.Paragraph>
       <Form form={form} layout="vertical" onFinish={(v) => onOk(v.reason.trim())}>
         <Form.Item name="reason" label={t("tickets.reason")} rules={[{ required: true, whitespace: true }]}>
           <Input.TextArea id="close-reason" autoSize={{ minRows: 2 }} autoFocus />
