@@ -920,7 +920,7 @@ function SourcesCard({ sources, final }: { sources: SourceReport[]; final: boole
                   ))
                 : "—",
           },
-          { title: t("analysis.rows"), dataIndex: "rows", width: 90, align: "right", render: (n: number, s) => (s.status === "ok" ? formatCount(n) : "—") },
+          { title: t("analysis.rows"), dataIndex: "rows", width: 90, align: "right", render: (n: number, s) => (s.status === "skipped" ? "—" : formatCount(n)) },
           { title: t("analysis.time"), dataIndex: "ms", width: 90, align: "right", render: (ms: number, s) => (s.status === "skipped" ? "—" : formatDuration(ms)) },
           {
             title: t("common.status"),

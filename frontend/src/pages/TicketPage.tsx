@@ -228,13 +228,13 @@ function ReasonModal({ onOk, onCancel, loading, reopen }: { onOk: (reason: strin
   return (
     <Modal
       open
-      title={t("tickets.action.closeFalseAlarm")}
+      title={reopen ? t("tickets.action.reopenClosed") : t("tickets.action.closeFalseAlarm")}
       onCancel={onCancel}
       onOk={() => form.submit()}
       confirmLoading={loading}
-      okText={t("tickets.action.close")}
+      okText={reopen ? t("tickets.action.reopenClosed") : t("tickets.action.close")}
       cancelText={t("common.cancel")}
-      okButtonProps={{ danger: true }}
+      okButtonProps={{ danger: !reopen, id: "reason-ok" }}
     >
       <Typography.Paragraph type="secondary">{reopen ? t("tickets.reopenReason") : t("tickets.reasonRequired")}</Typography.Paragraph>
       <Form form={form} layout="vertical" onFinish={(v) => onOk(v.reason.trim())}>
