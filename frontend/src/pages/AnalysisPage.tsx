@@ -60,6 +60,7 @@ import {
   type ChartWindow,
 } from "../lib/analysis";
 import {
+  elapsedMs,
   formatCompact,
   formatCount,
   formatDateTime,
@@ -140,7 +141,7 @@ export default function AnalysisPage() {
         {evidence && <EvidenceCards evidence={evidence} window={win} />}
         {(a.analyzer || usage?.llm) && (
           <Col xs={24}>
-            <AnalyzerCard analyzer={a.analyzer} usage={usage} />
+            <AnalyzerCard analyzer={a.analyzer} usage={usage} totalMs={a.timing && !a.timing.running ? a.timing.total_ms : null} />
           </Col>
         )}
         <Col xs={24}>
@@ -261,7 +262,8 @@ function named(t: T, prefix: string, v: string): string {
 function DurationText({ analysis: a }: { analysis: Analysis }) {
   const t = useT();
   const p = timingParts(a.timing);
-  if (!p) return <>—</>;
+  // Analyses stored before they carried a timing: submission to end.
+  if (!p) return <>{formatDuration(elapsedMs(a.created_at, a.completed_at))}</>;
   return (
     <Tooltip
       title={t("analysis.durationParts", {
