@@ -306,8 +306,7 @@ mod tests {
     #[test]
     fn the_strongest_shifts_keep_their_samples_to_be_drawn() {
         let w = window();
-        let all: Vec<(BTreeMap<String, String>, Vec<(DateTime<Utc>, f64)>)> = (0..CHARTED_SHIFTS
-            + 2)
+        let all: Vec<_> = (0..CHARTED_SHIFTS + 2)
             .map(|k| {
                 let pts = series(|m| {
                     if m < 30 {
