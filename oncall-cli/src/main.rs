@@ -512,11 +512,11 @@ fn read_alert(text: Option<String>, file: Option<PathBuf>) -> Result<serde_json:
 }
 
 fn print_analysis(a: &AnalysisView) {
-    // What was not understood of the alert (no scope, no time) comes first.
+    println!("analysis {}  [{}]  {}", a.id, a.status.as_str(), a.title);
+    // What was not understood of the alert (no scope, no time), before the result.
     for notice in &a.notices {
         println!("! {notice}");
     }
-    println!("analysis {}  [{}]  {}", a.id, a.status.as_str(), a.title);
     if let Some(err) = &a.error {
         println!("note: {err}");
     }

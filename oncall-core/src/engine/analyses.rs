@@ -391,6 +391,7 @@ pub struct AnalysisView {
     /// What was not understood of the alert and how to fix it, in the result's
     /// language, most important first (no scope recognised, no time found); shown
     /// before the result.
+    #[serde(default)]
     pub notices: Vec<String>,
     /// How long it took, once a worker started it.
     pub timing: Option<AnalysisTiming>,
