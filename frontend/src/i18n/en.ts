@@ -369,6 +369,7 @@ export const en = {
   "channels.event.analysis_failed": "Analysis failed",
   "channels.event.ticket_status": "Ticket status changed",
   "channels.event.test": "Test",
+  "analysis.callsSeen": "── {seen} of {expected} calls ──▶",
 } as const;
 
 export type MessageKey = keyof typeof en;

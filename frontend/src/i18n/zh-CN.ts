@@ -371,4 +371,5 @@ export const zhCN: Record<MessageKey, string> = {
   "channels.event.analysis_failed": "分析失败",
   "channels.event.ticket_status": "工单状态变化",
   "channels.event.test": "测试",
+  "analysis.callsSeen": "── 调用 {seen} / 应有 {expected} ──▶",
 };

@@ -638,6 +638,17 @@ function MissingStepsCard({ steps }: { steps: MissingStepView[] }) {
   const t = useT();
   return (
     <Card title={<CardTitle title={t("analysis.missing")} sub={t("analysis.missingHint")} />} data-testid="missing-steps">
+      <div className="call-edges" data-testid="call-edges">
+        {steps.slice(0, 3).map((m) => (
+          <div className="call-edge" key={`${m.after_service}>${m.service}`}>
+            <Tag>{m.after_service || "—"}</Tag>
+            <span className="call-arrow">
+              {t("analysis.callsSeen", { seen: formatCount(m.seen), expected: Math.round(m.expected) })}
+            </span>
+            <Tag color="red">{m.service || "—"}</Tag>
+          </div>
+        ))}
+      </div>
       <Table<MissingStepView>
         size="small"
         rowKey="service"
