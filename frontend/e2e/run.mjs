@@ -327,7 +327,9 @@ async function run(page, deadPort) {
     await page.getByText("Partial result", { exact: true }).waitFor();
     await page.getByText("timeout after 10 s", { exact: true }).waitFor();
     const charts = page.locator("[data-testid=metric-chart] canvas");
-    expect((await charts.count()) === 2, `${await charts.count()} charts, expected 2 (shifts with samples)`);
+    // The key chart next to the root cause, and one per shift with samples.
+    expect((await charts.count()) === 3, `${await charts.count()} charts, expected 3 (key chart + 2 shifts with samples)`);
+    await page.locator("[data-testid=key-chart] [data-testid=metric-chart] canvas").waitFor();
     const first = await page.getByTestId("suspect").first().innerText();
     expect(first.includes("ts-contacts-service"), `top suspect: ${first}`);
     // Metric shifts: selector, direction, baseline and peak; the third without samples in the table.
@@ -422,7 +424,9 @@ async function run(page, deadPort) {
     }
     const entries = await poll(() => page.locator(".ant-timeline-item").count(), (n) => n === 4);
     expect(entries === 4, `history has ${entries} entries, expected 4`);
-    expect((await page.locator("[data-testid^=ticket-action-]").count()) === 0, "a closed ticket still offers actions");
+    // A closed ticket offers one thing: reopening it (with a reason).
+    const offered = await page.locator("[data-testid^=ticket-action-]").evaluateAll((els) => els.map((e) => e.getAttribute("data-testid")));
+    expect(offered.join() === "ticket-action-processing", `a closed ticket offers ${offered.join()}`);
     await shot(page, "10-ticket-closed");
   });
 
@@ -463,6 +467,126 @@ async function run(page, deadPort) {
     await page.goto(`${base}/tickets`);
     await page.locator("tbody tr.ant-table-row").nth(1).waitFor();
     await shot(page, "12-tickets");
+  });
+
+  await step("the first screen of a result (1440×900): root cause, one confidence, a chart (fixture)", async () => {
+    await page.setViewportSize({ width: 1440, height: 900 });
+    await page.route(`**/api/analysis/${fixture.id}`, (r) => r.fulfill({ json: fixture }));
+    await page.goto(`${base}/analyses/${fixture.id}`);
+    await page.locator("[data-testid=key-chart] canvas").first().waitFor();
+    for (const id of ["root-cause", "confidence", "key-chart"]) {
+      const box = await page.getByTestId(id).boundingBox();
+      expect(box && box.y + Math.min(box.height, 120) <= 900, `${id} is not on the first screen (${JSON.stringify(box)})`);
+    }
+    expect((await page.getByTestId("confidence").count()) === 1, "more than one confidence figure");
+    await page.getByTestId("confidence").hover();
+    await page.locator(".ant-tooltip").getByText(/How sure the analyzer is/).waitFor();
+    await page.screenshot({ path: join(shots, "06d-result-first-screen-1440x900.png") });
+    await page.unroute(`**/api/analysis/${fixture.id}`);
+    await page.setViewportSize({ width: 1280, height: 860 });
+  });
+
+  await step("a typed alert with date and service: understood before it runs, the result opens with it", async () => {
+    await page.goto(`${base}/analyze`);
+    await page.fill("#alert-input", "ts-ui-dashboard SLO degraded since 10:05 UTC on 2023-01-29");
+    const time = page.getByTestId("understood-time");
+    await poll(() => time.innerText().catch(() => ""), (x) => x.includes("2023-01-29"));
+    const shown = await time.innerText();
+    expect(shown.includes("2023-01-29") && shown.includes("10:05 UTC"), `understood time: ${shown}`);
+    // No source knows ts-ui-dashboard here: the page says so and how to fix it.
+    await page.getByTestId("understood-notice").first().getByText(/No service/).waitFor();
+    await shot(page, "05b-understood-no-scope");
+    await page.locator("#understood-services").click();
+    await page.keyboard.type("ts-ui-dashboard");
+    await page.keyboard.press("Enter");
+    await page.keyboard.press("Escape");
+    await poll(() => page.getByTestId("understood-notice").count(), (n) => n === 0);
+    expect((await page.getByTestId("understood-notice").count()) === 0, "the no-scope notice stayed after naming a service");
+    await shot(page, "05c-understood");
+    await page.getByTestId("analyze-start").click();
+    await page.waitForURL(/\/analyses\/[0-9a-f-]{36}$/);
+    state.typedUrl = page.url();
+    const scope = await page.getByTestId("understood-scope").innerText();
+    expect(scope.includes("ts-ui-dashboard"), `result scope: ${scope}`);
+    const at = await page.getByTestId("understood-alert-time").innerText();
+    expect(at.includes("2023-01-29"), `result alert time: ${at}`);
+    await page.locator('.page-head [data-status="completed"], .page-head [data-status="failed"]').first().waitFor({ timeout: 90_000 });
+    await shot(page, "06e-typed-analysis");
+    return `${at}; scope ${scope}`;
+  });
+
+  await step("an unreachable source shows its reason after a reload", async () => {
+    await page.goto(state.typedUrl);
+    await page.reload();
+    const row = page.locator("tr", { hasText: "prometheus-dead" }).first();
+    await row.waitFor();
+    const status = (await row.getByTestId("source-status").innerText()).trim();
+    const reason = (await row.getByTestId("source-error").innerText()).trim();
+    expect(/Failed/.test(status) && reason.length > 5, `source status “${status}”, reason “${reason}”`);
+    await page.goto(`${base}/datasources`);
+    const test = page.locator("tr", { hasText: "prometheus-dead" }).getByTestId("ds-test-result");
+    await test.waitFor();
+    await page.getByTestId("ds-tested-at").first().waitFor();
+    await shot(page, "06f-source-reason-after-reload");
+    return `“${reason}”`;
+  });
+
+  await step("a typed Chinese alert: date and Beijing time understood", async () => {
+    await page.goto(`${base}/analyze`);
+    await page.fill("#alert-input", "北京时间 2023-01-29 18:05 ts-ui-dashboard 入口 SLO 下降");
+    const time = page.getByTestId("understood-time");
+    const shown = await poll(() => time.innerText().catch(() => ""), (x) => x.includes("10:05 UTC"));
+    expect(shown.includes("2023-01-29") && shown.includes("10:05 UTC"), `understood time: ${shown}`);
+    await shot(page, "05d-understood-zh");
+  });
+
+  await step("history tells alerts apart by service and alert time, and finds them by service", async () => {
+    await page.goto(`${base}/analyses?q=ts-ui-dashboard`);
+    const row = page.locator("tr", { hasText: "ts-ui-dashboard" }).first();
+    await row.waitFor();
+    const text = await row.innerText();
+    expect(text.includes("2023-01-29"), `history row: ${text}`);
+    await shot(page, "07b-history-scope");
+  });
+
+  await step("reopen a closed ticket with a reason, kept in its history", async () => {
+    await page.goto(`${base}/tickets/${encodeURIComponent(state.ticketNo)}`);
+    await page.getByTestId("ticket-action-processing").click();
+    await page.locator("#close-reason").fill("the errors came back at 03:10");
+    await page.locator("#reason-ok").click();
+    await page.locator('.page-head [data-status="processing"]').waitFor();
+    await page.getByText("the errors came back at 03:10").first().waitFor();
+    const link = await page.getByTestId("ticket-analysis-link").innerText();
+    expect(link.includes("HighErrorRate"), `the ticket links its analysis as “${link}”`);
+    await shot(page, "10b-ticket-reopened");
+  });
+
+  await step("admin pages: a webhook endpoint with its token once and the sender's config", async () => {
+    await page.goto(`${base}/webhooks`);
+    await page.getByTestId("webhook-add").click();
+    await page.locator("#webhook-name").fill("alertmanager-prod");
+    await page.locator(".ant-modal").getByRole("button", { name: "Create" }).click();
+    const token = await page.getByTestId("webhook-token").innerText();
+    expect(token.length >= 20, `token: ${token}`);
+    await page.locator(".ant-modal").getByText("credentials:", { exact: false }).first().waitFor();
+    await shot(page, "14-webhook-token");
+    await page.locator(".ant-modal").getByRole("button", { name: "OK" }).click();
+    await page.locator("tr", { hasText: "alertmanager-prod" }).waitFor();
+    await shot(page, "14b-webhooks");
+  });
+
+  await step("admin pages: a notification channel, tested, with its deliveries", async (deadUrl = `http://127.0.0.1:${deadPort}/hook`) => {
+    await page.goto(`${base}/channels`);
+    await page.getByTestId("channel-add").click();
+    await page.locator("#channel-name").fill("ops-hook");
+    await page.locator("#channel-url").fill(deadUrl);
+    await page.locator(".ant-modal").getByRole("button", { name: "Create" }).click();
+    await page.locator("tr", { hasText: "ops-hook" }).waitFor();
+    await page.getByTestId("channel-test-ops-hook").click();
+    await page.locator(".ant-message").getByText(/Test (failed|delivered)/).waitFor();
+    await page.locator("tr", { hasText: "ops-hook" }).getByRole("button", { name: /Deliveries/ }).click();
+    await page.getByTestId("channel-deliveries").waitFor();
+    await shot(page, "15-channels");
   });
 
   await step("users page for admins", async () => {

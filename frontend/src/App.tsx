@@ -18,6 +18,8 @@ const TicketsPage = lazy(() => import("./pages/TicketsPage"));
 const TicketPage = lazy(() => import("./pages/TicketPage"));
 const DataSourcesPage = lazy(() => import("./pages/DataSourcesPage"));
 const UsersPage = lazy(() => import("./pages/UsersPage"));
+const WebhooksPage = lazy(() => import("./pages/WebhooksPage"));
+const ChannelsPage = lazy(() => import("./pages/ChannelsPage"));
 const NotFoundPage = lazy(() => import("./pages/NotFoundPage"));
 
 export default function App() {
@@ -53,6 +55,22 @@ export default function App() {
                   element={
                     <RequireRole role="admin">
                       <UsersPage />
+                    </RequireRole>
+                  }
+                />
+                <Route
+                  path="webhooks"
+                  element={
+                    <RequireRole role="admin">
+                      <WebhooksPage />
+                    </RequireRole>
+                  }
+                />
+                <Route
+                  path="channels"
+                  element={
+                    <RequireRole role="admin">
+                      <ChannelsPage />
                     </RequireRole>
                   }
                 />

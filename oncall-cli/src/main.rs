@@ -513,6 +513,10 @@ fn read_alert(text: Option<String>, file: Option<PathBuf>) -> Result<serde_json:
 
 fn print_analysis(a: &AnalysisView) {
     println!("analysis {}  [{}]  {}", a.id, a.status.as_str(), a.title);
+    // What was not understood of the alert (no scope, no time), before the result.
+    for notice in &a.notices {
+        println!("! {notice}");
+    }
     if let Some(err) = &a.error {
         println!("note: {err}");
     }
@@ -647,6 +651,7 @@ fn analysis_options(args: &AnalyzeArgs) -> AnalysisOptions {
         language: args.lang.clone(),
         baseline_minutes: args.baseline_minutes,
         incident_minutes: args.window,
+        ..AnalysisOptions::default()
     }
 }
 

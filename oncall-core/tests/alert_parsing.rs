@@ -246,3 +246,86 @@ fn a_mebibyte_of_text() {
     assert!(a.scope.ips.len() <= 32 && a.scope.hosts.len() <= 32);
     assert!(a.labels.len() <= 64);
 }
+
+/// Issue #19: typed alerts keep their date, zone and service.
+#[test]
+fn free_text_dates_zones_and_known_names() {
+    let known = train_ticket();
+    let jan29 = |h, m| Utc.with_ymd_and_hms(2023, 1, 29, h, m, 0).unwrap();
+    let a = parse(
+        &"ts-ui-dashboard SLO degraded since 10:05 UTC on 2023-01-29".into(),
+        &known,
+        now(),
+    )
+    .unwrap();
+    assert_eq!(a.starts_at, jan29(10, 5));
+    assert_eq!(a.confidence["starts_at"], 0.9);
+    assert_eq!(a.scope.services, vec!["ts-ui-dashboard"]);
+
+    for (text, want) in [
+        ("2023-01-29 10:05 ts-ui-dashboard 超时", jan29(10, 5)),
+        (
+            "ts-ui-dashboard slow, 2023-01-29 18:05 +08:00",
+            jan29(10, 5),
+        ),
+        (
+            "北京时间 2023-01-29 18:05 ts-ui-dashboard 告警",
+            jan29(10, 5),
+        ),
+        ("2023-01-29 18:05 CST ts-ui-dashboard", jan29(10, 5)),
+        ("Jan 29 2023 10:05 ts-ui-dashboard down", jan29(10, 5)),
+    ] {
+        let a = parse(&text.into(), &known, now()).unwrap();
+        assert_eq!(a.starts_at, want, "{text}");
+        assert_eq!(a.scope.services, vec!["ts-ui-dashboard"], "{text}");
+    }
+    let ago = |m| now() - Duration::minutes(m);
+    for (text, want) in [
+        (
+            "昨天 10:05 ts-order-service 报错",
+            now() - Duration::hours(25) - Duration::minutes(55),
+        ),
+        ("ts-order-service errors started 10 minutes ago", ago(10)),
+        ("ts-order-service 10分钟前开始报错", ago(10)),
+        (
+            "Jan 29 10:05 ts-order-service",
+            Utc.with_ymd_and_hms(2026, 1, 29, 10, 5, 0).unwrap(),
+        ),
+    ] {
+        let a = parse(&text.into(), &known, now()).unwrap();
+        assert_eq!(a.starts_at, want, "{text}");
+        assert_eq!(a.scope.services, vec!["ts-order-service"], "{text}");
+    }
+}
+
+/// The README's example: `checkout` is scope when a source knows it, and only then.
+#[test]
+fn readme_example_scope_from_known_names() {
+    let known = KnownNames {
+        services: vec!["checkout".into(), "payment".into()],
+        pods: vec!["checkout-7d9f8c6b5-x2z9q".into()],
+        namespaces: vec!["shop".into()],
+        ..KnownNames::default()
+    };
+    let a = parse(&"checkout 5xx since 10:32".into(), &known, now()).unwrap();
+    assert_eq!(a.scope.services, vec!["checkout"]);
+    assert_eq!(
+        a.starts_at,
+        Utc.with_ymd_and_hms(2026, 11, 24, 10, 32, 0).unwrap()
+    );
+    let a = parse(
+        &"pod checkout-7d9f8c6b5-x2z9q in shop restarting".into(),
+        &known,
+        now(),
+    )
+    .unwrap();
+    assert_eq!(a.scope.pods, vec!["checkout-7d9f8c6b5-x2z9q"]);
+    assert_eq!(a.scope.namespace.as_deref(), Some("shop"));
+    let a = parse(
+        &"checkout 5xx since 10:32".into(),
+        &KnownNames::default(),
+        now(),
+    )
+    .unwrap();
+    assert!(a.scope.services.is_empty());
+}

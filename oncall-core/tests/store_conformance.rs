@@ -316,6 +316,68 @@ mod suite {
         assert_eq!(list.total, 3);
     }
 
+    /// Issue #19: a test's outcome is kept with its time, replaced by the next one,
+    /// and goes with its data source.
+    pub async fn datasource_tests_are_kept(s: &dyn Store) {
+        let d = datasource("prom", DataSourceKind::Prometheus);
+        s.insert_datasource(&d).await.unwrap();
+        assert!(s.datasource_tests().await.unwrap().is_empty());
+        let first = Utc::now() - Duration::minutes(5);
+        s.record_datasource_test(d.id, &json!({"ok": false, "message": "refused"}), first)
+            .await
+            .unwrap();
+        let later = Utc::now();
+        let result =
+            json!({"ok": true, "latency_ms": 12, "version": "Prometheus 2.42.0", "message": "ok"});
+        s.record_datasource_test(d.id, &result, later)
+            .await
+            .unwrap();
+        let kept = s.datasource_tests().await.unwrap();
+        assert_eq!(kept.len(), 1);
+        assert_eq!(kept[0].0, d.id);
+        assert_eq!(kept[0].1, result);
+        assert_eq!(kept[0].2.timestamp_micros(), later.timestamp_micros());
+        let e = s
+            .record_datasource_test(uuid::Uuid::now_v7(), &result, later)
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), ErrorCode::NotFound);
+        s.delete_datasource(d.id).await.unwrap();
+        assert!(s.datasource_tests().await.unwrap().is_empty());
+    }
+
+    /// Issue #19: history rows carry the parsed alert's start and scope, and a
+    /// search finds an analysis by a service only its parsed alert names.
+    pub async fn analysis_history_rows_carry_scope(s: &dyn Store) {
+        let mut a = analysis("EntrySLODegraded", "{\"alerts\": []}", 5);
+        let at = "2023-01-29T10:05:00Z"
+            .parse::<chrono::DateTime<Utc>>()
+            .unwrap();
+        a.alert = json!({
+            "format": "text", "name": "x", "status": "firing", "starts_at": at,
+            "labels": {}, "annotations": {}, "summary": "x", "fingerprint": "f",
+            "language": "en", "alert_count": 1, "confidence": {},
+            "scope": {"services": ["ts-ui-dashboard"], "pods": ["ts-ui-dashboard-7f-x"], "instances": ["10.0.0.7:8080"], "hosts": [], "ips": []}
+        });
+        a.completed_at = Some(a.created_at + Duration::milliseconds(1500));
+        s.insert_analysis(&a).await.unwrap();
+        s.insert_analysis(&analysis("Other", "other text", 1))
+            .await
+            .unwrap();
+        let f = AnalysisFilter {
+            text: Some("ts-ui-dashboard".into()),
+            ..Default::default()
+        };
+        let got = s.list_analysis_summaries(&f, page(1, 20)).await.unwrap();
+        assert_eq!(got.total, 1);
+        let row = &got.items[0];
+        assert_eq!(row.id, a.id);
+        assert_eq!(row.alert_start, Some(at));
+        assert_eq!(row.services, vec!["ts-ui-dashboard"]);
+        assert_eq!(row.instances, vec!["ts-ui-dashboard-7f-x", "10.0.0.7:8080"]);
+        assert_eq!(row.duration_ms, Some(1500));
+    }
+
     fn analysis(title: &str, raw: &str, age_minutes: i64) -> Analysis {
         let mut a = Analysis::pending(
             title.into(),
@@ -1028,6 +1090,8 @@ macro_rules! all_backends {
                 users_paginate_in_email_order,
                 datasources_crud,
                 datasources_unique_name_and_order,
+                datasource_tests_are_kept,
+                analysis_history_rows_carry_scope,
                 analyses_round_trip_and_update,
                 analyses_filter_and_paginate,
                 analyses_are_claimed_with_leases,

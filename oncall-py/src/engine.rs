@@ -470,6 +470,7 @@ macro_rules! engine_class {
                     language,
                     baseline_minutes,
                     incident_minutes,
+                    ..AnalysisOptions::default()
                 };
                 let timeout = Duration::try_from_secs_f64(timeout)
                     .map_err(|_| invalid("timeout", "must be a positive number of seconds"))?;

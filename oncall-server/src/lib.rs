@@ -17,9 +17,11 @@ pub mod api;
 mod auth;
 mod error;
 mod observe;
+mod refusals;
 mod web;
 
 pub use auth::TokenKeys;
+pub use refusals::url_to_open;
 
 /// Largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -279,7 +281,8 @@ pub async fn serve(mut settings: oncall_core::Settings) -> Result<(), Box<dyn st
     let acceptor = NoDelayAcceptor::bind(&addr)
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-    tracing::info!(%addr, dialect = oncall.database_dialect(), "oncall-server listening; API docs at /docs");
+    let url = url_to_open(&addr);
+    tracing::info!(%addr, dialect = oncall.database_dialect(), "oncall-server listening: open {url} (API docs at {url}docs)");
     // The stop: from the signal on, the listener closes and requests drain while,
     // at the same time, the workers claim nothing more and finish what they run;
     // both within the grace period. (A long-lived request such as a progress

@@ -196,16 +196,24 @@ pub async fn record<E: Endpoint>(
 ) -> Result<Response> {
     let started = Instant::now();
     let method = method_of(req.method());
+    let path = req.uri().path().to_owned();
     let (route, resp) = match next.call(req).await {
         Ok(r) => {
             let r = r.into_response();
             (route_of(r.data::<PathPattern>(), &metrics.templates), r)
         }
-        Err(e) => (
-            route_of(e.data::<PathPattern>(), &metrics.templates),
-            crate::error::to_json_response(e).await,
-        ),
+        Err(e) => {
+            let route = route_of(e.data::<PathPattern>(), &metrics.templates);
+            let resp = match crate::refusals::bad_parameter(&e, &route.label(), &path) {
+                Some(r) => r,
+                None => crate::error::to_json_response(e).await,
+            };
+            (route, resp)
+        }
     };
+    if resp.status().is_client_error() {
+        crate::refusals::log_refused(method, &route.label(), &path, resp.status());
+    }
     metrics.observe(
         route,
         method,

@@ -1227,3 +1227,211 @@ async fn every_429_and_503_carries_retry_after() {
         "503 carries Retry-After"
     );
 }
+
+/// Issue #19: what was understood, before it runs; path errors in the user's words;
+/// history rows that tell identical alerts apart; a closed ticket reopened with a
+/// reason; a data source's last test after a reload.
+#[tokio::test]
+async fn understood_alerts_plain_errors_history_reopen_and_kept_tests() {
+    let api = api().await;
+    let admin = api.admin().await;
+    let viewer = api.user(&admin, "v19@example.com", "viewer").await;
+
+    // Understood, not started.
+    let text = "ts-ui-dashboard SLO degraded since 10:05 UTC on 2023-01-29";
+    let (s, u) = api
+        .call(
+            "POST",
+            "/api/analysis/understand",
+            Some(&admin),
+            Some(json!({"alert": text})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{u}");
+    assert_eq!(u["starts_at"], "2023-01-29T10:05:00+00:00");
+    assert_eq!(u["time_found"], true);
+    // No source knows ts-ui-dashboard here: no scope, and the notice says how to fix it.
+    assert_eq!(u["scope_found"], false);
+    assert!(
+        u["notices"][0].as_str().unwrap().starts_with("No service"),
+        "{u}"
+    );
+    let (s, u) = api
+        .call(
+            "POST",
+            "/api/analysis/understand",
+            Some(&admin),
+            Some(json!({"alert": text, "options": {"services": ["ts-ui-dashboard"], "starts_at": "2023-01-29T10:04:00Z"}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{u}");
+    assert_eq!(u["services"], json!(["ts-ui-dashboard"]));
+    assert_eq!(u["starts_at"], "2023-01-29T10:04:00+00:00");
+    assert_eq!(u["notices"], json!([]));
+    let (s, b) = api
+        .call(
+            "POST",
+            "/api/analysis/understand",
+            Some(&viewer),
+            Some(json!({"alert": text})),
+        )
+        .await;
+    assert_error(s, &b, StatusCode::FORBIDDEN, "forbidden");
+    let (s, b) = api
+        .call(
+            "POST",
+            "/api/analysis/understand",
+            Some(&admin),
+            Some(json!({"alert": text, "options": {"services": ["a\u{7}b"]}})),
+        )
+        .await;
+    assert_error(s, &b, StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+    assert!(
+        b["message"].as_str().unwrap().contains("options.services"),
+        "{b}"
+    );
+
+    // Malformed ids, in the user's words.
+    for (path, words) in [
+        (
+            "/api/analysis/not-an-id",
+            "`not-an-id` is not a valid analysis id",
+        ),
+        (
+            "/api/analysis/12%2034/events",
+            "`12 34` is not a valid analysis id",
+        ),
+        (
+            "/api/datasources/xyz",
+            "`xyz` is not a valid data source id",
+        ),
+        (
+            "/api/webhooks/xyz",
+            "`xyz` is not a valid webhook endpoint id",
+        ),
+        (
+            "/api/notification-channels/xyz",
+            "`xyz` is not a valid notification channel id",
+        ),
+    ] {
+        let (s, b) = api.call("GET", path, Some(&admin), None).await;
+        assert_error(s, &b, StatusCode::BAD_REQUEST, "bad_request");
+        let m = b["message"].as_str().unwrap();
+        assert!(m.starts_with(words), "{path}: {m}");
+        assert!(!m.contains("param0") && !m.contains("string_uuid"), "{m}");
+    }
+    let (s, b) = api
+        .call("GET", "/api/analysis?page=zero", Some(&admin), None)
+        .await;
+    assert_error(s, &b, StatusCode::BAD_REQUEST, "bad_request");
+    assert!(b["message"].as_str().unwrap().contains("`page`"), "{b}");
+
+    // History rows: alert start and scope, found by service.
+    let alert = json!({"version": "4", "status": "firing", "alerts": [{"labels": {"alertname": "HighErrorRate", "service": "ts-order", "instance": "10.0.0.7:8080"}, "startsAt": "2026-11-24T10:32:05Z"}]});
+    let (s, acc) = api
+        .call(
+            "POST",
+            "/api/analysis",
+            Some(&admin),
+            Some(json!({"alert": alert})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{acc}");
+    let id = acc["id"].as_str().unwrap().to_owned();
+
+    // Tickets: reopen a closed one with a reason, kept in its history.
+    let (s, t) = api
+        .call(
+            "POST",
+            "/api/tickets",
+            Some(&admin),
+            Some(json!({"title": "checkout 5xx", "severity": "P2", "analysis_id": id})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{t}");
+    let no = t["no"].as_str().unwrap().to_owned();
+    let patch = |status: &str, reason: Option<&str>, version: i64| {
+        let mut b = json!({"status": status, "version": version});
+        if let Some(r) = reason {
+            b["reason"] = json!(r);
+        }
+        b
+    };
+    let path = format!("/api/tickets/{no}");
+    let (s, t) = api
+        .call(
+            "PATCH",
+            &path,
+            Some(&admin),
+            Some(patch("closed", Some("noise"), 1)),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{t}");
+    let (s, b) = api
+        .call(
+            "PATCH",
+            &path,
+            Some(&admin),
+            Some(patch("processing", None, 2)),
+        )
+        .await;
+    assert_error(s, &b, StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+    let (s, t) = api
+        .call(
+            "PATCH",
+            &path,
+            Some(&admin),
+            Some(patch("processing", Some("it came back at 03:10"), 2)),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{t}");
+    assert_eq!(t["status"], "processing");
+    let history = t["history"].as_array().unwrap();
+    let last = history.last().unwrap();
+    assert_eq!(
+        (&last["from_status"], &last["to_status"], &last["reason"]),
+        (
+            &json!("closed"),
+            &json!("processing"),
+            &json!("it came back at 03:10")
+        ),
+        "{t}"
+    );
+
+    // A data source's last test, after a reload.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let (s, ds) = api
+        .call(
+            "POST",
+            "/api/datasources",
+            Some(&admin),
+            Some(json!({"name": "bad-url", "type": "prometheus", "url": format!("http://127.0.0.1:{port}")})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{ds}");
+    assert!(ds.get("last_test").is_none_or(Value::is_null), "{ds}");
+    let ds_id = ds["id"].as_str().unwrap();
+    let (s, tested) = api
+        .call(
+            "POST",
+            &format!("/api/datasources/{ds_id}/test"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, &tested["ok"]),
+        (StatusCode::OK, &json!(false)),
+        "{tested}"
+    );
+    let (_, list) = api
+        .call("GET", "/api/datasources", Some(&viewer), None)
+        .await;
+    let kept = &list["items"][0]["last_test"];
+    assert_eq!(kept["result"], tested, "{list}");
+    assert!(kept["tested_at"].as_str().is_some(), "{list}");
+}

@@ -5,7 +5,17 @@ import type {
   Analysis,
   AnalysisPage,
   AnalysisStatus,
+  Channel,
+  ChannelInput,
+  ChannelPage,
+  ChannelTest,
   ConnectionTest,
+  DeliveryPage,
+  UnderstoodAlert,
+  Webhook,
+  WebhookInput,
+  WebhookPage,
+  WebhookWithToken,
   DataSource,
   DataSourceInput,
   DataSourcePage,
@@ -46,8 +56,24 @@ export const api = {
   testDataSource: (id: string) => request<ConnectionTest>(`/api/datasources/${enc(id)}/test`, { method: "POST" }),
 
   submitAnalysis: (s: SubmitAnalysis) => request<Accepted>("/api/analysis", { method: "POST", body: s }),
+  understand: (s: SubmitAnalysis) => request<UnderstoodAlert>("/api/analysis/understand", { method: "POST", body: s }),
   analysis: (id: string) => request<Analysis>(`/api/analysis/${enc(id)}`),
   analyses: (f: AnalysisFilter) => request<AnalysisPage>("/api/analysis", { query: { ...f } }),
+
+  webhooks: (page = 1, page_size = 200) => request<WebhookPage>("/api/webhooks", { query: { page, page_size } }),
+  createWebhook: (w: WebhookInput) => request<WebhookWithToken>("/api/webhooks", { method: "POST", body: w }),
+  updateWebhook: (id: string, w: WebhookInput) => request<Webhook>(`/api/webhooks/${enc(id)}`, { method: "PUT", body: w }),
+  rotateWebhookToken: (id: string) => request<WebhookWithToken>(`/api/webhooks/${enc(id)}/token`, { method: "POST" }),
+  deleteWebhook: (id: string) => request<void>(`/api/webhooks/${enc(id)}`, { method: "DELETE" }),
+
+  channels: (page = 1, page_size = 200) => request<ChannelPage>("/api/notification-channels", { query: { page, page_size } }),
+  createChannel: (c: ChannelInput) => request<Channel>("/api/notification-channels", { method: "POST", body: c }),
+  updateChannel: (id: string, c: ChannelInput) =>
+    request<Channel>(`/api/notification-channels/${enc(id)}`, { method: "PUT", body: c }),
+  deleteChannel: (id: string) => request<void>(`/api/notification-channels/${enc(id)}`, { method: "DELETE" }),
+  testChannel: (id: string) => request<ChannelTest>(`/api/notification-channels/${enc(id)}/test`, { method: "POST" }),
+  deliveries: (id: string, page = 1, page_size = 20) =>
+    request<DeliveryPage>(`/api/notification-channels/${enc(id)}/deliveries`, { query: { page, page_size } }),
 
   createTicket: (t: TicketInput) => request<TicketDetail>("/api/tickets", { method: "POST", body: t }),
   tickets: (f: TicketFilter) => request<TicketPage>("/api/tickets", { query: { ...f } }),

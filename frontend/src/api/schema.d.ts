@@ -2027,6 +2027,153 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/analysis/understand": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * What an analysis of this alert would look at, without starting it (engineer):
+         *     the time (with its date, in UTC) and scope understood, after the corrections in
+         *     `options` (`starts_at`, `services`, `namespace`, `pods`, `instances`); the
+         *     windows; the services the data sources know around that time; and notices
+         *     saying what was not understood and how to fix it.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["SubmitAnalysis"];
+                };
+            };
+            responses: {
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["UnderstoodAlert"];
+                    };
+                };
+                /** @description Malformed request. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description No token, or an invalid or expired one. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description The caller's role does not allow this. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description No such thing. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Duplicate, stale version or transition not allowed. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Body too large. */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /**
+                 * @description The body is not `application/json` (answered by poem before any handler;
+                 *     listed so the document says so).
+                 */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Validation failed. */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Too many attempts. */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Our fault. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description A dependency is down. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/analysis/{id}": {
         parameters: {
             query?: never;
@@ -5318,6 +5465,23 @@ export interface components {
              * @description Minutes after the alert start looked at (default 10).
              */
             incident_minutes?: number;
+            /**
+             * Format: date-time
+             * @description When the alert started, as the engineer confirmed it: replaces the time the
+             *     alert gives (or the submission time when it gives none).
+             */
+            starts_at?: string;
+            /**
+             * @description Services, as the engineer confirmed them: replace those the alert names
+             *     (an empty list: none).
+             */
+            services?: string[];
+            /** @description Kubernetes namespace, as the engineer confirmed it (empty: none). */
+            namespace?: string;
+            /** @description Pods, as the engineer confirmed them. */
+            pods?: string[];
+            /** @description Prometheus instances (`host:port`), as the engineer confirmed them. */
+            instances?: string[];
         };
         /** AnalysisPage */
         AnalysisPage: {
@@ -5406,6 +5570,48 @@ export interface components {
              * @description When it reached a final state.
              */
             completed_at?: string;
+            /**
+             * Format: date-time
+             * @description When the alert started, once a worker parsed it.
+             */
+            alert_start?: string;
+            /** @description The services the alert names, once parsed. */
+            services: string[];
+            /** @description The pods, instances and hosts the alert names, once parsed. */
+            instances: string[];
+            /**
+             * Format: uint64
+             * @description Submission to the final state, in milliseconds, once final.
+             */
+            duration_ms?: number;
+        };
+        /**
+         * AnalysisTiming
+         * @description How long an analysis took, in parts: the one duration every front end shows.
+         */
+        AnalysisTiming: {
+            /**
+             * Format: uint64
+             * @description Waiting for a worker: submission to start.
+             */
+            queued_ms: number;
+            /**
+             * Format: uint64
+             * @description Querying the data sources (the slowest source; they run at once).
+             */
+            collect_ms: number;
+            /**
+             * Format: uint64
+             * @description Everything else the worker did: parsing, reducing, analysing, storing.
+             */
+            analyse_ms: number;
+            /**
+             * Format: uint64
+             * @description Submission to the final state (or to now, while it runs): the sum of the above.
+             */
+            total_ms: number;
+            /** @description Still running: `total_ms` counts to now. */
+            running: boolean;
         };
         /**
          * AnalysisView
@@ -5460,6 +5666,14 @@ export interface components {
              * @description When it reached a final state.
              */
             completed_at?: string;
+            /**
+             * @description What was not understood of the alert and how to fix it, in the result's
+             *     language, most important first (no scope recognised, no time found); shown
+             *     before the result.
+             */
+            notices: string[];
+            /** @description How long it took, once a worker started it. */
+            timing?: components["schemas"]["AnalysisTiming"] & unknown;
         };
         /**
          * AuthInput
@@ -5669,6 +5883,19 @@ export interface components {
             page_size: number;
         };
         /**
+         * DataSourceTestView
+         * @description A connectivity test as kept: its outcome and when it ran.
+         */
+        DataSourceTestView: {
+            /**
+             * Format: date-time
+             * @description When the test ran (UTC).
+             */
+            tested_at: string;
+            /** @description What it found. */
+            result: components["schemas"]["ConnectionTest"] & unknown;
+        };
+        /**
          * DataSourceView
          * @description A data source as every front end shows it.
          */
@@ -5705,6 +5932,8 @@ export interface components {
              * @description Last change.
              */
             updated_at: string;
+            /** @description The last connectivity test and when it ran; none until tested. */
+            last_test?: components["schemas"]["DataSourceTestView"] & unknown;
         };
         /**
          * Delivery
@@ -6226,7 +6455,14 @@ export interface components {
             notes: string[];
             /** @description Why it failed, if it did. */
             error?: string;
+            /** @description Answered, skipped (the notes say why) or failed (`error` says why). */
+            status: components["schemas"]["SourceStatus"] & unknown;
         };
+        /**
+         * @description How querying one data source went.
+         * @enum {string}
+         */
+        SourceStatus: "ok" | "skipped" | "failed";
         /**
          * @description A step of an analysis, as reported to whoever watches it.
          * @enum {string}
@@ -6495,6 +6731,53 @@ export interface components {
              * @description The version you read (or send `If-Match`); a stale one is 409.
              */
             version?: number;
+        };
+        /**
+         * UnderstoodAlert
+         * @description What was understood of an alert: when it started, what it is about, and the
+         *     windows an analysis of it compares.
+         */
+        UnderstoodAlert: {
+            /** @description `alertmanager`, `grafana`, `prometheus_alert` or `text`. */
+            format: string;
+            /** @description The alert's name. */
+            name: string;
+            /**
+             * Format: date-time
+             * @description When it started (UTC).
+             */
+            starts_at: string;
+            /**
+             * Format: double
+             * @description How sure that is, 0..1: 1 read from JSON or set by hand, 0.9 a date-time with a
+             *     zone, 0.75 a clock time, 0.7 a relative time, 0.3 no time found (submission time).
+             */
+            starts_at_confidence: number;
+            /** @description The alert gave a time (false: `starts_at` is when it was submitted). */
+            time_found: boolean;
+            /** @description Kubernetes namespace. */
+            namespace?: string;
+            /** @description Services. */
+            services: string[];
+            /** @description Pods. */
+            pods: string[];
+            /** @description Prometheus instances (`host:port`). */
+            instances: string[];
+            /** @description Hosts and IP addresses. */
+            hosts: string[];
+            /** @description Some namespace, service, pod, instance, host or job was recognised. */
+            scope_found: boolean;
+            /** @description `zh` or `en`: the language of the result. */
+            language: string;
+            /** @description The windows an analysis compares. */
+            window: components["schemas"]["WindowPlan"] & unknown;
+            /** @description What to fix, in plain words, first the most important (no scope, no time). */
+            notices: string[];
+            /**
+             * @description Services the data sources know around the alert's time (at most 200, sorted),
+             *     to pick a scope from.
+             */
+            known_services: string[];
         };
         /**
          * User

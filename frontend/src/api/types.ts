@@ -46,6 +46,23 @@ export type TicketInput = S["TicketInput"];
 export type TicketStatus = S["TicketStatus"];
 export type Severity = S["Severity"];
 export type ErrorBody = S["ErrorBody"];
+export type UnderstoodAlert = S["UnderstoodAlert"];
+export type SourceStatus = S["SourceStatus"];
+export type AnalysisTiming = S["AnalysisTiming"];
+export type DataSourceTest = S["DataSourceTestView"];
+export type Webhook = S["WebhookView"];
+export type WebhookWithToken = S["WebhookWithToken"];
+export type WebhookInput = S["WebhookInput"];
+export type WebhookPage = S["WebhookPage"];
+export type WebhookKind = S["WebhookKind"];
+export type Channel = S["ChannelView"];
+export type ChannelInput = S["ChannelInput"];
+export type ChannelPage = S["ChannelPage"];
+export type ChannelKind = S["ChannelKind"];
+export type ChannelTest = S["ChannelTest"];
+export type Delivery = S["Delivery"];
+export type DeliveryPage = S["DeliveryPage"];
+export type NotificationEvent = S["NotificationEvent"];
 
 /** `PATCH /api/tickets/{no}`: `assignee`/`description` take `null` to clear. */
 export type TicketUpdate = Omit<S["TicketUpdate"], "assignee" | "description"> & {

@@ -24,7 +24,7 @@ function Hint({ label, hint }: { label: string; hint: string }) {
 }
 
 /** How the result was reached: the analyzer, and what the LLM agent did when one ran. */
-export function AnalyzerCard({ analyzer, usage }: { analyzer?: string | null; usage: Usage | null }) {
+export function AnalyzerCard({ analyzer, usage, totalMs }: { analyzer?: string | null; usage: Usage | null; totalMs?: number | null }) {
   const t = useT();
   const llm = usage?.llm ?? null;
   return (
@@ -84,7 +84,9 @@ export function AnalyzerCard({ analyzer, usage }: { analyzer?: string | null; us
             {formatCount(llm.redacted_values)}
           </Descriptions.Item>
         )}
-        {!llm && usage?.ms != null && <Descriptions.Item label={t("analysis.duration")}>{formatDuration(usage.ms)}</Descriptions.Item>}
+        {!llm && (totalMs ?? usage?.ms) != null && (
+          <Descriptions.Item label={t("analysis.duration")}>{formatDuration(totalMs ?? usage?.ms)}</Descriptions.Item>
+        )}
       </Descriptions>
       {!llm && (
         <Typography.Text type="secondary" style={{ fontSize: 12 }}>

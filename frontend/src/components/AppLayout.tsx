@@ -4,6 +4,8 @@ import { Alert, Avatar, Button, Dropdown, Grid, Layout, Menu, Tag } from "antd";
 import {
   AlertOutlined,
   ApiOutlined,
+  BellOutlined,
+  LinkOutlined,
   DatabaseOutlined,
   HistoryOutlined,
   KeyOutlined,
@@ -41,7 +43,11 @@ export default function AppLayout() {
     { key: "/tickets", icon: <ProfileOutlined />, label: <Link to="/tickets">{t("nav.tickets")}</Link> },
     { key: "/datasources", icon: <DatabaseOutlined />, label: <Link to="/datasources">{t("nav.datasources")}</Link> },
     ...(hasRole(me?.role, "admin")
-      ? [{ key: "/users", icon: <TeamOutlined />, label: <Link to="/users">{t("nav.users")}</Link> }]
+      ? [
+          { key: "/users", icon: <TeamOutlined />, label: <Link to="/users">{t("nav.users")}</Link> },
+          { key: "/webhooks", icon: <LinkOutlined />, label: <Link to="/webhooks">{t("nav.webhooks")}</Link> },
+          { key: "/channels", icon: <BellOutlined />, label: <Link to="/channels">{t("nav.channels")}</Link> },
+        ]
       : []),
     {
       key: "docs",

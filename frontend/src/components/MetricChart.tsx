@@ -13,6 +13,8 @@ export interface MetricChartProps {
   alertLabel: string;
   /** The incident window, epoch seconds, shaded. */
   incident?: [number, number] | null;
+  /** The baseline's usual range (median ± spread), drawn as a horizontal band. */
+  band?: [number, number] | null;
   /** Accessible description of the chart. */
   title?: string;
   height?: number;

@@ -8,10 +8,12 @@ import type { MetricChartProps } from "./MetricChart";
 
 const COLORS = ["#1677ff", "#fa541c", "#52c41a", "#722ed1", "#faad14", "#13c2c2"];
 
-export default function MetricChartImpl({ series, alertStart, alertLabel, incident, title, height = 160 }: MetricChartProps) {
+export default function MetricChartImpl({ series, alertStart, alertLabel, incident, band, title, height = 160 }: MetricChartProps) {
   const box = useRef<HTMLDivElement>(null);
   const from = incident?.[0] ?? null;
   const to = incident?.[1] ?? null;
+  const low = band?.[0] ?? null;
+  const high = band?.[1] ?? null;
 
   useEffect(() => {
     const el = box.current;
@@ -21,6 +23,16 @@ export default function MetricChartImpl({ series, alertStart, alertLabel, incide
     const marker: uPlot.Plugin = {
       hooks: {
         drawClear: (u) => {
+          if (low !== null && high !== null && Number.isFinite(low) && Number.isFinite(high)) {
+            const top = Math.max(u.bbox.top, u.valToPos(high, "y", true));
+            const bottom = Math.min(u.bbox.top + u.bbox.height, u.valToPos(low, "y", true));
+            if (bottom > top) {
+              u.ctx.save();
+              u.ctx.fillStyle = "rgba(82, 196, 26, 0.14)";
+              u.ctx.fillRect(u.bbox.left, top, u.bbox.width, Math.max(1, bottom - top));
+              u.ctx.restore();
+            }
+          }
           if (from === null || to === null) return;
           const left = Math.max(u.bbox.left, u.valToPos(from, "x", true));
           const right = Math.min(u.bbox.left + u.bbox.width, u.valToPos(to, "x", true));
@@ -99,7 +111,7 @@ export default function MetricChartImpl({ series, alertStart, alertLabel, incide
       ro.disconnect();
       plot.destroy();
     };
-  }, [series, alertStart, alertLabel, from, to, height]);
+  }, [series, alertStart, alertLabel, from, to, low, high, height]);
 
   return <div ref={box} className="chart-box" data-testid="metric-chart" role="img" aria-label={title ?? series[0]?.name} />;
 }

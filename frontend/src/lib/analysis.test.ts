@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { AnalysisResult, EvidenceView, LogTemplateView, MetricShiftView } from "../api/types";
 import {
+  highlightVariables,
   chartWindow,
   chartedShifts,
   formatChange,
@@ -233,5 +234,27 @@ describe("suspects, templates, usage", () => {
       "The most probable root cause is ts-contacts-service\n\n1. Follow failing requests by trace id\n2. Watch the alerting metric recover",
     );
     expect(ticketDescription(null)).toBe("");
+  });
+});
+
+
+describe("highlightVariables", () => {
+  it("marks the parts a template leaves variable", () => {
+    expect(highlightVariables("user <*> logged in from <*>", "user 42 logged in from 10.0.0.1")).toEqual([
+      { text: "user ", variable: false },
+      { text: "42", variable: true },
+      { text: " logged in from ", variable: false },
+      { text: "10.0.0.1", variable: true },
+    ]);
+    expect(highlightVariables("<*> ERROR <*> failed", "12:00 ERROR db failed")).toEqual([
+      { text: "12:00", variable: true },
+      { text: " ERROR ", variable: false },
+      { text: "db", variable: true },
+      { text: " failed", variable: false },
+    ]);
+  });
+  it("keeps a line that does not follow its template whole", () => {
+    expect(highlightVariables("a <*> b", "x y z")).toEqual([{ text: "x y z", variable: false }]);
+    expect(highlightVariables("no variables", "no variables")).toEqual([{ text: "no variables", variable: false }]);
   });
 });

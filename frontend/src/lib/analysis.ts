@@ -311,3 +311,40 @@ export function ticketDescription(r: AnalysisResult | null | undefined): string 
   if (r.suggestions.length) parts.push(r.suggestions.map((s, i) => `${i + 1}. ${s}`).join("\n"));
   return parts.join("\n\n");
 }
+
+/** A piece of an example log line: literal text of the template, or a variable part. */
+export interface LinePart {
+  text: string;
+  variable: boolean;
+}
+
+/**
+ * Splits a real log line along its template (`<*>` marks variable parts) so the
+ * variable parts can be highlighted. Template tokens are matched left to right; a
+ * line that does not follow its template is one literal part.
+ */
+export function highlightVariables(template: string, line: string): LinePart[] {
+  const literals = template.split("<*>");
+  if (literals.length === 1) return [{ text: line, variable: false }];
+  const parts: LinePart[] = [];
+  let pos = 0;
+  const first = literals[0]!;
+  if (!line.startsWith(first)) return [{ text: line, variable: false }];
+  if (first) parts.push({ text: first, variable: false });
+  pos = first.length;
+  for (let i = 1; i < literals.length; i++) {
+    const lit = literals[i]!;
+    const last = i === literals.length - 1;
+    let end: number;
+    if (last && lit === "") end = line.length;
+    else if (last) {
+      end = line.endsWith(lit) && line.length - lit.length >= pos ? line.length - lit.length : -1;
+    } else end = lit === "" ? pos : line.indexOf(lit, pos);
+    if (end < 0) return [{ text: line, variable: false }];
+    if (end > pos) parts.push({ text: line.slice(pos, end), variable: true });
+    if (lit) parts.push({ text: lit, variable: false });
+    pos = end + lit.length;
+  }
+  if (pos < line.length) parts.push({ text: line.slice(pos), variable: true });
+  return parts;
+}

@@ -4,14 +4,14 @@ import { asSeverity, canTransition, hasRole, ticketChanges, transitions } from "
 
 describe("ticket transitions (SPEC §6)", () => {
   const all: TicketStatus[] = ["open", "processing", "resolved", "closed"];
-  const allowed = new Set(["open>processing", "processing>resolved", "resolved>closed", "open>closed", "resolved>processing"]);
+  const allowed = new Set(["open>processing", "processing>resolved", "resolved>closed", "open>closed", "resolved>processing", "closed>processing"]);
   it("offers exactly the allowed moves", () => {
     for (const from of all) for (const to of all) expect(canTransition(from, to), `${from}>${to}`).toBe(allowed.has(`${from}>${to}`));
   });
   it("asks for a reason only to close an open ticket", () => {
     expect(transitions("open").find((t) => t.to === "closed")?.needsReason).toBe(true);
     expect(transitions("resolved").find((t) => t.to === "closed")?.needsReason).toBe(false);
-    expect(transitions("closed")).toEqual([]);
+    expect(transitions("closed")).toEqual([{ to: "processing", needsReason: true, action: "reopenClosed" }]);
   });
 });
 

@@ -6,7 +6,7 @@ export interface Transition {
   /** A reason must be given (closing an open ticket as a false alarm). */
   needsReason: boolean;
   /** Message key of the action's label. */
-  action: "start" | "resolve" | "close" | "closeFalseAlarm" | "reopen";
+  action: "start" | "resolve" | "close" | "closeFalseAlarm" | "reopen" | "reopenClosed";
 }
 
 export function transitions(from: TicketStatus): Transition[] {
@@ -24,7 +24,7 @@ export function transitions(from: TicketStatus): Transition[] {
         { to: "processing", needsReason: false, action: "reopen" },
       ];
     case "closed":
-      return [];
+      return [{ to: "processing", needsReason: true, action: "reopenClosed" }];
   }
 }
 

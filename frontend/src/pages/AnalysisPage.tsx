@@ -44,6 +44,7 @@ import {
   alertFacts,
   alertLabels,
   chartWindow,
+  highlightVariables,
   compactArgs,
   formatChange,
   formatRatio,
@@ -74,6 +75,7 @@ import MetricChart from "../components/MetricChart";
 import TicketFormModal from "../components/TicketFormModal";
 import { AnalyzerCard, AnalyzerTag } from "../components/AnalyzerCard";
 import { asSeverity } from "../lib/tickets";
+import { alertScope, formatWithZone, minutesFrom, timingParts } from "../lib/understood";
 
 export default function AnalysisPage() {
   const { id = "" } = useParams();
@@ -120,6 +122,10 @@ export default function AnalysisPage() {
       />
       <Row gutter={[16, 16]}>
         <Col xs={24}>
+          <UnderstoodSummary analysis={a} />
+        </Col>
+        {result && <ResultCards analysis={a} result={result} evidence={evidence} window={win} />}
+        <Col xs={24}>
           <ProgressCard analysis={a} events={events} mode={mode} />
         </Col>
         {a.error && (
@@ -132,11 +138,10 @@ export default function AnalysisPage() {
             />
           </Col>
         )}
-        {result && <ResultCards analysis={a} result={result} evidence={evidence} />}
         {evidence && <EvidenceCards evidence={evidence} window={win} />}
         {(a.analyzer || usage?.llm) && (
           <Col xs={24}>
-            <AnalyzerCard analyzer={a.analyzer} usage={usage} />
+            <AnalyzerCard analyzer={a.analyzer} usage={usage} totalMs={a.timing && !a.timing.running ? a.timing.total_ms : null} />
           </Col>
         )}
         <Col xs={24}>
@@ -176,7 +181,7 @@ function ProgressCard({ analysis: a, events, mode }: { analysis: Analysis; event
   // A failed analysis stopped at the step after the last one reached; show it there.
   const lastStage = [...events].reverse().find((e) => (order as readonly string[]).includes(e.stage))?.stage;
   const current = failed ? Math.max(1, order.indexOf((lastStage ?? "collecting") as (typeof order)[number])) : order.indexOf(a.status as (typeof order)[number]);
-  const took = elapsedMs(a.started_at ?? a.created_at, a.completed_at);
+  const took = a.timing && !a.timing.running ? a.timing.total_ms : null;
   return (
     <Card
       size="small"
@@ -188,7 +193,7 @@ function ProgressCard({ analysis: a, events, mode }: { analysis: Analysis; event
           <Badge status="default" text={t("analysis.polling")} />
         ) : took !== null ? (
           <Typography.Text type="secondary">
-            {t("analysis.duration")}: {formatDuration(took)}
+            {t("analysis.duration")}: <DurationText analysis={a} />
           </Typography.Text>
         ) : null
       }
@@ -253,38 +258,137 @@ function named(t: T, prefix: string, v: string): string {
   return s === key ? v : s;
 }
 
-function ResultCards({ analysis: a, result: r, evidence: e }: { analysis: Analysis; result: AnalysisResult; evidence?: EvidenceView }) {
+/** The one duration (submission to end), its parts in a tooltip. */
+function DurationText({ analysis: a }: { analysis: Analysis }) {
   const t = useT();
-  const usage = parseUsage(a.usage);
+  const p = timingParts(a.timing);
+  // Analyses stored before they carried a timing: submission to end.
+  if (!p) return <>{formatDuration(elapsedMs(a.created_at, a.completed_at))}</>;
+  return (
+    <Tooltip
+      title={t("analysis.durationParts", {
+        queued: formatDuration(p.queued),
+        collect: formatDuration(p.collect),
+        analyse: formatDuration(p.analyse),
+      })}
+    >
+      <span className="hint" data-testid="analysis-duration">
+        {formatDuration(p.total)}
+      </span>
+    </Tooltip>
+  );
+}
+
+/** What was understood of the alert, and first what was not (with how to fix it). */
+function UnderstoodSummary({ analysis: a }: { analysis: Analysis }) {
+  const t = useT();
+  const scope = alertScope(a.alert);
+  const notices = a.notices ?? [];
+  if (a.alert == null && !notices.length) return null;
+  return (
+    <Card size="small" data-testid="understood-summary">
+      {notices.map((n, i) => (
+        <Alert key={i} type="warning" showIcon message={n} style={{ marginBottom: 8 }} data-testid="result-notice" />
+      ))}
+      <Space wrap size={[16, 4]}>
+        <span>
+          <Typography.Text type="secondary">{t("understood.time")}: </Typography.Text>
+          <strong data-testid="understood-alert-time">{formatWithZone(scope.startsAt)}</strong>
+        </span>
+        <span>
+          <Typography.Text type="secondary">{t("understood.scope")}: </Typography.Text>
+          {scope.services.length || scope.namespace || scope.instances.length ? (
+            <span data-testid="understood-scope">
+              {scope.namespace && <Tag>{scope.namespace}</Tag>}
+              {scope.services.map((x) => (
+                <Tag color="blue" key={x}>
+                  {x}
+                </Tag>
+              ))}
+              {scope.instances.slice(0, 4).map((x) => (
+                <Tag key={x} className="mono">
+                  {x}
+                </Tag>
+              ))}
+            </span>
+          ) : (
+            <Typography.Text type="warning">{t("understood.noScope")}</Typography.Text>
+          )}
+        </span>
+      </Space>
+    </Card>
+  );
+}
+
+function ResultCards({
+  analysis: a,
+  result: r,
+  evidence: e,
+  window: win,
+}: {
+  analysis: Analysis;
+  result: AnalysisResult;
+  evidence?: EvidenceView;
+  window: ChartWindow;
+}) {
+  const t = useT();
   const suspects = useMemo(() => suspectRows(r, e), [r, e]);
+  const [allSuspects, setAllSuspects] = useState(false);
   const w = a.window;
+  const key = (e?.metric_shifts ?? []).find((m) => m.points.length > 0);
+  const incident: [number, number] | null = win.incidentStart !== null && win.incidentEnd !== null ? [win.incidentStart, win.incidentEnd] : null;
+  const alertAt = w?.alert_start ?? alertScope(a.alert).startsAt;
   return (
     <>
-      <Col xs={24} lg={16}>
-        <Card title={t("analysis.summary")} style={{ height: "100%" }} data-testid="analysis-result">
-          {r.summary && <Typography.Paragraph style={{ whiteSpace: "pre-wrap" }}>{r.summary}</Typography.Paragraph>}
-          <Alert type="error" showIcon={false} message={<strong>{t("analysis.rootCause")}</strong>} description={r.root_cause || "—"} />
+      <Col xs={24} lg={key ? 14 : 16}>
+        <Card style={{ height: "100%" }} data-testid="analysis-result">
+          <Typography.Text type="secondary">{t("analysis.rootCause")}</Typography.Text>
+          <Typography.Title level={4} style={{ marginTop: 4 }} data-testid="root-cause">
+            {r.root_cause || "—"}
+          </Typography.Title>
+          {r.summary && r.summary !== r.root_cause && (
+            <Typography.Paragraph type="secondary" ellipsis={{ rows: 3, expandable: true }} style={{ whiteSpace: "pre-wrap" }}>
+              {r.summary}
+            </Typography.Paragraph>
+          )}
+          <Space wrap size={[16, 4]}>
+            <Tooltip title={t("analysis.confidenceHint")}>
+              <span className="hint" data-testid="confidence">
+                {t("analysis.confidence")}: <strong>{formatPercent(r.confidence)}</strong>
+              </span>
+            </Tooltip>
+            <SeverityTag severity={r.severity} />
+            <AnalyzerTag analyzer={a.analyzer} />
+            <span>
+              {t("analysis.duration")}: <DurationText analysis={a} />
+            </span>
+          </Space>
         </Card>
       </Col>
-      <Col xs={24} lg={8}>
-        <Card style={{ height: "100%" }}>
-          <Space direction="vertical" style={{ width: "100%" }}>
-            <Typography.Text type="secondary">{t("analysis.confidence")}</Typography.Text>
-            <Progress
-              percent={Math.round(Math.min(1, Math.max(0, r.confidence)) * 100)}
-              format={() => formatPercent(r.confidence)}
-              status={r.confidence < 0.4 ? "exception" : "normal"}
+      {key ? (
+        <Col xs={24} lg={10}>
+          <Card size="small" style={{ height: "100%" }} title={t("analysis.keyChart")} data-testid="key-chart">
+            <Typography.Text className="mono selector" ellipsis>
+              {shiftSeries(key).name}
+            </Typography.Text>
+            <MetricChart
+              series={[shiftSeries(key)]}
+              alertStart={win.alertStart}
+              alertLabel={t("analysis.chartAlertStart")}
+              incident={incident}
+              band={[key.baseline_median - key.baseline_spread, key.baseline_median + key.baseline_spread]}
+              title={shiftSeries(key).name}
+              height={170}
             />
+            <Typography.Text type="secondary" style={{ fontSize: 12 }}>
+              {t("analysis.chartLegend")}
+            </Typography.Text>
+          </Card>
+        </Col>
+      ) : (
+        <Col xs={24} lg={8}>
+          <Card size="small" style={{ height: "100%" }}>
             <Descriptions size="small" column={1} colon={false} className="facts">
-              <Descriptions.Item label={t("analysis.severity")}>
-                <SeverityTag severity={r.severity} />
-              </Descriptions.Item>
-              <Descriptions.Item label={t("analysis.analyzer")}>
-                <AnalyzerTag analyzer={a.analyzer} />
-              </Descriptions.Item>
-              <Descriptions.Item label={t("analysis.duration")}>
-                {formatDuration(usage?.ms ?? elapsedMs(a.started_at ?? a.created_at, a.completed_at))}
-              </Descriptions.Item>
               {w && (
                 <Descriptions.Item label={t("analysis.window")}>
                   {t("analysis.windowDetail", {
@@ -304,14 +408,21 @@ function ResultCards({ analysis: a, result: r, evidence: e }: { analysis: Analys
                 </Descriptions.Item>
               )}
             </Descriptions>
-          </Space>
-        </Card>
-      </Col>
+          </Card>
+        </Col>
+      )}
       <Col xs={24} lg={12}>
         <Card title={t("analysis.suspects")} style={{ height: "100%" }}>
           {suspects.length ? (
             <List
-              dataSource={suspects}
+              dataSource={allSuspects ? suspects : suspects.slice(0, 3)}
+              loadMore={
+                suspects.length > 3 ? (
+                  <Button type="link" size="small" onClick={() => setAllSuspects(!allSuspects)}>
+                    {allSuspects ? t("common.showLess") : t("common.showMore", { n: suspects.length - 3 })}
+                  </Button>
+                ) : undefined
+              }
               renderItem={(s, i) => (
                 <List.Item data-testid="suspect">
                   <div style={{ width: "100%", minWidth: 0 }}>
@@ -322,10 +433,14 @@ function ResultCards({ analysis: a, result: r, evidence: e }: { analysis: Analys
                       {s.first_anomaly_at && (
                         <Typography.Text type="secondary" style={{ fontSize: 12 }}>
                           {t("analysis.firstAnomaly", { time: formatTime(s.first_anomaly_at) })}
+                          {(() => {
+                            const m = minutesFrom(alertAt, s.first_anomaly_at);
+                            return m !== null && m < 0 ? ` (${t("analysis.beforeAlert", { n: -m })})` : "";
+                          })()}
                         </Typography.Text>
                       )}
                     </Space>
-                    <Progress percent={Math.round(Math.min(1, Math.max(0, s.score)) * 100)} size="small" strokeColor={i === 0 ? "#ff4d4f" : undefined} />
+                    <Progress percent={Math.round(Math.min(1, Math.max(0, s.score)) * 100)} size="small" showInfo={false} strokeColor={i === 0 ? "#ff4d4f" : undefined} />
                     {s.reasons.length > 0 && (
                       <ul className="reasons">
                         {s.reasons.map((x, j) => (
@@ -371,7 +486,11 @@ function ResultCards({ analysis: a, result: r, evidence: e }: { analysis: Analys
       <Col xs={24}>
         <Card title={t("analysis.evidence")}>
           {r.evidence.length ? (
-            <List dataSource={r.evidence} renderItem={(item) => <EvidenceRow item={item} />} />
+            <List
+              dataSource={r.evidence}
+              pagination={r.evidence.length > 5 ? { pageSize: 5, size: "small" } : false}
+              renderItem={(item) => <EvidenceRow item={item} />}
+            />
           ) : (
             <Empty image={Empty.PRESENTED_IMAGE_SIMPLE} description={t("analysis.noEvidence")} />
           )}
@@ -519,6 +638,17 @@ function MissingStepsCard({ steps }: { steps: MissingStepView[] }) {
   const t = useT();
   return (
     <Card title={<CardTitle title={t("analysis.missing")} sub={t("analysis.missingHint")} />} data-testid="missing-steps">
+      <div className="call-edges" data-testid="call-edges">
+        {steps.slice(0, 3).map((m) => (
+          <div className="call-edge" key={`${m.after_service}>${m.service}`}>
+            <Tag>{m.after_service || "—"}</Tag>
+            <span className="call-arrow">
+              {t("analysis.callsSeen", { seen: formatCount(m.seen), expected: Math.round(m.expected) })}
+            </span>
+            <Tag color="red">{m.service || "—"}</Tag>
+          </div>
+        ))}
+      </div>
       <Table<MissingStepView>
         size="small"
         rowKey="service"
@@ -618,6 +748,7 @@ function MetricShiftsCard({ shifts, window: w }: { shifts: MetricShiftView[]; wi
                     alertStart={w.alertStart}
                     alertLabel={t("analysis.chartAlertStart")}
                     incident={incident}
+                    band={[m.baseline_median - m.baseline_spread, m.baseline_median + m.baseline_spread]}
                     title={series.name}
                     height={150}
                   />
@@ -665,10 +796,11 @@ function TemplatesCard({ templates, total }: { templates: LogTemplateView[]; tot
         size="small"
         rowKey={(x, i) => `${x.id}-${i}`}
         dataSource={templates}
-        pagination={templates.length > 10 ? { pageSize: 10, size: "small" } : false}
+        pagination={templates.length > 5 ? { pageSize: 5, size: "small" } : false}
         scroll={{ x: 820 }}
         expandable={{
           rowExpandable: (x) => x.examples.length > 0 || x.services.length > 1,
+          expandRowByClick: false,
           expandedRowRender: (x) => <TemplateDetail template={x} />,
         }}
         columns={[
@@ -677,7 +809,21 @@ function TemplatesCard({ templates, total }: { templates: LogTemplateView[]; tot
             key: "template",
             render: (_, x) => (
               <div style={{ minWidth: 0 }}>
-                <div className="mono template">{x.template}</div>
+                {x.examples[0] ? (
+                  <div className="mono template" data-testid="template-example">
+                    {highlightVariables(x.template, x.examples[0]).map((p, i) =>
+                      p.variable ? (
+                        <mark key={i} className="var">
+                          {p.text}
+                        </mark>
+                      ) : (
+                        <span key={i}>{p.text}</span>
+                      ),
+                    )}
+                  </div>
+                ) : (
+                  <div className="mono template">{x.template}</div>
+                )}
                 <Space wrap size={[4, 4]} style={{ marginTop: 4 }}>
                   {templateFlags(x).map((f) => (
                     <Tag key={f} color={f === "error" ? "red" : f === "new" ? "purple" : "orange"} bordered={false}>
@@ -694,8 +840,17 @@ function TemplatesCard({ templates, total }: { templates: LogTemplateView[]; tot
               </div>
             ),
           },
-          { title: t("analysis.baseline"), dataIndex: "baseline_count", width: 80, align: "right", render: formatCount },
-          { title: t("analysis.incident"), dataIndex: "incident_count", width: 100, align: "right", render: (n: number) => <strong>{formatCount(n)}</strong> },
+          {
+            title: t("analysis.counts"),
+            key: "counts",
+            width: 140,
+            align: "right",
+            render: (_, x) => (
+              <span>
+                {formatCount(x.baseline_count)} → <strong>{formatCount(x.incident_count)}</strong>
+              </span>
+            ),
+          },
           {
             title: <Tooltip title={t("analysis.rateRatioHint")}>{t("analysis.rateRatio")}</Tooltip>,
             dataIndex: "rate_ratio",
@@ -717,6 +872,9 @@ function TemplateDetail({ template: x }: { template: LogTemplateView }) {
       {x.examples.length > 0 && (
         <Col xs={24} lg={x.services.length > 1 ? 16 : 24}>
           <Typography.Text type="secondary">{t("analysis.examples")}</Typography.Text>
+          <div className="mono template" style={{ marginBottom: 4 }}>
+            {t("analysis.templateText")}: {x.template}
+          </div>
           <CodeBlock>{x.examples.join("\n")}</CodeBlock>
         </Col>
       )}
@@ -775,16 +933,27 @@ function SourcesCard({ sources, final }: { sources: SourceReport[]; final: boole
                   ))
                 : "—",
           },
-          { title: t("analysis.rows"), dataIndex: "rows", width: 90, align: "right", render: formatCount },
-          { title: t("analysis.time"), dataIndex: "ms", width: 90, align: "right", render: (ms: number) => formatDuration(ms) },
+          { title: t("analysis.rows"), dataIndex: "rows", width: 90, align: "right", render: (n: number, s) => (s.status === "skipped" ? "—" : formatCount(n)) },
+          { title: t("analysis.time"), dataIndex: "ms", width: 90, align: "right", render: (ms: number, s) => (s.status === "skipped" ? "—" : formatDuration(ms)) },
           {
             title: t("common.status"),
             key: "status",
             width: 240,
             render: (_, s) => (
               <Space direction="vertical" size={2}>
-                <Space size={4} wrap>
-                  {s.error ? <Typography.Text type="danger">{s.error}</Typography.Text> : <Tag color="success">{t("analysis.ok")}</Tag>}
+                <Space size={4} wrap data-testid="source-status">
+                  {s.status === "failed" || s.error ? (
+                    <>
+                      <Tag color="error">{t("analysis.sourceFailed")}</Tag>
+                      <Typography.Text type="danger" data-testid="source-error">
+                        {s.error}
+                      </Typography.Text>
+                    </>
+                  ) : s.status === "skipped" ? (
+                    <Tag color="default">{t("analysis.sourceSkipped")}</Tag>
+                  ) : (
+                    <Tag color="success">{t("analysis.ok")}</Tag>
+                  )}
                   {s.truncated && <Tag color="warning">{t("analysis.truncated")}</Tag>}
                 </Space>
                 {s.notes.map((n, i) => (

@@ -1,4 +1,4 @@
-import { useMemo, useState } from "react";
+import { useEffect, useMemo, useState } from "react";
 import { Link, useNavigate } from "react-router-dom";
 import { Alert, Button, Card, Col, Collapse, Form, Input, InputNumber, List, Row, Select, Space, Switch, Typography } from "antd";
 import { ThunderboltOutlined } from "@ant-design/icons";
@@ -10,6 +10,8 @@ import { useCan, useServerInfo } from "../lib/queries";
 import { buildSubmission, parseAlertInput, sampleAlertmanager, SAMPLE_TEXT, SAMPLE_TEXT_ZH, type AnalyzeFormOptions } from "../lib/alertInput";
 import { formatDateTime } from "../lib/format";
 import { AnalysisStatusTag, ErrorBox, PageHead } from "../components/common";
+import { UnderstoodPanel } from "../components/UnderstoodPanel";
+import { correctionOptions, type Corrections } from "../lib/understood";
 
 export default function AnalyzePage() {
   const t = useT();
@@ -25,9 +27,33 @@ export default function AnalyzePage() {
   const [opts, setOpts] = useState<AnalyzeFormOptions>({ language: "auto" });
   const json = useMemo(() => parseAlertInput(text).json, [text]);
   const noSources = sources.data && !sources.data.items.some((d) => d.enabled);
+  // What was understood, shown before "Start": asked again once typing pauses.
+  const [typed, setTyped] = useState("");
+  useEffect(() => {
+    const timer = setTimeout(() => setTyped(text), 600);
+    return () => clearTimeout(timer);
+  }, [text]);
+  const [corrections, setCorrections] = useState<Corrections>({});
+  useEffect(() => setCorrections({}), [typed]);
+  const submission = () => {
+    const s = buildSubmission(text, opts, llm);
+    const c = correctionOptions(corrections);
+    return Object.keys(c).length ? { ...s, options: { ...s.options, ...c } } : s;
+  };
+  const understood = useQuery({
+    queryKey: ["understand", typed, opts.language, opts.baseline_minutes, opts.incident_minutes, corrections],
+    queryFn: () => {
+      const s = buildSubmission(typed, opts, false);
+      const c = correctionOptions(corrections);
+      return api.understand(Object.keys(c).length ? { ...s, options: { ...s.options, ...c } } : s);
+    },
+    enabled: canSubmit && typed.trim().length > 0,
+    retry: false,
+    placeholderData: (prev) => prev,
+  });
 
   const submit = useMutation({
-    mutationFn: () => api.submitAnalysis(buildSubmission(text, opts, llm)),
+    mutationFn: () => api.submitAnalysis(submission()),
     onSuccess: (a) => {
       void qc.invalidateQueries({ queryKey: ["analyses"] });
       navigate(`/analyses/${a.id}`);
@@ -112,6 +138,15 @@ export default function AnalyzePage() {
                 },
               ]}
             />
+            {typed.trim() && canSubmit && (
+              <UnderstoodPanel
+                understood={understood.data}
+                loading={understood.isFetching}
+                corrections={corrections}
+                onChange={setCorrections}
+              />
+            )}
+            {understood.isError && <ErrorBox error={understood.error} />}
             {submit.isError && <ErrorBox error={submit.error} />}
             <Button
               type="primary"
@@ -121,6 +156,7 @@ export default function AnalyzePage() {
               loading={submit.isPending}
               onClick={() => submit.mutate()}
               data-testid="analyze-start"
+              style={{ marginTop: 12 }}
             >
               {t("analyze.start")}
             </Button>

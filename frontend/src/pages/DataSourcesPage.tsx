@@ -14,7 +14,7 @@ import { ErrorBox, PageHead } from "../components/common";
 const TYPE_COLOR: Record<DataSourceKind, string> = { elk: "gold", loki: "purple", prometheus: "orange" };
 const TYPE_LABEL: Record<DataSourceKind, string> = { elk: "Elasticsearch / ELK", loki: "Loki", prometheus: "Prometheus" };
 
-type TestState = { pending: true } | { pending: false; result: ConnectionTest };
+type TestState = { pending: true } | { pending: false; result: ConnectionTest; at?: string };
 
 function TestResult({ state }: { state: TestState | undefined }) {
   const t = useT();
@@ -25,9 +25,22 @@ function TestResult({ state }: { state: TestState | undefined }) {
     <Space direction="vertical" size={0} data-testid="ds-test-result" data-ok={r.ok ? "true" : "false"}>
       <Space size={4} wrap>
         <Tag color={r.ok ? "success" : "error"}>{r.ok ? t("ds.testOk") : t("ds.testFailed")}</Tag>
-        {r.ok || r.latency_ms > 0 ? <Typography.Text type="secondary">{t("ds.latency", { ms: r.latency_ms })}</Typography.Text> : null}
-        {r.version ? <Typography.Text type="secondary">{t("ds.version", { v: r.version })}</Typography.Text> : null}
+        {state.at && (
+          <Typography.Text type="secondary" style={{ fontSize: 12 }} data-testid="ds-tested-at">
+            {t("datasources.testedAt", { time: formatDateTime(state.at) })}
+          </Typography.Text>
+        )}
       </Space>
+      {(r.ok || r.latency_ms > 0) && (
+        <Typography.Text type="secondary" style={{ fontSize: 12 }} data-testid="ds-latency">
+          {t("datasources.latency")}: {t("ds.latency", { ms: r.latency_ms })}
+        </Typography.Text>
+      )}
+      {r.version && (
+        <Typography.Text type="secondary" style={{ fontSize: 12 }} data-testid="ds-version">
+          {t("datasources.version")}: {r.version}
+        </Typography.Text>
+      )}
       {r.message && (
         <Typography.Text type={r.ok ? "secondary" : "danger"} style={{ fontSize: 12, maxWidth: 320 }} ellipsis={{ tooltip: r.message }}>
           {r.message}
@@ -35,6 +48,13 @@ function TestResult({ state }: { state: TestState | undefined }) {
       )}
     </Space>
   );
+}
+
+/** The test shown for a data source: the one just run here, else the last one kept. */
+function shownTest(d: DataSource, live: TestState | undefined): TestState | undefined {
+  if (live) return live;
+  const kept = d.last_test;
+  return kept ? { pending: false, result: kept.result as ConnectionTest, at: kept.tested_at } : undefined;
 }
 
 export default function DataSourcesPage() {
@@ -56,7 +76,8 @@ export default function DataSourcesPage() {
       // No test endpoint yet, or the server refused: show what it said.
       result = { ok: false, latency_ms: 0, message: e instanceof ApiError ? `${e.message} (${e.status})` : errorMessage(e) };
     }
-    setTests((s) => ({ ...s, [id]: { pending: false, result } }));
+    setTests((s) => ({ ...s, [id]: { pending: false, result, at: new Date().toISOString() } }));
+    void qc.invalidateQueries({ queryKey: ["datasources"] });
     return result;
   };
 
@@ -131,7 +152,7 @@ export default function DataSourcesPage() {
             width: 90,
             render: (e: boolean, d) => <Switch size="small" checked={e} disabled={!isAdmin} loading={toggle.isPending && toggle.variables?.id === d.id} onChange={() => toggle.mutate(d)} />,
           },
-          { title: t("ds.lastTest"), key: "test", width: 240, render: (_, d) => <TestResult state={tests[d.id]} /> },
+          { title: t("ds.lastTest"), key: "test", width: 240, render: (_, d) => <TestResult state={shownTest(d, tests[d.id])} /> },
           { title: t("common.updatedAt"), dataIndex: "updated_at", width: 170, responsive: ["xxl"], render: formatDateTime },
           {
             title: t("common.actions"),

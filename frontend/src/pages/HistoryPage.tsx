@@ -1,5 +1,5 @@
 import { Link } from "react-router-dom";
-import { Button, DatePicker, Empty, Input, Select, Table, Typography } from "antd";
+import { Button, DatePicker, Empty, Input, Select, Table, Tag, Typography } from "antd";
 import { ReloadOutlined } from "@ant-design/icons";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import dayjs from "dayjs";
@@ -8,7 +8,7 @@ import type { AnalysisStatus, AnalysisSummary } from "../api/types";
 import { useT, type MessageKey } from "../i18n";
 import { useUrlFilters } from "../lib/useUrlFilters";
 import { isFinal } from "../lib/analysis";
-import { elapsedMs, formatDateTime, formatDuration } from "../lib/format";
+import { formatDateTime, formatDuration } from "../lib/format";
 import { AnalysisStatusTag, ErrorBox, PageHead } from "../components/common";
 
 const STATUSES: AnalysisStatus[] = ["pending", "collecting", "analyzing", "completed", "failed"];
@@ -42,10 +42,10 @@ export default function HistoryPage() {
       <div className="filters">
         <Input.Search
           allowClear
-          placeholder={t("history.search")}
+          placeholder={t("history.searchHint")}
           defaultValue={f.q}
           onSearch={(q) => set({ q })}
-          style={{ width: 260 }}
+          style={{ width: 300 }}
           id="history-search"
         />
         <Select<AnalysisStatus>
@@ -70,7 +70,7 @@ export default function HistoryPage() {
         rowKey="id"
         loading={list.isFetching && !list.data}
         dataSource={list.data?.items ?? []}
-        scroll={{ x: 800 }}
+        scroll={{ x: 1100 }}
         locale={{ emptyText: <Empty description={t("history.empty")} /> }}
         pagination={{
           current: page,
@@ -86,12 +86,35 @@ export default function HistoryPage() {
             dataIndex: "title",
             render: (title: string, a) => (
               <Link to={`/analyses/${a.id}`} data-testid="history-row-link">
-                <Typography.Text ellipsis={{ tooltip: a.raw_alert_preview }} style={{ maxWidth: 480, color: "inherit" }}>
+                <Typography.Text ellipsis={{ tooltip: a.raw_alert_preview }} style={{ maxWidth: 360, color: "inherit" }}>
                   {title || a.id}
                 </Typography.Text>
               </Link>
             ),
           },
+          {
+            title: t("history.scope"),
+            key: "scope",
+            width: 220,
+            render: (_, a) =>
+              a.services.length || a.instances.length ? (
+                <span data-testid="history-scope">
+                  {a.services.slice(0, 2).map((x) => (
+                    <Tag color="blue" key={x}>
+                      {x}
+                    </Tag>
+                  ))}
+                  {a.instances.slice(0, 2).map((x) => (
+                    <Tag key={x} className="mono">
+                      {x}
+                    </Tag>
+                  ))}
+                </span>
+              ) : (
+                "—"
+              ),
+          },
+          { title: t("history.alertTime"), dataIndex: "alert_start", width: 170, render: (x?: string | null) => formatDateTime(x) },
           { title: t("common.status"), dataIndex: "status", width: 130, render: (s: AnalysisStatus) => <AnalysisStatusTag status={s} /> },
           { title: t("analysis.analyzer"), dataIndex: "analyzer", width: 130, responsive: ["lg"], render: (x?: string | null) => x ?? "—" },
           { title: t("analysis.by"), dataIndex: "created_by", width: 200, responsive: ["xl"] },
@@ -101,7 +124,7 @@ export default function HistoryPage() {
             key: "took",
             width: 100,
             responsive: ["md"],
-            render: (_, a) => formatDuration(elapsedMs(a.started_at ?? a.created_at, a.completed_at)),
+            render: (_, a) => formatDuration(a.duration_ms),
           },
         ]}
       />

@@ -107,9 +107,7 @@ export default function TicketPage() {
               <Descriptions.Item label={t("common.updatedAt")}>{formatDateTime(d.updated_at)}</Descriptions.Item>
               {d.analysis_id && (
                 <Descriptions.Item label={t("tickets.fromAnalysis")} span={2}>
-                  <Link to={`/analyses/${d.analysis_id}`} className="mono">
-                    {d.analysis_id}
-                  </Link>
+                  <AnalysisLink id={d.analysis_id} />
                 </Descriptions.Item>
               )}
             </Descriptions>
@@ -160,7 +158,14 @@ export default function TicketPage() {
           }}
         />
       )}
-      {closing && <ReasonModal onCancel={() => setClosing(null)} loading={move.isPending} onOk={(reason) => move.mutate({ to: closing.to, reason })} />}
+      {closing && (
+        <ReasonModal
+          reopen={closing.action === "reopenClosed"}
+          onCancel={() => setClosing(null)}
+          loading={move.isPending}
+          onOk={(reason) => move.mutate({ to: closing.to, reason })}
+        />
+      )}
     </>
   );
 }
@@ -217,26 +222,36 @@ function show(v: unknown): string {
   return s.length > 80 ? `${s.slice(0, 79)}…` : s;
 }
 
-function ReasonModal({ onOk, onCancel, loading }: { onOk: (reason: string) => void; onCancel: () => void; loading: boolean }) {
+function ReasonModal({ onOk, onCancel, loading, reopen }: { onOk: (reason: string) => void; onCancel: () => void; loading: boolean; reopen: boolean }) {
   const t = useT();
   const [form] = Form.useForm<{ reason: string }>();
   return (
     <Modal
       open
-      title={t("tickets.action.closeFalseAlarm")}
+      title={reopen ? t("tickets.action.reopenClosed") : t("tickets.action.closeFalseAlarm")}
       onCancel={onCancel}
       onOk={() => form.submit()}
       confirmLoading={loading}
-      okText={t("tickets.action.close")}
+      okText={reopen ? t("tickets.action.reopenClosed") : t("tickets.action.close")}
       cancelText={t("common.cancel")}
-      okButtonProps={{ danger: true }}
+      okButtonProps={{ danger: !reopen, id: "reason-ok" }}
     >
-      <Typography.Paragraph type="secondary">{t("tickets.reasonRequired")}</Typography.Paragraph>
+      <Typography.Paragraph type="secondary">{reopen ? t("tickets.reopenReason") : t("tickets.reasonRequired")}</Typography.Paragraph>
       <Form form={form} layout="vertical" onFinish={(v) => onOk(v.reason.trim())}>
         <Form.Item name="reason" label={t("tickets.reason")} rules={[{ required: true, whitespace: true }]}>
           <Input.TextArea id="close-reason" autoSize={{ minRows: 2 }} autoFocus />
         </Form.Item>
       </Form>
     </Modal>
+  );
+}
+
+/** A ticket's analysis, linked by its title (its id when it cannot be read). */
+function AnalysisLink({ id }: { id: string }) {
+  const a = useQuery({ queryKey: ["analysis", id], queryFn: () => api.analysis(id), retry: false, staleTime: 60_000 });
+  return (
+    <Link to={`/analyses/${id}`} data-testid="ticket-analysis-link">
+      {a.data?.title ? a.data.title : <span className="mono">{id}</span>}
+    </Link>
   );
 }

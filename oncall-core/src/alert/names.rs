@@ -15,10 +15,13 @@
 //!
 //! Nothing that is not in [`KnownNames`] is ever added here.
 //!
-//! [`NameLookups`] gathers those names from the metric sources: every label of
-//! every source at once, each source bounded by its own timeout, and the answer
-//! kept per source for a short while, so a free-text alert waits at most one
-//! source timeout for its names (and usually not at all).
+//! [`NameLookups`] gathers those names from the data sources around the alert's
+//! time (metric sources' service/app/pod/namespace/node/instance labels, log
+//! sources' service/pod/namespace fields): every label of every source at once,
+//! each source bounded by its own timeout (at most
+//! [`crate::engine::DISCOVERY_TIMEOUT`]), and the answer kept per source and
+//! five-minute stretch of time for a short while, so a free-text alert waits at
+//! most one source timeout for its names (and usually not at all).
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -39,6 +42,17 @@ pub const NAMES_TTL: Duration = Duration::from_secs(60);
 pub const FAILED_NAMES_TTL: Duration = Duration::from_secs(15);
 /// The timeout of a source whose own is not positive.
 const DEFAULT_SOURCE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Which fields of a log source name what.
+const LOG_NAME_LABELS: [(&str, Field); 3] = [
+    ("service", Field::Service),
+    ("pod", Field::Pod),
+    ("namespace", Field::Namespace),
+];
+
+/// Look-ups are cached per stretch of this many seconds (the range asked is
+/// widened to whole stretches, so alerts minutes apart share one look-up).
+const RANGE_BUCKET_SECONDS: i64 = 300;
 
 /// Which labels of a metric source name what, asked all at once.
 const NAME_LABELS: [(&str, Field); 6] = [
@@ -65,33 +79,48 @@ pub(crate) struct SourceNames {
 /// of an engine).
 #[derive(Debug, Default)]
 pub(crate) struct NameLookups {
-    cache: Mutex<HashMap<Uuid, CachedNames>>,
+    cache: Mutex<HashMap<(Uuid, i64, i64), CachedNames>>,
 }
 
 /// A cached look-up: when it was made, the source's `updated_at` then, the answer.
 type CachedNames = (Instant, DateTime<Utc>, SourceNames);
 
 impl NameLookups {
-    /// True for the sources whose names are looked up (metric sources).
-    pub fn asks(ds: &DataSource) -> bool {
-        ds.kind == DataSourceKind::Prometheus
-    }
-
-    /// One source's names: from the cache while fresh (and the source unchanged),
-    /// else every label at once, bounded by the source's timeout in all.
-    pub async fn names(&self, ds: &DataSource, conn: Arc<dyn Connector>) -> SourceNames {
-        if let Some(found) = self.cached(ds) {
+    /// One source's names in `range` (widened to whole five-minute stretches):
+    /// from the cache while fresh (and the source unchanged), else every label at
+    /// once, bounded by the source's timeout (at most
+    /// [`crate::engine::DISCOVERY_TIMEOUT`]) in all.
+    pub async fn names(
+        &self,
+        ds: &DataSource,
+        conn: Arc<dyn Connector>,
+        range: &TimeRange,
+    ) -> SourceNames {
+        let bucket = (
+            range.start.timestamp().div_euclid(RANGE_BUCKET_SECONDS),
+            (range.end.timestamp() + RANGE_BUCKET_SECONDS - 1).div_euclid(RANGE_BUCKET_SECONDS),
+        );
+        let key = (ds.id, bucket.0, bucket.1);
+        if let Some(found) = self.cached(ds, key) {
             return found;
         }
         let timeout = u64::try_from(ds.timeout_ms)
             .ok()
             .filter(|ms| *ms > 0)
-            .map_or(DEFAULT_SOURCE_TIMEOUT, Duration::from_millis);
-        let now = Utc::now();
-        let range = TimeRange::new(now - chrono::Duration::hours(1), now);
+            .map_or(DEFAULT_SOURCE_TIMEOUT, Duration::from_millis)
+            .min(crate::engine::DISCOVERY_TIMEOUT);
+        let at = |b: i64| DateTime::<Utc>::from_timestamp(b * RANGE_BUCKET_SECONDS, 0);
+        let range = match (at(bucket.0), at(bucket.1)) {
+            (Some(start), Some(end)) => TimeRange::new(start, end),
+            _ => Ok(*range),
+        };
+        let labels: &[(&str, Field)] = match ds.kind {
+            DataSourceKind::Prometheus => &NAME_LABELS,
+            DataSourceKind::Elk | DataSourceKind::Loki => &LOG_NAME_LABELS,
+        };
         let asked = async {
             let range = range.map_err(|e| e.to_string())?;
-            let asks = NAME_LABELS.iter().map(|(label, field)| {
+            let asks = labels.iter().map(|(label, field)| {
                 let (conn, range) = (conn.clone(), &range);
                 async move { (*field, conn.label_values(label, None, range).await) }
             });
@@ -135,14 +164,14 @@ impl NameLookups {
         };
         if let Ok(mut cache) = self.cache.lock() {
             cache.retain(|_, (at, _, f)| at.elapsed() < ttl(f));
-            cache.insert(ds.id, (Instant::now(), ds.updated_at, found.clone()));
+            cache.insert(key, (Instant::now(), ds.updated_at, found.clone()));
         }
         found
     }
 
-    fn cached(&self, ds: &DataSource) -> Option<SourceNames> {
+    fn cached(&self, ds: &DataSource, key: (Uuid, i64, i64)) -> Option<SourceNames> {
         let cache = self.cache.lock().ok()?;
-        let (at, updated_at, found) = cache.get(&ds.id)?;
+        let (at, updated_at, found) = cache.get(&key)?;
         (*updated_at == ds.updated_at && at.elapsed() < ttl(found)).then(|| SourceNames {
             cached: true,
             ..found.clone()

@@ -10,9 +10,14 @@
 //!   after: `Z`, `+08:00`, `+0800`, `-05`, `UTC`, `GMT`, `UTC+8`, `GMT+08:00`, `(UTC+8)`,
 //!   `CST`, or `北京时间` right before or after (`（北京时间）`). Confidence 0.9 with
 //!   a zone, 0.8 without.
-//! * **clock times** — `10:32`, `10:32:05`, `9:05 pm`, zone as above: today in that zone,
-//!   or yesterday if today's would lie more than [`FUTURE_TOLERANCE_SECS`] in the
-//!   future. Confidence 0.75.
+//! * **clock times** — `10:32`, `10:32:05`, `9:05 pm`, zone as above. On a date
+//!   written elsewhere in the text when there is one (`10:05 UTC on 2023-01-29`,
+//!   `2023/01/29, 10:05`, `1月29日 10:05`, `Jan 29 10:05`, `29 Jan 2023 10:05`,
+//!   `昨天 10:05`, `前天`, `今天`, `yesterday`, `today`; a month and day without a
+//!   year is the latest such day not in the future): confidence as an absolute
+//!   time. Otherwise today in that zone, or yesterday if today's would lie more than
+//!   [`FUTURE_TOLERANCE_SECS`] in the future; confidence 0.75. `北京时间` anywhere in
+//!   the text is the zone of a clock time written without one.
 //! * **relative times** — `5 分钟前`, `5分钟之前`, `半小时前`, `两小时前`, `3 天前`, `刚刚`,
 //!   `刚才`, `5 minutes ago`, `5m ago`, `an hour ago`, `half an hour ago`, `just now`.
 //!   Confidence 0.7.
@@ -101,7 +106,8 @@ fn truncate(s: &str, max: usize) -> &str {
 /// Finds the time a free-text alert speaks of (see the module doc).
 pub(crate) fn find_time(text: &str, now: DateTime<Utc>) -> Option<FoundTime> {
     let b = text.as_bytes();
-    let mut clock: Option<FoundTime> = None;
+    let mut clock: Option<Clock> = None;
+    let mut date: Option<DatePart> = None;
     let mut i = 0;
     while i < b.len() {
         if b[i].is_ascii_digit() && (i == 0 || !is_word_byte(b[i - 1])) {
@@ -109,7 +115,10 @@ pub(crate) fn find_time(text: &str, now: DateTime<Utc>) -> Option<FoundTime> {
                 return Some(t);
             }
             if clock.is_none() {
-                clock = clock_at(text, i, now);
+                clock = clock_at(text, i);
+            }
+            if date.is_none() {
+                date = date_at(text, i);
             }
             while i < b.len() && b[i].is_ascii_digit() {
                 i += 1;
@@ -118,7 +127,265 @@ pub(crate) fn find_time(text: &str, now: DateTime<Utc>) -> Option<FoundTime> {
         }
         i += 1;
     }
-    clock.or_else(|| relative(text, now))
+    let Some(mut clock) = clock else {
+        return relative(text, now);
+    };
+    if clock.zone.is_none() && text.contains("北京时间") {
+        clock.zone = Some((CHINA_OFFSET, 0.9));
+    }
+    let date = date
+        .or_else(|| month_name_date(text))
+        .or_else(|| day_word(text));
+    Some(match date {
+        Some(d) => clock.on(d, now)?,
+        None => clock.today_or_yesterday(now)?,
+    })
+}
+
+/// A clock time found in text, with the zone written next to it.
+#[derive(Debug, Clone, Copy)]
+struct Clock {
+    time: NaiveTime,
+    zone: Option<(i32, f64)>,
+}
+
+/// A date written apart from the clock time (`10:05 UTC on 2023-01-29`,
+/// `Jan 29 10:05`, `昨天 10:05`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum DatePart {
+    /// A full date.
+    Full(NaiveDate),
+    /// Month and day: the latest such day that is not in the future.
+    MonthDay(u32, u32),
+    /// Days before today (`昨天` = 1, `前天` = 2, `today` = 0).
+    DaysAgo(i64),
+}
+
+impl Clock {
+    /// Seconds east of UTC (UTC when no zone was written).
+    fn offset(&self) -> Duration {
+        Duration::seconds(i64::from(self.zone.map_or(0, |z| z.0)))
+    }
+
+    /// Today in its zone, or yesterday when today's would lie more than
+    /// [`FUTURE_TOLERANCE_SECS`] ahead of `now`. Confidence 0.75.
+    fn today_or_yesterday(&self, now: DateTime<Utc>) -> Option<FoundTime> {
+        let shift = self.offset();
+        let local_today = (now + shift).date_naive();
+        let mut at = Utc.from_utc_datetime(&local_today.and_time(self.time)) - shift;
+        if at > now + Duration::seconds(FUTURE_TOLERANCE_SECS) {
+            at -= Duration::days(1);
+        }
+        Some(FoundTime {
+            at,
+            confidence: 0.75,
+        })
+    }
+
+    /// On a date written elsewhere in the text. Confidence as an absolute time:
+    /// 0.9 with a zone, 0.8 without (or with `CST`).
+    fn on(&self, date: DatePart, now: DateTime<Utc>) -> Option<FoundTime> {
+        let shift = self.offset();
+        let local_now = (now + shift).naive_utc();
+        let day = match date {
+            DatePart::Full(d) => d,
+            DatePart::DaysAgo(n) => local_now.date() - Duration::days(n),
+            DatePart::MonthDay(m, d) => {
+                let y = local_now.year();
+                match NaiveDate::from_ymd_opt(y, m, d) {
+                    Some(this_year)
+                        if this_year.and_time(self.time)
+                            <= local_now + Duration::seconds(FUTURE_TOLERANCE_SECS) =>
+                    {
+                        this_year
+                    }
+                    _ => NaiveDate::from_ymd_opt(y - 1, m, d)?,
+                }
+            }
+        };
+        Some(FoundTime {
+            at: Utc.from_utc_datetime(&day.and_time(self.time)) - shift,
+            confidence: self.zone.map_or(0.8, |z| z.1),
+        })
+    }
+}
+
+/// A date alone at `i`: `2023-01-29`, `2023/01/29`, `2023年1月29日`, `1月29日`.
+fn date_at(text: &str, i: usize) -> Option<DatePart> {
+    let b = text.as_bytes();
+    let (first, j) = digits(b, i, 1, 4)?;
+    if j - i == 4 {
+        if let Some(&sep @ (b'-' | b'/')) = b.get(j) {
+            let (mo, k) = digits(b, j + 1, 1, 2)?;
+            if b.get(k) != Some(&sep) {
+                return None;
+            }
+            let (d, k) = digits(b, k + 1, 1, 2)?;
+            // `2023-01-29-x` or `2023/01/29/...` is an identifier or a path.
+            if b.get(k)
+                .is_some_and(|c| c.is_ascii_alphanumeric() || *c == sep)
+            {
+                return None;
+            }
+            return NaiveDate::from_ymd_opt(i32::try_from(first).ok()?, mo, d).map(DatePart::Full);
+        }
+        let k = eat(text, j, "年")?;
+        let (mo, k) = digits(b, k, 1, 2)?;
+        let k = eat(text, k, "月")?;
+        let (d, k) = digits(b, k, 1, 2)?;
+        eat(text, k, "日").or_else(|| eat(text, k, "号"))?;
+        return NaiveDate::from_ymd_opt(i32::try_from(first).ok()?, mo, d).map(DatePart::Full);
+    }
+    if j - i > 2 {
+        return None;
+    }
+    let k = eat(text, j, "月")?;
+    let (d, k) = digits(b, k, 1, 2)?;
+    eat(text, k, "日").or_else(|| eat(text, k, "号"))?;
+    // Checked against a leap year so that `2月29日` is a date.
+    NaiveDate::from_ymd_opt(2024, first, d)?;
+    Some(DatePart::MonthDay(first, d))
+}
+
+const MONTHS: &[(&str, u32)] = &[
+    ("jan", 1),
+    ("january", 1),
+    ("feb", 2),
+    ("february", 2),
+    ("mar", 3),
+    ("march", 3),
+    ("apr", 4),
+    ("april", 4),
+    ("may", 5),
+    ("jun", 6),
+    ("june", 6),
+    ("jul", 7),
+    ("july", 7),
+    ("aug", 8),
+    ("august", 8),
+    ("sep", 9),
+    ("sept", 9),
+    ("september", 9),
+    ("oct", 10),
+    ("october", 10),
+    ("nov", 11),
+    ("november", 11),
+    ("dec", 12),
+    ("december", 12),
+];
+
+/// The first `Jan 29`, `January 29, 2023`, `29 Jan 2023` in the text.
+fn month_name_date(text: &str) -> Option<DatePart> {
+    let b = text.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if !b[i].is_ascii_alphabetic() || (i > 0 && b[i - 1].is_ascii_alphanumeric()) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < b.len() && b[i].is_ascii_alphabetic() {
+            i += 1;
+        }
+        let word = text[start..i].to_ascii_lowercase();
+        let word = word.strip_suffix('.').unwrap_or(&word);
+        let Some(&(_, month)) = MONTHS.iter().find(|(name, _)| *name == word) else {
+            continue;
+        };
+        // `may` is a verb far more often than a month.
+        if word == "may" && b[start] == b'm' {
+            continue;
+        }
+        let month_end = if b.get(i) == Some(&b'.') { i + 1 } else { i };
+        // Month first: `Jan 29`, `Jan 29th`, `Jan 29, 2023`.
+        if let Some(d) = day_number(b, month_end) {
+            if let Some(y) = year_after(b, d.1) {
+                return NaiveDate::from_ymd_opt(y, month, d.0).map(DatePart::Full);
+            }
+            if NaiveDate::from_ymd_opt(2024, month, d.0).is_some() {
+                return Some(DatePart::MonthDay(month, d.0));
+            }
+        }
+        // Day first: `29 Jan`, `29 Jan 2023`.
+        let head = text[..start].trim_end_matches(' ');
+        if head.len() < start {
+            let n = head.bytes().rev().take_while(u8::is_ascii_digit).count();
+            let before_ok = head.len() == n || !is_word_byte(head.as_bytes()[head.len() - n - 1]);
+            if (1..=2).contains(&n) && before_ok {
+                if let Ok(day) = head[head.len() - n..].parse::<u32>() {
+                    if let Some(y) = year_after(b, month_end) {
+                        return NaiveDate::from_ymd_opt(y, month, day).map(DatePart::Full);
+                    }
+                    if NaiveDate::from_ymd_opt(2024, month, day).is_some() {
+                        return Some(DatePart::MonthDay(month, day));
+                    }
+                }
+            }
+        }
+    }
+    None
+}
+
+/// ` 29`, ` 29th` after a month name ending at `i`: (day, end). A number followed
+/// by `:` is a clock time, not a day.
+fn day_number(b: &[u8], i: usize) -> Option<(u32, usize)> {
+    if b.get(i) != Some(&b' ') {
+        return None;
+    }
+    let (d, mut j) = digits(b, i + 1, 1, 2)?;
+    if b.get(j) == Some(&b':') {
+        return None;
+    }
+    for suffix in [b"st", b"nd", b"rd", b"th"] {
+        if b.get(j..j + 2)
+            .is_some_and(|s| s.eq_ignore_ascii_case(suffix))
+        {
+            j += 2;
+            break;
+        }
+    }
+    if b.get(j).is_some_and(u8::is_ascii_alphanumeric) || !(1..=31).contains(&d) {
+        return None;
+    }
+    Some((d, j))
+}
+
+/// `, 2023` or ` 2023` right after `i` (not a clock time such as ` 10:05`).
+fn year_after(b: &[u8], i: usize) -> Option<i32> {
+    let mut j = i;
+    if b.get(j) == Some(&b',') {
+        j += 1;
+    }
+    if b.get(j) != Some(&b' ') {
+        return None;
+    }
+    let (y, k) = digits(b, j + 1, 4, 4)?;
+    if b.get(k)
+        .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b':')
+    {
+        return None;
+    }
+    i32::try_from(y).ok()
+}
+
+/// `昨天`, `前天`, `今天`, `yesterday`, `today`: the first one.
+fn day_word(text: &str) -> Option<DatePart> {
+    let mut best: Option<(usize, i64)> = None;
+    let mut consider = |pos: Option<usize>, n: i64| {
+        if let Some(p) = pos
+            && best.is_none_or(|(bp, _)| p < bp)
+        {
+            best = Some((p, n));
+        }
+    };
+    consider(text.find("昨天"), 1);
+    consider(text.find("昨日"), 1);
+    consider(text.find("前天"), 2);
+    consider(text.find("今天"), 0);
+    consider(text.find("今日"), 0);
+    consider(find_ascii_ci(text, b"yesterday", 0), 1);
+    consider(find_ascii_ci(text, b"today", 0), 0);
+    best.map(|(_, n)| DatePart::DaysAgo(n))
 }
 
 fn is_word_byte(c: u8) -> bool {
@@ -231,8 +498,8 @@ fn eat(text: &str, i: usize, word: &str) -> Option<usize> {
         .map(|_| i + word.len())
 }
 
-/// A bare clock time at `i`.
-fn clock_at(text: &str, i: usize, now: DateTime<Utc>) -> Option<FoundTime> {
+/// A bare clock time at `i`, with the zone written next to it.
+fn clock_at(text: &str, i: usize) -> Option<Clock> {
     let b = text.as_bytes();
     let (mut time, mut end) = hms_at(b, i)?;
     // `9:05 pm`
@@ -254,16 +521,9 @@ fn clock_at(text: &str, i: usize, now: DateTime<Utc>) -> Option<FoundTime> {
             end = k + 2;
         }
     }
-    let offset = zone_around(text, i, end).map_or(0, |z| z.0);
-    let shift = Duration::seconds(i64::from(offset));
-    let local_today = (now + shift).date_naive();
-    let mut at = Utc.from_utc_datetime(&local_today.and_time(time)) - shift;
-    if at > now + Duration::seconds(FUTURE_TOLERANCE_SECS) {
-        at -= Duration::days(1);
-    }
-    Some(FoundTime {
-        at,
-        confidence: 0.75,
+    Some(Clock {
+        time,
+        zone: zone_around(text, i, end),
     })
 }
 
@@ -661,6 +921,57 @@ mod tests {
         assert_eq!(
             at("18:30 CST 支付失败"),
             Some((utc(2026, 11, 24, 10, 30, 0), 0.75))
+        );
+    }
+
+    #[test]
+    fn clock_times_on_a_date_written_apart() {
+        let jan29 = |h, m| utc(2023, 1, 29, h, m, 0);
+        assert_eq!(
+            at("ts-ui-dashboard SLO degraded since 10:05 UTC on 2023-01-29"),
+            Some((jan29(10, 5), 0.9))
+        );
+        assert_eq!(at("on 2023/01/29, 10:05 errors"), Some((jan29(10, 5), 0.8)));
+        assert_eq!(
+            at("2023年1月29日，18:05 北京时间"),
+            Some((jan29(10, 5), 0.9))
+        );
+        assert_eq!(at("Jan 29 2023 10:05 +08:00"), Some((jan29(2, 5), 0.9)));
+        assert_eq!(
+            at("since January 29th, 2023 at 10:05"),
+            Some((jan29(10, 5), 0.8))
+        );
+        assert_eq!(at("29 Jan 2023 10:05 UTC"), Some((jan29(10, 5), 0.9)));
+        // No year: the latest such day not in the future (now is 2026-11-24 12:00).
+        assert_eq!(at("Jan 29 10:05"), Some((utc(2026, 1, 29, 10, 5, 0), 0.8)));
+        assert_eq!(at("Dec 24 10:05"), Some((utc(2025, 12, 24, 10, 5, 0), 0.8)));
+        assert_eq!(
+            at("11月24日 10:05"),
+            Some((utc(2026, 11, 24, 10, 5, 0), 0.8))
+        );
+        // Day words, in the clock's zone.
+        assert_eq!(at("昨天 10:05"), Some((utc(2026, 11, 23, 10, 5, 0), 0.8)));
+        assert_eq!(
+            at("前天10:05开始"),
+            Some((utc(2026, 11, 22, 10, 5, 0), 0.8))
+        );
+        assert_eq!(
+            at("北京时间 昨天 18:05"),
+            Some((utc(2026, 11, 23, 10, 5, 0), 0.9))
+        );
+        assert_eq!(
+            at("yesterday at 9:05 pm UTC"),
+            Some((utc(2026, 11, 23, 21, 5, 0), 0.9))
+        );
+        assert_eq!(at("today 11:00"), Some((utc(2026, 11, 24, 11, 0, 0), 0.8)));
+        // Month words that are not dates, and dates inside identifiers.
+        assert_eq!(
+            at("errors may 5 times a day at 10:05"),
+            Some((utc(2026, 11, 24, 10, 5, 0), 0.75))
+        );
+        assert_eq!(
+            at("build 2023-01-29-abc since 10:05"),
+            Some((utc(2026, 11, 24, 10, 5, 0), 0.75))
         );
     }
 

@@ -271,4 +271,36 @@ pub struct AnalysisSummary {
     pub started_at: Option<DateTime<Utc>>,
     /// When it reached a final state.
     pub completed_at: Option<DateTime<Utc>>,
+    /// When the alert started, once a worker parsed it.
+    pub alert_start: Option<DateTime<Utc>>,
+    /// The services the alert names, once parsed.
+    pub services: Vec<String>,
+    /// The pods, instances and hosts the alert names, once parsed.
+    pub instances: Vec<String>,
+    /// Submission to the final state, in milliseconds, once final.
+    pub duration_ms: Option<u64>,
+}
+
+impl AnalysisSummary {
+    /// Fills the alert's start, services and instances from the stored parsed alert
+    /// (`null` until a worker parsed it) and the duration from the times.
+    pub fn with_alert(mut self, alert: &Value) -> Self {
+        if let Ok(a) = serde_json::from_value::<crate::alert::Alert>(alert.clone()) {
+            self.alert_start = Some(a.starts_at);
+            let s = a.scope;
+            self.services = s.services;
+            self.instances = s.pods;
+            for more in [s.instances, s.hosts, s.ips] {
+                for v in more {
+                    if !self.instances.contains(&v) {
+                        self.instances.push(v);
+                    }
+                }
+            }
+        }
+        self.duration_ms = self
+            .completed_at
+            .and_then(|c| u64::try_from((c - self.created_at).num_milliseconds()).ok());
+        self
+    }
 }

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use super::reduce::{Collected, CollectedLog, CollectedSeries, Evidence, findings};
 use super::statistical::{AnalysisResult, EvidenceSources, analyze};
 use super::{Analysis, AnalysisEvent, AnalysisStatus, Stage};
-use crate::alert::{self, Alert, KnownNames, Language};
+use crate::alert::Alert;
 use crate::connectors::{
     Connector, DataSource, DataSourceKind, LogFilter, LogOrder, LogQuery, TimeRange, connector_for,
 };
@@ -40,6 +40,24 @@ pub const MAX_LOG_LINES_PER_WINDOW: usize = 20_000;
 pub const PATH_LOOKBACK: chrono::Duration = chrono::Duration::hours(24);
 /// Longest one source may take in all.
 pub const SOURCE_BUDGET: Duration = Duration::from_secs(60);
+
+/// How querying one data source went.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Enum),
+    oai(rename_all = "snake_case")
+)]
+pub enum SourceStatus {
+    /// Queried; it answered (perhaps with no rows).
+    #[default]
+    Ok,
+    /// Not queried: the notes say why (e.g. the alert names no scope to select series by).
+    Skipped,
+    /// Queried and failed: `error` says why.
+    Failed,
+}
 
 /// What happened when one data source was queried.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -67,6 +85,9 @@ pub struct SourceReport {
     pub notes: Vec<String>,
     /// Why it failed, if it did.
     pub error: Option<String>,
+    /// Answered, skipped (the notes say why) or failed (`error` says why).
+    #[serde(default)]
+    pub status: SourceStatus,
 }
 
 /// The windows of an analysis, as stored.
@@ -271,18 +292,43 @@ pub(crate) async fn run(engine: &OnCall, mut analysis: Analysis, owner: &str) ->
         .update_claimed_analysis(&analysis, owner)
         .await?;
     let sources = enabled_sources(engine).await?;
-    let known = if input.is_string() {
-        discover_names(engine, &sources, &mut reporter).await
+    let (alert, _, names) = if input.is_string() {
+        for (ds, _) in &sources {
+            reporter
+                .emit(
+                    Stage::Collecting,
+                    format!("matching names in {} …", ds.name),
+                    Some(json!({"source": ds.name, "step": "names"})),
+                )
+                .await;
+        }
+        crate::engine::understood::understand(&input, &sources, &options, Utc::now(), &engine.names)
+            .await?
     } else {
-        KnownNames::default()
+        crate::engine::understood::understand(&input, &[], &options, Utc::now(), &engine.names)
+            .await?
     };
-    let alert = alert::parse(&input, &known, Utc::now())?;
+    for (source, f) in names {
+        let n = f.names.services.len()
+            + f.names.pods.len()
+            + f.names.hosts.len()
+            + f.names.instances.len()
+            + f.names.namespaces.len();
+        let message = match &f.error {
+            Some(e) => format!("names from {source}: {n} ({e})"),
+            None if f.cached => format!("names from {source}: {n} (cached)"),
+            None => format!("names from {source}: {n}"),
+        };
+        reporter
+            .emit(
+                Stage::Collecting,
+                message,
+                Some(json!({"source": source, "step": "names", "names": n, "error": f.error})),
+            )
+            .await;
+    }
     let plan = plan_window(&alert, &options);
-    let language = match options.language.as_deref() {
-        Some("zh") => Language::Zh,
-        Some("en") => Language::En,
-        _ => alert.language,
-    };
+    let language = crate::engine::result_language(&alert, &options);
     analysis.alert = serde_json::to_value(&alert).unwrap_or(Value::Null);
     analysis.window = serde_json::to_value(&plan).unwrap_or(Value::Null);
     engine
@@ -320,6 +366,15 @@ pub(crate) async fn run(engine: &OnCall, mut analysis: Analysis, owner: &str) ->
     let mut evidence_sources = EvidenceSources::default();
     for (report, data) in results {
         match &report.error {
+            None if report.status == SourceStatus::Skipped => {
+                reporter
+                    .emit(
+                        Stage::Collected,
+                        format!("{}: skipped: no scope", report.name),
+                        Some(json!({"source": report.name, "skipped": "no scope"})),
+                    )
+                    .await
+            }
             None => {
                 reporter
                     .emit(
@@ -588,7 +643,9 @@ pub(crate) async fn fail(
     Ok(())
 }
 
-async fn enabled_sources(engine: &OnCall) -> Result<Vec<(DataSource, Arc<dyn Connector>)>> {
+pub(crate) async fn enabled_sources(
+    engine: &OnCall,
+) -> Result<Vec<(DataSource, Arc<dyn Connector>)>> {
     let all = crate::store::all_pages(|page| engine.store.list_datasources(page)).await?;
     let mut out = Vec::new();
     for ds in all.into_iter().filter(|d| d.enabled) {
@@ -601,60 +658,6 @@ async fn enabled_sources(engine: &OnCall) -> Result<Vec<(DataSource, Arc<dyn Con
         }
     }
     Ok(out)
-}
-
-/// Label values the metric sources know, for matching names in free-text alerts:
-/// every source at once, each bounded by its timeout and cached for a short while
-/// (see [`crate::alert::names::NameLookups`]), each shown as progress.
-async fn discover_names(
-    engine: &OnCall,
-    sources: &[(DataSource, Arc<dyn Connector>)],
-    reporter: &mut Reporter<'_>,
-) -> KnownNames {
-    use crate::alert::names::NameLookups;
-    let asked: Vec<_> = sources
-        .iter()
-        .filter(|(d, _)| NameLookups::asks(d))
-        .collect();
-    for (ds, _) in &asked {
-        reporter
-            .emit(
-                Stage::Collecting,
-                format!("matching names in {} …", ds.name),
-                Some(json!({"source": ds.name, "step": "names"})),
-            )
-            .await;
-    }
-    let lookups = asked
-        .iter()
-        .map(|(ds, conn)| engine.names.names(ds, conn.clone()));
-    let found = futures_util::future::join_all(lookups).await;
-    let mut known = KnownNames::default();
-    for ((ds, _), f) in asked.iter().zip(found) {
-        let n = f.names.services.len()
-            + f.names.pods.len()
-            + f.names.hosts.len()
-            + f.names.instances.len()
-            + f.names.namespaces.len();
-        let message = match &f.error {
-            Some(e) => format!("names from {}: {n} ({e})", ds.name),
-            None if f.cached => format!("names from {}: {n} (cached)", ds.name),
-            None => format!("names from {}: {n}", ds.name),
-        };
-        reporter
-            .emit(
-                Stage::Collecting,
-                message,
-                Some(json!({"source": ds.name, "step": "names", "names": n, "error": f.error})),
-            )
-            .await;
-        known.services.extend(f.names.services);
-        known.pods.extend(f.names.pods);
-        known.hosts.extend(f.names.hosts);
-        known.instances.extend(f.names.instances);
-        known.namespaces.extend(f.names.namespaces);
-    }
-    known
 }
 
 async fn collect_one(
@@ -673,6 +676,7 @@ async fn collect_one(
         truncated: false,
         notes: vec![],
         error: None,
+        status: SourceStatus::Ok,
     };
     let mut data = Collected::default();
     let work = async {
@@ -690,6 +694,9 @@ async fn collect_one(
         Ok(Err(e)) => report.error = Some(e.to_string()),
         Err(_) => report.error = Some(format!("timed out after {} s", SOURCE_BUDGET.as_secs())),
     }
+    if report.error.is_some() {
+        report.status = SourceStatus::Failed;
+    }
     report.ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     (report, data)
 }
@@ -704,8 +711,10 @@ async fn collect_metrics(
 ) -> Result<()> {
     let selectors = scope_selectors(alert);
     if selectors.is_empty() {
+        report.status = SourceStatus::Skipped;
         report.notes.push(
-            "the alert names no namespace, service, pod, instance or job: no series to compare"
+            "skipped: no scope (the alert names no namespace, service, pod, instance or job \
+             to select series by)"
                 .into(),
         );
         return Ok(());

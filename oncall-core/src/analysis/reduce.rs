@@ -121,9 +121,6 @@ pub struct Coverage {
 const KEEP_TEMPLATES: usize = 30;
 const KEEP_SHIFTS: usize = 50;
 const KEEP_SUSPECTS: usize = 10;
-/// Shifts whose samples are kept for a chart, and how many samples at most.
-const CHARTED_SHIFTS: usize = 12;
-const CHART_POINTS: usize = 120;
 
 /// The service a log line belongs to.
 fn log_service(l: &CollectedLog) -> String {
@@ -243,7 +240,6 @@ pub fn findings(collected: &Collected, window: &TimeWindow) -> Findings {
     for shift in &mut shifts {
         shift.rate = shift.labels.remove(RATE_LABEL).is_some();
     }
-    attach_points(&mut shifts, &prepared.series, window);
     let coverage = coverage_of(collected, &prepared, window, &shift_config);
 
     Findings {
@@ -493,30 +489,6 @@ fn prepare_series(series: &[CollectedSeries]) -> PreparedSeries {
         series: out,
         duplicates,
         counters,
-    }
-}
-
-/// Keeps the samples of the strongest shifts (at most [`CHART_POINTS`] each,
-/// evenly thinned) so a person can see the move.
-fn attach_points(shifts: &mut [MetricShift], series: &[CollectedSeries], window: &TimeWindow) {
-    for shift in shifts.iter_mut().take(CHARTED_SHIFTS) {
-        let Some(s) = series.iter().find(|s| {
-            s.labels.get("__name__") == Some(&shift.metric)
-                && s.labels.len() == shift.labels.len() + 1 + usize::from(shift.rate)
-                && shift.labels.iter().all(|(k, v)| s.labels.get(k) == Some(v))
-        }) else {
-            continue;
-        };
-        let inside: Vec<(DateTime<Utc>, f64)> = s
-            .points
-            .iter()
-            .filter(|(t, v)| {
-                v.is_finite() && *t >= window.baseline_start && *t <= window.incident_end
-            })
-            .copied()
-            .collect();
-        let every = inside.len().div_ceil(CHART_POINTS).max(1);
-        shift.points = inside.into_iter().step_by(every).collect();
     }
 }
 

@@ -10,7 +10,8 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::OnCall;
-use crate::analysis::pipeline::{SourceReport, WindowPlan};
+use super::understood::{notices, result_language};
+use crate::analysis::pipeline::{SourceReport, SourceStatus, WindowPlan};
 use crate::analysis::statistical::AnalysisResult;
 use crate::analysis::{Analysis, AnalysisStatus, AnalysisSummary};
 use crate::error::{Error, Result};
@@ -41,10 +42,61 @@ pub struct AnalysisOptions {
     /// Minutes after the alert start looked at (default 10).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub incident_minutes: Option<u32>,
+    /// When the alert started, as the engineer confirmed it: replaces the time the
+    /// alert gives (or the submission time when it gives none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub starts_at: Option<DateTime<Utc>>,
+    /// Services, as the engineer confirmed them: replace those the alert names
+    /// (an empty list: none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub services: Option<Vec<String>>,
+    /// Kubernetes namespace, as the engineer confirmed it (empty: none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Pods, as the engineer confirmed them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pods: Option<Vec<String>>,
+    /// Prometheus instances (`host:port`), as the engineer confirmed them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instances: Option<Vec<String>>,
 }
 
+/// Most names in one scope list of [`AnalysisOptions`].
+pub const MAX_SCOPE_NAMES: usize = 32;
+/// Longest name in a scope list of [`AnalysisOptions`], in bytes.
+const MAX_NAME_BYTES: usize = 253;
+/// How far in the future a confirmed start may lie (clock skew).
+const START_TOLERANCE: chrono::Duration = chrono::Duration::minutes(10);
+
 impl AnalysisOptions {
-    fn validate(&self) -> Result<()> {
+    pub(crate) fn validate(&self) -> Result<()> {
+        if let Some(t) = self.starts_at
+            && t > Utc::now() + START_TOLERANCE
+        {
+            return Err(Error::invalid(
+                "options.starts_at",
+                format!("{} is in the future", t.format("%Y-%m-%d %H:%M UTC")),
+            ));
+        }
+        for (field, list) in [
+            ("options.services", &self.services),
+            ("options.pods", &self.pods),
+            ("options.instances", &self.instances),
+        ] {
+            let Some(list) = list else { continue };
+            if list.len() > MAX_SCOPE_NAMES {
+                return Err(Error::invalid(
+                    field,
+                    format!("at most {MAX_SCOPE_NAMES} names, got {}", list.len()),
+                ));
+            }
+            for name in list {
+                check_name(field, name)?;
+            }
+        }
+        if let Some(ns) = &self.namespace {
+            check_name("options.namespace", ns)?;
+        }
         if let Some(l) = &self.language
             && !matches!(l.as_str(), "zh" | "en")
         {
@@ -70,6 +122,96 @@ impl AnalysisOptions {
         }
         Ok(())
     }
+}
+
+fn check_name(field: &str, name: &str) -> Result<()> {
+    if name.len() > MAX_NAME_BYTES {
+        return Err(Error::invalid(
+            field,
+            format!(
+                "`{}…` is longer than {MAX_NAME_BYTES} bytes",
+                name.chars().take(32).collect::<String>()
+            ),
+        ));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(Error::invalid(
+            field,
+            format!(
+                "{:?} holds a control character",
+                name.chars().take(64).collect::<String>()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The raw text of an alert as submitted, refused when it could never be analysed:
+/// not text or JSON object/array, empty, or larger than [`MAX_ALERT_BYTES`].
+pub(crate) fn check_alert_input(alert: &Value) -> Result<String> {
+    let raw = match alert {
+        Value::String(s) => s.clone(),
+        Value::Object(_) | Value::Array(_) => alert.to_string(),
+        _ => {
+            return Err(Error::invalid(
+                "alert",
+                "must be the alert text or its JSON object",
+            ));
+        }
+    };
+    if raw.trim().is_empty() {
+        return Err(Error::invalid("alert", "is empty"));
+    }
+    if raw.len() > MAX_ALERT_BYTES {
+        return Err(Error::TooLarge(format!(
+            "alert is {} bytes; the limit is {MAX_ALERT_BYTES}",
+            raw.len()
+        )));
+    }
+    Ok(raw)
+}
+
+/// A parse error of the alert, its field named under `alert.`.
+pub(crate) fn in_alert_field(e: Error) -> Error {
+    match e {
+        Error::Invalid { field, message } => Error::Invalid {
+            field: Some(field.map_or_else(|| "alert".to_owned(), |f| format!("alert.{f}"))),
+            message,
+        },
+        other => other,
+    }
+}
+
+/// Logs the one line an operator reads per finished analysis: id, alert, outcome
+/// (root cause or error) and duration.
+pub(crate) fn log_outcome(a: &Analysis) {
+    if !a.status.is_final() {
+        return;
+    }
+    let short = |s: &str, n: usize| s.chars().take(n).collect::<String>();
+    let duration_ms = a
+        .completed_at
+        .map_or(-1, |c| (c - a.created_at).num_milliseconds());
+    let outcome = match a.status {
+        AnalysisStatus::Completed => a
+            .result
+            .as_ref()
+            .and_then(|r| r.get("root_cause"))
+            .and_then(Value::as_str)
+            .map_or_else(String::new, |r| short(r, 160)),
+        _ => a
+            .error
+            .as_deref()
+            .map_or_else(String::new, |e| short(e, 160)),
+    };
+    tracing::info!(
+        analysis = %a.id,
+        alert = %short(&a.title, 120),
+        status = a.status.as_str(),
+        duration_ms,
+        outcome = %outcome,
+        "analysis finished"
+    );
 }
 
 /// A one-line title for lists: the alert name of a JSON alert, else the first
@@ -122,25 +264,7 @@ impl OnCall {
     ) -> Result<Analysis> {
         actor.require(Role::Engineer)?;
         options.validate()?;
-        let raw = match &alert {
-            Value::String(s) => s.clone(),
-            Value::Object(_) | Value::Array(_) => alert.to_string(),
-            _ => {
-                return Err(Error::invalid(
-                    "alert",
-                    "must be the alert text or its JSON object",
-                ));
-            }
-        };
-        if raw.trim().is_empty() {
-            return Err(Error::invalid("alert", "is empty"));
-        }
-        if raw.len() > MAX_ALERT_BYTES {
-            return Err(Error::TooLarge(format!(
-                "alert is {} bytes; the limit is {MAX_ALERT_BYTES}",
-                raw.len()
-            )));
-        }
+        let raw = check_alert_input(&alert)?;
         // Refuse what can never be analysed now, rather than as a failed analysis later.
         // (Free text always parses; names are matched against the sources later.)
         let parsed = crate::alert::parse(
@@ -148,13 +272,7 @@ impl OnCall {
             &crate::alert::KnownNames::default(),
             chrono::Utc::now(),
         )
-        .map_err(|e| match e {
-            Error::Invalid { field, message } => Error::Invalid {
-                field: Some(field.map_or_else(|| "alert".to_owned(), |f| format!("alert.{f}"))),
-                message,
-            },
-            other => other,
-        })?;
+        .map_err(in_alert_field)?;
         let title = if alert.is_string() {
             alert_title(&alert)
         } else {
@@ -270,6 +388,56 @@ pub struct AnalysisView {
     pub started_at: Option<DateTime<Utc>>,
     /// When it reached a final state.
     pub completed_at: Option<DateTime<Utc>>,
+    /// What was not understood of the alert and how to fix it, in the result's
+    /// language, most important first (no scope recognised, no time found); shown
+    /// before the result.
+    #[serde(default)]
+    pub notices: Vec<String>,
+    /// How long it took, once a worker started it.
+    pub timing: Option<AnalysisTiming>,
+}
+
+/// How long an analysis took, in parts: the one duration every front end shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+pub struct AnalysisTiming {
+    /// Waiting for a worker: submission to start.
+    pub queued_ms: u64,
+    /// Querying the data sources (the slowest source; they run at once).
+    pub collect_ms: u64,
+    /// Everything else the worker did: parsing, reducing, analysing, storing.
+    pub analyse_ms: u64,
+    /// Submission to the final state (or to now, while it runs): the sum of the above.
+    pub total_ms: u64,
+    /// Still running: `total_ms` counts to now.
+    pub running: bool,
+}
+
+impl AnalysisTiming {
+    /// The timing of an analysis from its times and its sources' reports; `None`
+    /// before a worker started it.
+    pub fn of(
+        created_at: DateTime<Utc>,
+        started_at: Option<DateTime<Utc>>,
+        completed_at: Option<DateTime<Utc>>,
+        sources: &[SourceReport],
+        now: DateTime<Utc>,
+    ) -> Option<Self> {
+        let started = started_at?;
+        let ms = |d: chrono::Duration| u64::try_from(d.num_milliseconds()).unwrap_or(0);
+        let end = completed_at.unwrap_or(now);
+        let total_ms = ms(end - created_at);
+        let queued_ms = ms(started - created_at).min(total_ms);
+        let worked = total_ms - queued_ms;
+        let collect_ms = sources.iter().map(|s| s.ms).max().unwrap_or(0).min(worked);
+        Some(AnalysisTiming {
+            queued_ms,
+            collect_ms,
+            analyse_ms: worked - collect_ms,
+            total_ms,
+            running: completed_at.is_none(),
+        })
+    }
 }
 
 /// Reads a stored JSON part as `T`; `None` when it is absent or does not fit.
@@ -289,13 +457,35 @@ fn typed<T: DeserializeOwned>(id: Uuid, part: &str, v: Value) -> Option<T> {
 impl From<Analysis> for AnalysisView {
     fn from(a: Analysis) -> Self {
         let id = a.id;
-        let sources = match a.sources {
+        let mut sources: Vec<SourceReport> = match a.sources {
             Value::Array(items) => items
                 .into_iter()
                 .filter_map(|s| typed(id, "sources", s))
                 .collect(),
             other => typed(id, "sources", other).unwrap_or_default(),
         };
+        // Reports stored before they carried a status.
+        for s in &mut sources {
+            if s.error.is_some() {
+                s.status = SourceStatus::Failed;
+            }
+        }
+        let options: AnalysisOptions =
+            serde_json::from_value(a.options.clone()).unwrap_or_default();
+        let notices = if a.alert.is_null() {
+            Vec::new()
+        } else {
+            serde_json::from_value::<crate::alert::Alert>(a.alert.clone())
+                .map(|alert| notices(&alert, result_language(&alert, &options)))
+                .unwrap_or_default()
+        };
+        let timing = AnalysisTiming::of(
+            a.created_at,
+            a.started_at,
+            a.completed_at,
+            &sources,
+            Utc::now(),
+        );
         AnalysisView {
             id,
             status: a.status,
@@ -314,6 +504,8 @@ impl From<Analysis> for AnalysisView {
             created_at: a.created_at,
             started_at: a.started_at,
             completed_at: a.completed_at,
+            notices,
+            timing,
         }
     }
 }

@@ -176,6 +176,18 @@ pub struct DataSourceView {
     pub created_at: DateTime<Utc>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
+    /// The last connectivity test and when it ran; none until tested.
+    pub last_test: Option<DataSourceTestView>,
+}
+
+/// A connectivity test as kept: its outcome and when it ran.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+pub struct DataSourceTestView {
+    /// When the test ran (UTC).
+    pub tested_at: DateTime<Utc>,
+    /// What it found.
+    pub result: crate::connectors::ConnectionTest,
 }
 
 impl From<DataSource> for DataSourceView {
@@ -196,6 +208,7 @@ impl From<DataSource> for DataSourceView {
             timeout_ms: d.timeout_ms,
             created_at: d.created_at,
             updated_at: d.updated_at,
+            last_test: None,
         }
     }
 }
@@ -417,7 +430,28 @@ impl OnCall {
     /// One data source (any role).
     pub async fn datasource(&self, actor: &User, id: Uuid) -> Result<DataSourceView> {
         actor.require(Role::Viewer)?;
-        Ok(self.store.datasource(id).await?.into())
+        let mut view: DataSourceView = self.store.datasource(id).await?.into();
+        self.attach_tests(std::slice::from_mut(&mut view)).await?;
+        Ok(view)
+    }
+
+    /// Fills in the last test of each data source.
+    async fn attach_tests(&self, views: &mut [DataSourceView]) -> Result<()> {
+        let tests = self.store.datasource_tests().await?;
+        for v in views {
+            v.last_test = tests
+                .iter()
+                .find(|(id, _, _)| *id == v.id)
+                .and_then(|(_, r, at)| {
+                    serde_json::from_value(r.clone())
+                        .ok()
+                        .map(|result| DataSourceTestView {
+                            tested_at: *at,
+                            result,
+                        })
+                });
+        }
+        Ok(())
     }
 
     /// Data sources by name (any role).
@@ -427,7 +461,13 @@ impl OnCall {
         page: PageRequest,
     ) -> Result<Page<DataSourceView>> {
         actor.require(Role::Viewer)?;
-        Ok(self.store.list_datasources(page).await?.map(Into::into))
+        let mut page = self
+            .store
+            .list_datasources(page)
+            .await?
+            .map(DataSourceView::from);
+        self.attach_tests(&mut page.items).await?;
+        Ok(page)
     }
 
     /// Tests connectivity of a data source (engineer): reachable, authenticated,
@@ -440,7 +480,21 @@ impl OnCall {
     ) -> Result<crate::connectors::ConnectionTest> {
         actor.require(Role::Engineer)?;
         let (ds, credentials) = self.datasource_with_credentials(id).await?;
-        Ok(crate::connectors::test_data_source(&ds, credentials).await)
+        let result = crate::connectors::test_data_source(&ds, credentials).await;
+        // Kept so that the page shows it after a reload; the answer stands without it.
+        let kept = match serde_json::to_value(&result) {
+            Ok(doc) => {
+                self.store
+                    .record_datasource_test(id, &doc, Utc::now())
+                    .await
+            }
+            Err(e) => Err(Error::Internal(e.to_string())),
+        };
+        if let Err(e) = kept {
+            tracing::warn!(datasource = %id, error = %e, "keeping a data source test");
+        }
+        tracing::info!(datasource = %ds.name, ok = result.ok, latency_ms = result.latency_ms, "data source tested");
+        Ok(result)
     }
 
     /// The stored record and its decrypted credentials, for a connector.

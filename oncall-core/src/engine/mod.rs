@@ -20,22 +20,28 @@ mod identities;
 mod notifications;
 mod stream_tickets;
 mod tickets;
+pub(crate) mod understood;
 mod webhooks;
 
 pub use analyses::{
-    AnalysisOptions, AnalysisView, ErrorOriginView, EvidenceView, EvidenceWindow, LogLevelName,
-    LogTemplateView, MAX_ALERT_BYTES, MetricPoint, MetricShiftView, PathDivergenceView,
-    PathExampleView, ShiftDirection, SuspectKind, SuspectView, TemplateServiceCount, alert_title,
+    AnalysisOptions, AnalysisTiming, AnalysisView, ErrorOriginView, EvidenceView, EvidenceWindow,
+    LogLevelName, LogTemplateView, MAX_ALERT_BYTES, MAX_SCOPE_NAMES, MetricPoint, MetricShiftView,
+    PathDivergenceView, PathExampleView, ShiftDirection, SuspectKind, SuspectView,
+    TemplateServiceCount, alert_title,
 };
 pub use claims::Background;
 pub use datasources::{
-    AuthInput, AuthView, DEFAULT_TIMEOUT_MS, DataSourceInput, DataSourceView, MAX_URL_LEN,
-    validate_url,
+    AuthInput, AuthView, DEFAULT_TIMEOUT_MS, DataSourceInput, DataSourceTestView, DataSourceView,
+    MAX_URL_LEN, validate_url,
 };
 pub use identities::IDENTITY_TTL;
 pub use notifications::{ChannelInput, ChannelTest, ChannelView, Notifier};
 pub use stream_tickets::{STREAM_TICKET_TTL, StreamTicket};
 pub use tickets::{TicketDetail, TicketInput, TicketPatch};
+pub use understood::{
+    DISCOVERY_TIMEOUT, MAX_SUGGESTIONS, UnderstoodAlert, apply_corrections, notices,
+    result_language, scope_found,
+};
 pub use webhooks::{IntakeMetrics, WebhookInput, WebhookReceipt, WebhookView, WebhookWithToken};
 
 /// The oncall-assistant engine: open one per process and share it (it is cheap to

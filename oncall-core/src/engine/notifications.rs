@@ -331,6 +331,7 @@ impl OnCall {
 
     async fn try_analysis_settled(&self, id: Uuid) -> Result<()> {
         let a = self.store.analysis(id).await?;
+        super::analyses::log_outcome(&a);
         let (event, word) = match a.status {
             AnalysisStatus::Completed => (NotificationEvent::AnalysisCompleted, "completed"),
             AnalysisStatus::Failed => (NotificationEvent::AnalysisFailed, "failed"),

@@ -163,22 +163,37 @@ pub fn metric_shifts(
         })
         .collect();
     let typical = typical_levels(series, &baselines);
-    let mut out: Vec<MetricShift> = series
+    let mut found: Vec<(usize, MetricShift)> = series
         .iter()
         .zip(&baselines)
-        .filter_map(|(s, (baseline, med))| {
+        .enumerate()
+        .filter_map(|(i, (s, (baseline, med)))| {
             let level = s
                 .labels
                 .get("__name__")
                 .and_then(|n| typical.get(n.as_str()))
                 .copied()
                 .unwrap_or(0.0);
-            shift_of(s, baseline, (*med)?, window, cfg, level)
+            shift_of(s, baseline, (*med)?, window, cfg, level).map(|m| (i, m))
         })
         .collect();
-    out.sort_by(|a, b| b.score.total_cmp(&a.score));
-    out
+    found.sort_by(|a, b| b.1.score.total_cmp(&a.1.score));
+    // The strongest shifts keep their samples over both windows, to be drawn.
+    for (i, m) in found.iter_mut().take(CHARTED_SHIFTS) {
+        m.points = series[*i]
+            .points
+            .iter()
+            .filter(|(t, v)| {
+                *t >= window.baseline_start && *t < window.incident_end && v.is_finite()
+            })
+            .copied()
+            .collect();
+    }
+    found.into_iter().map(|(_, m)| m).collect()
 }
+
+/// How many of the strongest shifts keep their samples ([`MetricShift::points`]).
+pub const CHARTED_SHIFTS: usize = 8;
 
 /// Per metric name, the median over its non-idle series of |baseline median|.
 fn typical_levels<'a>(
@@ -351,6 +366,44 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn the_strongest_shifts_keep_their_samples_to_be_drawn() {
+        let w = window();
+        let all: Vec<_> = (0..CHARTED_SHIFTS + 2)
+            .map(|k| {
+                let pts = series(|m| {
+                    if m < 30 {
+                        10.0 + (m % 3) as f64
+                    } else {
+                        100.0 * (k + 2) as f64
+                    }
+                });
+                (labels(&format!("metric_{k}")), pts)
+            })
+            .collect();
+        let inputs: Vec<SeriesInput<'_>> = all
+            .iter()
+            .map(|(l, p)| SeriesInput {
+                labels: l,
+                points: p,
+            })
+            .collect();
+        let shifts = metric_shifts(&inputs, &w, &ShiftConfig::default());
+        assert_eq!(shifts.len(), CHARTED_SHIFTS + 2);
+        for (rank, m) in shifts.iter().enumerate() {
+            if rank < CHARTED_SHIFTS {
+                assert!(!m.points.is_empty(), "shift #{rank} has no samples");
+                assert!(
+                    m.points
+                        .iter()
+                        .all(|(t, _)| *t >= w.baseline_start && *t < w.incident_end)
+                );
+            } else {
+                assert!(m.points.is_empty(), "shift #{rank} keeps samples");
+            }
+        }
     }
 
     #[test]

@@ -236,6 +236,17 @@ pub trait DataSourceStore: Send + Sync {
     async fn update_datasource(&self, ds: &DataSource) -> Result<()>;
     /// Deletes; [`Error::NotFound`] if absent.
     async fn delete_datasource(&self, id: Uuid) -> Result<()>;
+    /// Keeps the outcome of a connectivity test of data source `id` (a JSON
+    /// document), replacing the previous one; [`Error::NotFound`] if the data source
+    /// is gone.
+    async fn record_datasource_test(
+        &self,
+        id: Uuid,
+        result: &serde_json::Value,
+        tested_at: DateTime<Utc>,
+    ) -> Result<()>;
+    /// The last test of every data source that was tested: (id, result, when).
+    async fn datasource_tests(&self) -> Result<Vec<(Uuid, serde_json::Value, DateTime<Utc>)>>;
 }
 
 /// Analyses.

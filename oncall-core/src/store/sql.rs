@@ -569,6 +569,49 @@ macro_rules! sql_store {
                 }
                 Ok(())
             }
+
+            async fn record_datasource_test(
+                &self,
+                id: Uuid,
+                result: &serde_json::Value,
+                tested_at: DateTime<Utc>,
+            ) -> Result<()> {
+                let mut tx = self.pool.begin().await?;
+                let exists: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM datasources WHERE id = ?")
+                    .bind(id.to_string())
+                    .fetch_one(&mut *tx)
+                    .await?;
+                if exists == 0 {
+                    return Err(Error::not_found("data source", id));
+                }
+                sqlx::query("DELETE FROM datasource_tests WHERE datasource_id = ?")
+                    .bind(id.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("INSERT INTO datasource_tests (datasource_id, result, tested_at) VALUES (?, ?, ?)")
+                    .bind(id.to_string())
+                    .bind(to_json(result)?)
+                    .bind(micros(tested_at))
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn datasource_tests(&self) -> Result<Vec<(Uuid, serde_json::Value, DateTime<Utc>)>> {
+                let rows = sqlx::query("SELECT datasource_id, result, tested_at FROM datasource_tests")
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok((
+                            parse_uuid("datasource_tests.datasource_id", &r.try_get::<String, _>("datasource_id")?)?,
+                            from_json("datasource_tests.result", &r.try_get::<String, _>("result")?)?,
+                            r.try_get("tested_at")?,
+                        ))
+                    })
+                    .collect()
+            }
         }
 
         #[async_trait]
@@ -630,7 +673,7 @@ macro_rules! sql_store {
             ) -> Result<Page<AnalysisSummary>> {
                 let select = format!(
                     "SELECT id, status, title, SUBSTR(raw_alert, 1, {}) AS raw_alert_preview, \
-                     error, analyzer, created_by, created_at, started_at, completed_at",
+                     error, analyzer, created_by, created_at, started_at, completed_at, alert",
                     $crate::analysis::ALERT_PREVIEW_CHARS
                 );
                 let (rows, total) = self.list_analysis_rows(&select, filter, page).await?;
@@ -648,7 +691,12 @@ macro_rules! sql_store {
                             created_at: r.try_get("created_at")?,
                             started_at: r.try_get("started_at")?,
                             completed_at: r.try_get("completed_at")?,
-                        })
+                            alert_start: None,
+                            services: Vec::new(),
+                            instances: Vec::new(),
+                            duration_ms: None,
+                        }
+                        .with_alert(&from_json("analyses.alert", &r.try_get::<String, _>("alert")?)?))
                     })
                     .collect::<Result<_>>()?;
                 Ok(page_of(items, total, page))
@@ -809,7 +857,8 @@ macro_rules! sql_store {
                         w.and(qb).push("status = ").push_bind(s.as_str());
                     }
                     w.time(qb, "created_at", filter.since, filter.until);
-                    w.text(qb, &["title", "raw_alert"], &filter.text);
+                    // The parsed alert holds the scope's names: history finds by service.
+                    w.text(qb, &["title", "raw_alert", "alert"], &filter.text);
                 };
                 let mut qb = QueryBuilder::<$db>::new(select);
                 qb.push(", (SELECT COUNT(*) FROM analyses");

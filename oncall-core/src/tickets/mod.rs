@@ -67,7 +67,10 @@ impl std::str::FromStr for TicketStatus {
 /// open → processing → resolved → closed
 /// open → closed            (false alarm; a reason is required)
 /// resolved → processing    (reopen)
+/// closed → processing      (reopen a closed ticket; a reason is required)
 /// ```
+///
+/// The reason is kept in the ticket's history.
 pub fn transition(
     from: TicketStatus,
     to: TicketStatus,
@@ -84,6 +87,11 @@ pub fn transition(
         (Open, Closed) => Err(Error::invalid(
             "reason",
             "closing an open ticket (false alarm) needs a reason",
+        )),
+        (Closed, Processing) if has_reason => Ok(to),
+        (Closed, Processing) => Err(Error::invalid(
+            "reason",
+            "reopening a closed ticket needs a reason (why it is back)",
         )),
         (Open | Processing | Resolved | Closed, _) => Err(Error::Conflict(format!(
             "a ticket cannot go from {} to {}",
@@ -208,12 +216,13 @@ mod tests {
     use super::*;
     use TicketStatus::*;
 
-    const ALLOWED: [(TicketStatus, TicketStatus); 5] = [
+    const ALLOWED: [(TicketStatus, TicketStatus); 6] = [
         (Open, Processing),
         (Processing, Resolved),
         (Resolved, Closed),
         (Open, Closed),
         (Resolved, Processing),
+        (Closed, Processing),
     ];
 
     #[test]
@@ -238,13 +247,31 @@ mod tests {
         assert_eq!(e.code(), crate::ErrorCode::Conflict);
     }
 
+    #[test]
+    fn reopening_a_closed_ticket_needs_a_reason() {
+        for reason in [None, Some(""), Some("  ")] {
+            let e = transition(Closed, Processing, reason).unwrap_err();
+            assert_eq!(e.code(), crate::ErrorCode::Invalid);
+            assert!(e.to_string().contains("reason"), "{e}");
+        }
+        assert_eq!(
+            transition(Closed, Processing, Some("came back at 03:10")).unwrap(),
+            Processing
+        );
+        for to in [Open, Resolved, Closed] {
+            let e = transition(Closed, to, Some("x")).unwrap_err();
+            assert_eq!(e.code(), crate::ErrorCode::Conflict, "closed -> {to:?}");
+        }
+    }
+
     fn any_status() -> impl proptest::strategy::Strategy<Value = TicketStatus> {
         proptest::sample::select(TicketStatus::ALL.to_vec())
     }
 
     proptest::proptest! {
         /// Whatever is asked, in any order: a ticket only ever moves along the
-        /// edges of SPEC §6 (so `closed` is final) and a refused step changes nothing.
+        /// edges of SPEC §6 (`closed` is left only to reopen, with a reason) and a
+        /// refused step changes nothing.
         #[test]
         fn random_walks_stay_on_the_specs_edges(
             steps in proptest::collection::vec((any_status(), proptest::option::of("[a-z ]{0,8}")), 0..40)
@@ -256,7 +283,7 @@ mod tests {
                     Ok(next) => {
                         proptest::prop_assert_eq!(next, to);
                         proptest::prop_assert!(ALLOWED.contains(&(before, to)), "{:?} -> {:?}", before, to);
-                        if (before, to) == (Open, Closed) {
+                        if matches!((before, to), (Open, Closed) | (Closed, Processing)) {
                             proptest::prop_assert!(reason.as_deref().is_some_and(|r| !r.trim().is_empty()));
                         }
                         status = next;

@@ -7,7 +7,7 @@ use futures_util::stream::{self, BoxStream, StreamExt};
 use oncall_core::analysis::AnalysisEvent;
 use oncall_core::analysis::{AnalysisStatus, AnalysisSummary};
 use oncall_core::store::AnalysisFilter;
-use oncall_core::{AnalysisOptions, AnalysisView};
+use oncall_core::{AnalysisOptions, AnalysisView, UnderstoodAlert};
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::EventStream;
@@ -77,6 +77,27 @@ impl AnalysisApi {
             id: analysis.id,
             status: analysis.status,
         }))
+    }
+
+    /// What an analysis of this alert would look at, without starting it (engineer):
+    /// the time (with its date, in UTC) and scope understood, after the corrections in
+    /// `options` (`starts_at`, `services`, `namespace`, `pods`, `instances`); the
+    /// windows; the services the data sources know around that time; and notices
+    /// saying what was not understood and how to fix it.
+    #[oai(path = "/api/analysis/understand", method = "post")]
+    async fn understand(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: BearerAuth,
+        body: Json<SubmitAnalysis>,
+    ) -> ApiResult<Json<UnderstoodAlert>> {
+        let body = body.0;
+        Ok(Json(
+            state
+                .oncall
+                .understand_alert(&auth.0, body.alert, body.options.unwrap_or_default())
+                .await?,
+        ))
     }
 
     /// One analysis: status, parsed alert, windows, per-source reports, evidence
