@@ -181,14 +181,79 @@ pub fn single_subject(scope: &crate::alert::Scope) -> Option<String> {
     }
 }
 
+/// Fewest samples a series' baseline needs (as the shift detection asks).
+const MIN_BASELINE_SAMPLES: usize = 3;
+
+/// When the metric data begins so late that the planned baseline holds fewer
+/// than [`MIN_BASELINE_SAMPLES`] samples of its series, the windows that use
+/// what there is: the time from the first sample to the alert is split in two
+/// halves, baseline and the start of the incident window (never later than the
+/// planned start moved to the alert). `None` when the planned baseline is fine
+/// or there is no data before the alert at all.
+pub fn short_baseline(
+    window: &TimeWindow,
+    alert_start: DateTime<Utc>,
+    collected: &Collected,
+) -> Option<TimeWindow> {
+    let first = collected
+        .series
+        .iter()
+        .filter_map(|s| s.points.first().map(|(t, _)| *t))
+        .min()?;
+    if first >= alert_start || first <= window.baseline_start {
+        return None;
+    }
+    // The typical series' samples in the planned baseline.
+    let mut counts: Vec<usize> = collected
+        .series
+        .iter()
+        .map(|s| {
+            s.points
+                .iter()
+                .filter(|(t, _)| window.in_baseline(*t))
+                .count()
+        })
+        .collect();
+    counts.sort_unstable();
+    let typical = counts.get(counts.len() / 2).copied().unwrap_or(0);
+    if typical >= MIN_BASELINE_SAMPLES {
+        return None;
+    }
+    let split = first + (alert_start - first) / 2;
+    (split > window.incident_start).then_some(TimeWindow {
+        baseline_start: first,
+        incident_start: split,
+        incident_end: window.incident_end,
+    })
+}
+
+/// The resource the alert is about, from its rule's expression (Prometheus'
+/// `generatorURL` carries it as `g0.expr`), its name and its summary.
+pub fn alert_resource(alert: &Alert) -> Option<crate::evidence::resources::Resource> {
+    let expr = alert
+        .generator_url
+        .as_deref()
+        .and_then(|u| url::Url::parse(u).ok())
+        .and_then(|u| {
+            u.query_pairs()
+                .find(|(k, _)| k.ends_with(".expr"))
+                .map(|(_, v)| v.into_owned())
+        })
+        .unwrap_or_default();
+    let summary = alert.annotations.get("summary").map_or("", String::as_str);
+    crate::evidence::resources::resource_named(&[&expr, &alert.name, summary])
+}
+
 /// Most samples per series a metric query asks for over both windows.
 pub const MAX_POINTS_PER_SERIES: i64 = 300;
 
-/// The query step for `range`: the source's sample interval (how many samples
-/// the busiest matching series holds in the two minutes up to `at`), but no finer
-/// than the range over [`MAX_POINTS_PER_SERIES`]. A fixed minute step gives a
-/// host scraped every 5 s with a few minutes of history too few samples to judge,
-/// and a finer step than the samples only repeats them. Without an answer: one
+/// The query step for `range`: the source's sample interval, but no finer than
+/// the range over [`MAX_POINTS_PER_SERIES`]. A fixed minute step gives a host
+/// scraped every 5 s with a few minutes of history too few samples to judge, and
+/// a finer step than the samples only repeats them. The interval is read from the
+/// samples themselves in the two minutes up to `at`: the scrape targets' `up`
+/// series when the source scrapes (one sample per scrape), else the raw samples
+/// of the scope's own series (backfilled or federated data). Without either: one
 /// minute, and a note saying so.
 async fn query_step(
     conn: &dyn Connector,
@@ -197,22 +262,18 @@ async fn query_step(
     at: DateTime<Utc>,
     notes: &mut Vec<String>,
 ) -> Duration {
-    const PROBE_SECONDS: f64 = 120.0;
     let floor = (range.duration().as_secs() / MAX_POINTS_PER_SERIES.unsigned_abs()).max(1);
-    let probe = format!("max(count_over_time({selector}[2m]))");
-    let count = conn
-        .metric_query(&probe, at)
-        .await
-        .ok()
-        .and_then(|d| {
-            d.series
-                .first()
-                .and_then(|s| s.samples.last())
-                .map(|p| p.value)
-        })
-        .filter(|c| c.is_finite() && *c >= 1.0);
-    match count {
-        Some(c) => Duration::from_secs(((PROBE_SECONDS / c).round() as u64).max(floor).max(1)),
+    let mut interval = None;
+    for probe in ["up[2m]".to_owned(), format!("{selector}[2m]")] {
+        if let Ok(data) = conn.metric_query(&probe, at).await {
+            interval = sample_interval(&data.series);
+        }
+        if interval.is_some() {
+            break;
+        }
+    }
+    match interval {
+        Some(seconds) => Duration::from_secs((seconds.round() as u64).max(floor).max(1)),
         None => {
             notes.push(
                 "could not tell the sample interval (no samples in the 2 minutes before the window's end): queried at a 60 s step".into(),
@@ -220,6 +281,22 @@ async fn query_step(
             Duration::from_secs(60.max(floor))
         }
     }
+}
+
+/// The median time between consecutive samples over `series` (raw samples of a
+/// range-vector query), in seconds; `None` without two samples in one series.
+fn sample_interval(series: &[crate::connectors::MetricSeries]) -> Option<f64> {
+    let mut gaps: Vec<f64> = series
+        .iter()
+        .take(50)
+        .flat_map(|s| {
+            s.samples
+                .windows(2)
+                .map(|w| (w[1].timestamp - w[0].timestamp).num_milliseconds() as f64 / 1000.0)
+        })
+        .filter(|g| *g > 0.0)
+        .collect();
+    crate::evidence::metrics::median(&mut gaps)
 }
 
 fn regex_escape(v: &str) -> String {
@@ -428,14 +505,38 @@ pub(crate) async fn run(engine: &OnCall, mut analysis: Analysis, owner: &str) ->
             None,
         )
         .await;
+    // A short history (a new host, a restarted Prometheus): the baseline is the
+    // data there is before the alert, not an empty window.
+    let planned = window;
+    let window = match short_baseline(&window, plan.alert_start, &collected) {
+        Some(shorter) => {
+            reporter
+                .emit(
+                    Stage::Reducing,
+                    format!(
+                        "little history: the baseline is the data before {} (from {})",
+                        shorter.incident_start.format("%H:%M:%S"),
+                        shorter.baseline_start.format("%H:%M:%S")
+                    ),
+                    None,
+                )
+                .await;
+            shorter
+        }
+        None => window,
+    };
     let subject = single_subject(&alert.scope);
-    let evidence: Evidence = tokio::task::spawn_blocking(move || {
+    let about = alert_resource(&alert);
+    let mut evidence: Evidence = tokio::task::spawn_blocking(move || {
         findings(&collected, &window)
-            .with_subject(subject.as_deref())
+            .with_subject(subject.as_deref(), about)
             .into_evidence(&SuspectWeights::default())
     })
     .await
     .map_err(|e| Error::Internal(format!("reduce stage: {e}")))?;
+    if window != planned {
+        evidence.coverage.planned_baseline_start = Some(planned.baseline_start);
+    }
 
     reporter
         .emit(

@@ -14,7 +14,7 @@ use crate::evidence::metrics::{
 use crate::evidence::paths::{
     MissingStep, PathDivergence, PathEvent, missing_steps, path_divergences,
 };
-use crate::evidence::resources::{SubjectFindings, subject_findings};
+use crate::evidence::resources::{Resource, SubjectFindings, subject_findings};
 use crate::evidence::suspects::{
     Suspect, SuspectEvidence, SuspectWeights, rank_suspects, service_of_pod,
 };
@@ -115,6 +115,10 @@ pub struct Coverage {
     pub counters_as_rates: usize,
     /// Identical series returned more than once (by several selectors), dropped.
     pub duplicate_series: usize,
+    /// Where the baseline was planned to start, when it had to start later
+    /// because the data did (see [`crate::analysis::pipeline::short_baseline`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub planned_baseline_start: Option<DateTime<Utc>>,
 }
 
 /// How many of each kind of evidence to keep.
@@ -282,12 +286,13 @@ pub struct Findings {
 }
 
 impl Findings {
-    /// Marks the alert as one about `subject` (a host, pod or instance): its
-    /// resources that moved are found and it becomes the first suspect (see
+    /// Marks the alert as one about `subject` (a host, pod or instance), and
+    /// about the resource `about` when it names one: the subject's resources that
+    /// moved are found and it becomes the first suspect (see
     /// [`crate::evidence::resources`]).
-    pub fn with_subject(mut self, subject: Option<&str>) -> Self {
+    pub fn with_subject(mut self, subject: Option<&str>, about: Option<Resource>) -> Self {
         self.subject = subject
-            .map(|s| subject_findings(&self.shifts, s))
+            .map(|s| subject_findings(&self.shifts, s, about))
             .filter(|f| !f.findings.is_empty());
         self
     }
@@ -528,6 +533,7 @@ fn coverage_of(
         series_without_baseline: without_baseline,
         counters_as_rates: prepared.counters,
         duplicate_series: prepared.duplicates,
+        planned_baseline_start: None,
     }
 }
 
@@ -655,7 +661,7 @@ mod tests {
             ],
         };
         let e = findings(&collected, &window())
-            .with_subject(Some("a:9100"))
+            .with_subject(Some("a:9100"), None)
             .into_evidence(&SuspectWeights::default());
         let subject = e.subject.as_ref().expect("subject findings");
         assert_eq!(

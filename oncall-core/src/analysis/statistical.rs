@@ -314,7 +314,13 @@ pub fn headline(t: &Suspect, evidence: &Evidence, alert: &Alert, zh: bool) -> St
                 return fallback();
             };
             let unit = if f.rate { "/s" } else { "" };
-            let selector = promql_selector(&f.metric, &f.labels);
+            let own: std::collections::BTreeMap<String, String> = f
+                .labels
+                .iter()
+                .filter(|(k, _)| !matches!(k.as_str(), "instance" | "job" | "node" | "host"))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            let selector = promql_selector(&f.metric, &own);
             let series = if f.rate {
                 format!("rate({selector})")
             } else {
@@ -497,15 +503,37 @@ pub fn coverage_notes(evidence: &Evidence, zh: bool) -> Vec<String> {
         return out;
     };
     let baseline = (window.incident_start - window.baseline_start).num_minutes();
-    if let Some(first) = c.first_data_at {
+    if let Some(planned) = c.planned_baseline_start {
+        let asked = (window.incident_start - planned).num_minutes();
+        let had = (window.incident_start - window.baseline_start).num_seconds();
+        out.push(if zh {
+            format!(
+                "历史数据很少：基线只有 {} 之前的 {had} 秒数据（原计划 {asked} 分钟）。",
+                window.incident_start.format("%H:%M:%S")
+            )
+        } else {
+            format!(
+                "Little history: the baseline is the {had} s of data before {} UTC ({asked} min were asked for).",
+                window.incident_start.format("%H:%M:%S")
+            )
+        });
+    } else if let Some(first) = c.first_data_at {
         let missing = (first - window.baseline_start).num_minutes();
         if missing * 10 > baseline {
-            let had = (window.incident_start - first).num_minutes().max(0);
+            let had = (window.incident_start - first).num_seconds().max(0);
+            let had = if had < 120 {
+                format!("{had} s")
+            } else {
+                format!("{} min", had / 60)
+            };
             out.push(if zh {
-                format!("数据从 {} 才开始：基线只有 {had} 分钟（要求 {baseline} 分钟）。", first.format("%H:%M:%S"))
+                format!(
+                    "数据从 {} 才开始：基线只有 {had}（要求 {baseline} 分钟）。",
+                    first.format("%H:%M:%S")
+                )
             } else {
                 format!(
-                    "Data begins at {} UTC: the baseline had {had} of the {baseline} minutes asked for.",
+                    "Data begins at {} UTC: the baseline had {had} of the {baseline} min asked for.",
                     first.format("%H:%M:%S")
                 )
             });
@@ -548,6 +576,9 @@ pub fn promql_selector(
         .iter()
         .map(|(k, v)| format!("{k}=\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\"")))
         .collect();
+    if inner.is_empty() {
+        return metric.to_owned();
+    }
     format!("{metric}{{{}}}", inner.join(","))
 }
 

@@ -196,9 +196,26 @@ fn belongs(shift: &MetricShift, subject: &str) -> bool {
         .any(|v| v == subject || bare(v) == subject_bare)
 }
 
-/// The resources of `subject` that moved, largest effect first (monitoring
-/// figures last); empty when none of its series moved.
-pub fn subject_findings(shifts: &[MetricShift], subject: &str) -> SubjectFindings {
+/// The resource an alert is about, read from its expression, name and summary
+/// (`rate(node_cpu_seconds_total…)`, `HostLowMemory`, "disk almost full"); `None`
+/// when they name none.
+pub fn resource_named(texts: &[&str]) -> Option<Resource> {
+    texts
+        .iter()
+        .map(|t| resource_of(t))
+        .find(|r| !matches!(r, Resource::Other | Resource::Monitoring))
+}
+
+/// The resources of `subject` that moved: the resource the alert is about
+/// (`about`) first when it moved, then the others by effect size, largest first
+/// (monitoring figures last); empty when none of its series moved. The alert's
+/// own resource leads because it is what the engineer was paged for; the others
+/// that moved come after it as what else changed.
+pub fn subject_findings(
+    shifts: &[MetricShift],
+    subject: &str,
+    about: Option<Resource>,
+) -> SubjectFindings {
     let mut best: BTreeMap<Resource, (f64, &MetricShift, usize)> = BTreeMap::new();
     // Only moves that held (a one-sample blip, such as the CPU a memory hog
     // spends touching its pages, is not what changed).
@@ -234,6 +251,7 @@ pub fn subject_findings(shifts: &[MetricShift], subject: &str) -> SubjectFinding
     findings.sort_by(|a, b| {
         (a.resource == Resource::Monitoring)
             .cmp(&(b.resource == Resource::Monitoring))
+            .then_with(|| (Some(b.resource) == about).cmp(&(Some(a.resource) == about)))
             .then_with(|| b.effect.total_cmp(&a.effect))
     });
     SubjectFindings {
@@ -328,10 +346,29 @@ mod tests {
             // Another host's CPU is not the subject's.
             shift("node_cpu_seconds_total", "db-1:9100", 0.05, 5.0, 900.0),
         ];
-        let f = subject_findings(&shifts, "web-1");
+        let f = subject_findings(&shifts, "web-1", None);
         assert_eq!(f.findings[0].resource, Resource::Cpu, "{f:#?}");
         assert!((f.findings[0].peak - 0.98).abs() < 1e-9);
         assert_eq!(f.findings.last().unwrap().resource, Resource::Monitoring);
         assert_eq!(f.findings.len(), 4);
+        // An alert about memory puts memory first when it moved at all.
+        let f = subject_findings(&shifts, "web-1", Some(Resource::Memory));
+        assert_eq!(f.findings[0].resource, Resource::Memory, "{f:#?}");
+    }
+
+    #[test]
+    fn the_alert_names_its_resource() {
+        assert_eq!(
+            resource_named(&[
+                "100 * (1 - avg(rate(node_cpu_seconds_total{mode=\"idle\"}[1m])))",
+                "X"
+            ]),
+            Some(Resource::Cpu)
+        );
+        assert_eq!(
+            resource_named(&["", "HostLowMemory"]),
+            Some(Resource::Memory)
+        );
+        assert_eq!(resource_named(&["", "SLOBurn"]), None);
     }
 }
