@@ -14,6 +14,9 @@ fn main() {
     let n: u64 = std::env::args()
         .nth(1)
         .map_or(20, |s| s.parse().expect("a count"));
+    // RCA_DATA=metrics: no logs; RCA_DATA=graph: no logs, with service-graph metrics.
+    let data = std::env::var("RCA_DATA").unwrap_or_else(|_| "logs".into());
+    println!("data: {data}");
     println!(
         "{:<11} {:<8} {:>4} {:>6} {:>6} {:>9}",
         "fault", "faulty", "n", "AC@1", "AC@3", "mean rank"
@@ -27,6 +30,8 @@ fn main() {
                     services: 6 + (seed % 9) as usize,
                     fault,
                     faulty: entry.then_some(0),
+                    logs: data == "logs",
+                    service_graph: data == "graph",
                     ..SyntheticConfig::default()
                 };
                 let incident = generate(&cfg);

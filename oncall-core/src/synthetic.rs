@@ -20,7 +20,13 @@
 //! Metrics, one sample every 15 s per service: `process_cpu_seconds_total`,
 //! `http_requests_total`, `http_request_errors_total`,
 //! `http_request_duration_seconds_sum` (counters) and `process_resident_memory_bytes`
-//! (a gauge), labelled `{namespace="synthetic", service=…}`.
+//! (a gauge), labelled `{namespace="synthetic", service=…}`. With
+//! [`SyntheticConfig::service_graph`], also the service-graph metrics Grafana Tempo
+//! derives from traces, per caller → callee edge (and `user` → the entry service):
+//! `traces_service_graph_request_total`, `…_failed_total`,
+//! `…_server_seconds_{sum,count}`, `…_client_seconds_{sum,count}` with
+//! `{client, server}`. Without [`SyntheticConfig::logs`], no log lines (a system
+//! seen through metrics only).
 //!
 //! Deterministic for a seed. Pure code, no I/O.
 
@@ -92,6 +98,10 @@ pub struct SyntheticConfig {
     pub faulty: Option<usize>,
     /// Requests entering the application per minute.
     pub requests_per_minute: u32,
+    /// Emit the request logs (with trace ids).
+    pub logs: bool,
+    /// Emit Tempo-style service-graph metrics.
+    pub service_graph: bool,
 }
 
 impl Default for SyntheticConfig {
@@ -102,6 +112,8 @@ impl Default for SyntheticConfig {
             fault: FaultKind::Delay,
             faulty: None,
             requests_per_minute: 20,
+            logs: true,
+            service_graph: false,
         }
     }
 }
@@ -140,6 +152,8 @@ struct Walk<'a> {
     lines: Vec<CollectedLog>,
     /// Per service: (requests, errors, busy milliseconds) in this walk.
     served: Vec<(u32, u32, f64)>,
+    /// Per caller → callee edge: (calls, failed, server ms, client ms) in this walk.
+    calls: BTreeMap<(usize, usize), (u32, u32, f64, f64)>,
 }
 
 impl Walk<'_> {
@@ -186,9 +200,15 @@ impl Walk<'_> {
             if self.rng.f64() >= CALL_PROBABILITY {
                 continue;
             }
+            let sent = t;
             let arrive = t + self.hop(service);
             let (answered, callee_ok) = self.serve(callee, arrive, start);
             t = answered + self.hop(callee);
+            let edge = self.calls.entry((service, callee)).or_default();
+            edge.0 += 1;
+            edge.1 += u32::from(!callee_ok);
+            edge.2 += answered - arrive;
+            edge.3 += t - sent;
             if !callee_ok {
                 ok = false;
                 let callee_name = self.names[callee].clone();
@@ -269,6 +289,9 @@ pub fn generate(cfg: &SyntheticConfig) -> SyntheticIncident {
     let bucket_ms = 15_000.0;
     let buckets = (total_ms / bucket_ms).ceil() as usize + 1;
     let mut per_bucket = vec![vec![(0u32, 0u32, 0.0f64); n]; buckets];
+    // Per bucket and edge (`n` stands for the user calling the entry service).
+    let mut edge_buckets: Vec<BTreeMap<(usize, usize), (u32, u32, f64, f64)>> =
+        vec![BTreeMap::new(); buckets];
     for r in 0..requests {
         let at = total_ms * (r as f64 + rng.f64()) / requests as f64;
         let start = window.baseline_start + Duration::milliseconds(at as i64);
@@ -284,17 +307,33 @@ pub fn generate(cfg: &SyntheticConfig) -> SyntheticIncident {
             trace: String::new(),
             lines: Vec::new(),
             served: vec![(0, 0, 0.0); n],
+            calls: BTreeMap::new(),
         };
         walk.trace = format!("{:016x}", walk.rng.u64(..));
-        walk.serve(0, 0.0, start);
+        let arrive = 1.0 + walk.rng.f64();
+        let (answered, ok) = walk.serve(0, arrive, start);
+        let back = walk.hop(0);
+        walk.calls.insert(
+            (n, 0),
+            (1, u32::from(!ok), answered - arrive, answered + back),
+        );
         let bucket = ((at / bucket_ms) as usize).min(buckets - 1);
+        for (edge, c) in &walk.calls {
+            let e = edge_buckets[bucket].entry(*edge).or_default();
+            e.0 += c.0;
+            e.1 += c.1;
+            e.2 += c.2;
+            e.3 += c.3;
+        }
         for (i, s) in walk.served.iter().enumerate() {
             let b = &mut per_bucket[bucket][i];
             b.0 += s.0;
             b.1 += s.1;
             b.2 += s.2;
         }
-        lines.extend(walk.lines);
+        if cfg.logs {
+            lines.extend(walk.lines);
+        }
     }
     lines.sort_by_key(|l| l.time);
 
@@ -343,6 +382,66 @@ pub fn generate(cfg: &SyntheticConfig) -> SyntheticIncident {
                 labels: labels(metric),
                 points,
             });
+        }
+    }
+
+    if cfg.service_graph {
+        let edges: std::collections::BTreeSet<(usize, usize)> = edge_buckets
+            .iter()
+            .flat_map(|b| b.keys().copied())
+            .collect();
+        for (client, server) in edges {
+            let name = |i: usize| {
+                if i == n {
+                    "user".to_owned()
+                } else {
+                    names[i].clone()
+                }
+            };
+            let labels = |metric: &str| -> BTreeMap<String, String> {
+                [
+                    ("__name__", metric.to_owned()),
+                    ("client", name(client)),
+                    ("server", name(server)),
+                ]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect()
+            };
+            let mut totals = [0.0f64; 6];
+            let mut points: [Vec<(DateTime<Utc>, f64)>; 6] = Default::default();
+            for (b, bucket) in edge_buckets.iter().enumerate() {
+                let at =
+                    window.baseline_start + Duration::milliseconds((b as f64 * bucket_ms) as i64);
+                let c = bucket.get(&(client, server)).copied().unwrap_or_default();
+                let add = [
+                    f64::from(c.0),
+                    f64::from(c.1),
+                    c.2 / 1000.0,
+                    f64::from(c.0),
+                    c.3 / 1000.0,
+                    f64::from(c.0),
+                ];
+                for k in 0..6 {
+                    totals[k] += add[k];
+                    points[k].push((at, totals[k]));
+                }
+            }
+            let metrics = [
+                "traces_service_graph_request_total",
+                "traces_service_graph_request_failed_total",
+                "traces_service_graph_request_server_seconds_sum",
+                "traces_service_graph_request_server_seconds_count",
+                "traces_service_graph_request_client_seconds_sum",
+                "traces_service_graph_request_client_seconds_count",
+            ];
+            for (metric, points) in metrics.iter().zip(points) {
+                series.push(CollectedSeries {
+                    source: "synthetic".into(),
+                    labels: labels(metric),
+                    points,
+                });
+            }
         }
     }
 

@@ -3,6 +3,8 @@
 //! scenarios lack — a delayed network, a failing or saturated service, the entry
 //! service itself at fault — must name the faulty service first.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may panic
+
 use oncall_core::analysis::reduce::reduce;
 use oncall_core::synthetic::{FaultKind, SyntheticConfig, generate};
 
@@ -142,5 +144,46 @@ fn the_root_cause_reads_in_plain_words() {
             zh.root_cause
         );
         assert!(zh.root_cause.contains("告警前"), "{}", zh.root_cause);
+    }
+}
+
+#[test]
+fn without_logs_the_service_graph_metrics_localize_faults_entry_included() {
+    for (fault, entry, seeds) in [
+        (FaultKind::Delay, false, 12),
+        (FaultKind::Delay, true, 6),
+        (FaultKind::Error, false, 6),
+        (FaultKind::Saturation, true, 4),
+    ] {
+        let mut hits = 0;
+        let mut misses = Vec::new();
+        for seed in 0..seeds {
+            let incident = generate(&SyntheticConfig {
+                seed: 500 + seed * 13,
+                services: 5 + (seed % 8) as usize,
+                fault,
+                faulty: entry.then_some(0),
+                logs: false,
+                service_graph: true,
+                ..SyntheticConfig::default()
+            });
+            assert!(incident.collected.logs.is_empty());
+            let evidence = reduce(&incident.collected, &incident.window);
+            assert_eq!(
+                evidence
+                    .service_graph
+                    .as_ref()
+                    .and_then(|g| g.source.as_deref()),
+                Some("tempo")
+            );
+            let top = evidence.suspects.first().map(|s| s.component.clone());
+            if top.as_deref() == Some(incident.truth.as_str()) {
+                hits += 1;
+            } else {
+                misses.push((seed, incident.truth.clone(), top));
+            }
+        }
+        let share = f64::from(hits) / f64::from(seeds as u32);
+        assert!(share >= 0.8, "{fault:?} entry={entry}: {share} {misses:?}");
     }
 }

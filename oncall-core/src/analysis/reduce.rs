@@ -15,6 +15,7 @@ use crate::evidence::paths::{
     MissingStep, PathDivergence, PathEvent, missing_steps, path_divergences,
 };
 use crate::evidence::resources::{Resource, SubjectFindings, subject_findings};
+use crate::evidence::service_graph::{ServiceGraph, service_graph};
 use crate::evidence::suspects::{
     Suspect, SuspectEvidence, SuspectWeights, rank_suspects, service_of_pod,
 };
@@ -85,6 +86,9 @@ pub struct Evidence {
     /// For an alert about one host, pod or instance: which of its resources moved.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<SubjectFindings>,
+    /// The call graph that service-graph metrics describe, when a source has them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_graph: Option<ServiceGraph>,
     /// Ranked suspects.
     pub suspects: Vec<Suspect>,
     /// Log lines and series looked at.
@@ -115,6 +119,9 @@ pub struct Coverage {
     pub counters_as_rates: usize,
     /// Identical series returned more than once (by several selectors), dropped.
     pub duplicate_series: usize,
+    /// Log lines that carried a trace id (the request graph is built from them).
+    #[serde(default)]
+    pub trace_lines: usize,
     /// Where the baseline was planned to start, when it had to start later
     /// because the data did (see [`crate::analysis::pipeline::short_baseline`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -244,7 +251,14 @@ pub fn findings(collected: &Collected, window: &TimeWindow) -> Findings {
     for shift in &mut shifts {
         shift.rate = shift.labels.remove(RATE_LABEL).is_some();
     }
-    let coverage = coverage_of(collected, &prepared, window, &shift_config);
+    let mut coverage = coverage_of(collected, &prepared, window, &shift_config);
+    coverage.trace_lines = trace_events.len();
+    let graph_input: Vec<(&BTreeMap<String, String>, &[(DateTime<Utc>, f64)])> = collected
+        .series
+        .iter()
+        .map(|s| (&s.labels, s.points.as_slice()))
+        .collect();
+    let graph = service_graph(&graph_input, window, &[]);
 
     Findings {
         window: *window,
@@ -254,6 +268,7 @@ pub fn findings(collected: &Collected, window: &TimeWindow) -> Findings {
         templates: all_templates,
         shifts,
         latency,
+        graph,
         subject: None,
         incident_over_baseline: spans.incident_seconds / spans.baseline_seconds,
         components_per_metric: components_per_metric(&prepared.series),
@@ -276,6 +291,7 @@ pub struct Findings {
     templates: Vec<LogTemplate>,
     shifts: Vec<MetricShift>,
     latency: Vec<LatencySuspect>,
+    graph: ServiceGraph,
     subject: Option<SubjectFindings>,
     incident_over_baseline: f64,
     components_per_metric: std::collections::HashMap<String, usize>,
@@ -318,6 +334,7 @@ impl Findings {
                 templates: &self.templates,
                 shifts: &self.shifts,
                 latency: &self.latency,
+                graph: &self.graph.suspects,
                 incident_over_baseline: self.incident_over_baseline,
                 components_per_metric: &self.components_per_metric,
             },
@@ -358,6 +375,7 @@ impl Findings {
             missing_steps: self.missing.into_iter().take(KEEP_SUSPECTS * 2).collect(),
             latency: self.latency.into_iter().take(KEEP_SUSPECTS).collect(),
             subject: self.subject,
+            service_graph: self.graph.source.is_some().then_some(self.graph),
             suspects: suspects.into_iter().take(KEEP_SUSPECTS).collect(),
             log_lines: self.log_lines,
             series: self.series,
@@ -533,6 +551,7 @@ fn coverage_of(
         series_without_baseline: without_baseline,
         counters_as_rates: prepared.counters,
         duplicate_series: prepared.duplicates,
+        trace_lines: 0,
         planned_baseline_start: None,
     }
 }

@@ -383,6 +383,49 @@ pub fn headline(t: &Suspect, evidence: &Evidence, alert: &Alert, zh: bool) -> St
                 )
             }
         }
+        Some(EvidenceKind::Graph) => {
+            let Some(e) = evidence
+                .service_graph
+                .as_ref()
+                .and_then(|g| g.suspects.iter().find(|s| &s.service == c))
+                .and_then(|s| s.incoming.first())
+            else {
+                return fallback();
+            };
+            let (b, n) = if e.what != "errors" {
+                (
+                    format!("{:.0} ms", e.baseline * 1000.0),
+                    format!("{:.0} ms", e.incident * 1000.0),
+                )
+            } else {
+                (
+                    format!("{:.1} %", e.baseline * 100.0),
+                    format!("{:.1} %", e.incident * 100.0),
+                )
+            };
+            match (zh, e.what != "errors") {
+                (true, true) => format!(
+                    "{c} 变慢了{}：{} 调用它耗时 {n}，平时 {b}；它对下游的调用正常",
+                    since(t.first_anomaly_at),
+                    e.client
+                ),
+                (true, false) => format!(
+                    "{c} 开始出错{}：{} 调用它的失败率 {n}，平时 {b}；它对下游的调用正常",
+                    since(t.first_anomaly_at),
+                    e.client
+                ),
+                (false, true) => format!(
+                    "{c} got slower{}: {}'s calls to it take {n} instead of {b}, while its own calls are fine",
+                    since(t.first_anomaly_at),
+                    e.client
+                ),
+                (false, false) => format!(
+                    "{c} started failing{}: {n} of {}'s calls to it fail instead of {b}, while its own calls are fine",
+                    since(t.first_anomaly_at),
+                    e.client
+                ),
+            }
+        }
         Some(EvidenceKind::Origins) => {
             let Some(o) = evidence.error_origins.iter().find(|o| &o.service == c) else {
                 return fallback();
@@ -538,6 +581,17 @@ pub fn coverage_notes(evidence: &Evidence, zh: bool) -> Vec<String> {
                 )
             });
         }
+    }
+    if c.trace_lines == 0
+        && evidence.service_graph.is_none()
+        && evidence.suspects.len() > 1
+        && evidence.subject.is_none()
+    {
+        out.push(if zh {
+            "没有调用关系可用（日志无 trace id，也没有服务拓扑指标）：按各组件自身的变化排序。".to_owned()
+        } else {
+            "No call graph was available (no trace ids in the logs, no service-graph metrics): components are ranked by their own changes.".to_owned()
+        });
     }
     if c.series_without_baseline > 0 {
         out.push(if zh {

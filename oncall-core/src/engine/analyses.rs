@@ -994,6 +994,7 @@ mod view_tests {
             }],
             latency: vec![],
             subject: None,
+            service_graph: None,
             suspects: vec![Suspect {
                 component: "ts-contacts-service".into(),
                 kind: ComponentKind::Service,

@@ -17,12 +17,15 @@
 //!   which steps stopped following the steps they used to follow.
 //! - [`resources`]: for an alert about one host, pod or instance, which of its
 //!   resources (CPU, memory, disk, network, ...) moved, largest effect first.
+//! - [`service_graph`]: anomaly traversal over the call graph that service-graph
+//!   metrics (Tempo, Istio, Linkerd) describe, for systems without trace ids in logs.
 //! - [`suspects`]: components ranked by all of the above, earliest movers first.
 
 pub mod latency;
 pub mod metrics;
 pub mod paths;
 pub mod resources;
+pub mod service_graph;
 pub mod suspects;
 pub mod templates;
 pub mod traces;

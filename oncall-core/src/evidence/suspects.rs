@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::latency::LatencySuspect;
 use super::metrics::MetricShift;
 use super::paths::{MissingStep, PathDivergence};
+use super::service_graph::GraphSuspect;
 use super::templates::LogTemplate;
 use super::traces::ErrorOrigin;
 
@@ -126,6 +127,9 @@ pub struct SuspectWeights {
     /// Slowed edges of the request graph (traces), by the Ochiai coefficient.
     #[serde(default)]
     pub latency: f64,
+    /// Where the service graph's anomalous edges lead (service-graph metrics).
+    #[serde(default)]
+    pub graph: f64,
     /// Minutes after the earliest anomaly at which a component's metric evidence
     /// counts half (what moved first weighs more).
     pub onset_half_life_minutes: f64,
@@ -142,6 +146,8 @@ impl Default for SuspectWeights {
             // As much as the other evidence from the request graph (missing
             // steps): a delay fault leaves no other trace in the logs.
             latency: 0.9,
+            // The same evidence as `latency`, from metrics instead of log lines.
+            graph: 0.9,
             onset_half_life_minutes: 10.0,
         }
     }
@@ -156,6 +162,7 @@ struct Tally {
     templates: f64,
     metrics: f64,
     latency: f64,
+    graph: f64,
     first: Option<DateTime<Utc>>,
     reasons: Vec<(f64, EvidenceKind, String)>,
     pods: Vec<String>,
@@ -179,6 +186,8 @@ pub enum EvidenceKind {
     Latency,
     /// The alert's subject's resources that moved.
     Resources,
+    /// Where the service graph's anomalous edges lead (service-graph metrics).
+    Graph,
 }
 
 /// Everything [`rank_suspects`] weighs: one slice per kind of evidence and what
@@ -197,6 +206,8 @@ pub struct SuspectEvidence<'a> {
     pub shifts: &'a [MetricShift],
     /// Services the slowed edges of the request graph point at.
     pub latency: &'a [LatencySuspect],
+    /// Services the service graph's anomalous edges lead to.
+    pub graph: &'a [GraphSuspect],
     /// The incident window's length over the baseline's, to turn baseline counts
     /// into what the incident window would hold if nothing changed.
     pub incident_over_baseline: f64,
@@ -228,6 +239,7 @@ pub fn rank_suspects(evidence: &SuspectEvidence<'_>, weights: &SuspectWeights) -
         templates,
         shifts,
         latency,
+        graph,
         incident_over_baseline,
         components_per_metric,
     } = *evidence;
@@ -298,6 +310,35 @@ pub fn rank_suspects(evidence: &SuspectEvidence<'_>, weights: &SuspectWeights) -
                     e.requests,
                     l.slowed.len(),
                     l.edges
+                ),
+            ));
+        }
+    }
+
+    for g in graph {
+        let t = tally.entry(g.service.clone()).or_default();
+        t.kind = Some(ComponentKind::Service);
+        // Off the path from the alert, it counts half.
+        let s = g.score * if g.reached_from_alert { 1.0 } else { 0.5 };
+        t.graph = t.graph.max(s);
+        if let Some(e) = g.incoming.first() {
+            let (b, n) = if e.what != "errors" {
+                (
+                    format!("{:.0} ms", e.baseline * 1000.0),
+                    format!("{:.0} ms", e.incident * 1000.0),
+                )
+            } else {
+                (
+                    format!("{:.1} %", e.baseline * 100.0),
+                    format!("{:.1} %", e.incident * 100.0),
+                )
+            };
+            t.reasons.push((
+                s * weights.graph,
+                EvidenceKind::Graph,
+                format!(
+                    "calls into it went wrong while its own calls did not: {} → {} {} {n} instead of {b} (service-graph metrics)",
+                    e.client, e.server, if e.what == "errors" { "failed" } else { "took" }
                 ),
             ));
         }
@@ -440,6 +481,7 @@ pub fn rank_suspects(evidence: &SuspectEvidence<'_>, weights: &SuspectWeights) -
             saturate(t.templates, SURPRISE_SCALE),
             t.metrics,
             t.latency,
+            t.graph,
         ]
     };
     // A kind of evidence that singles one component out is worth more than one
@@ -462,6 +504,7 @@ pub fn rank_suspects(evidence: &SuspectEvidence<'_>, weights: &SuspectWeights) -
         weights.templates,
         weights.metrics,
         weights.latency,
+        weights.graph,
     ];
     let mut out: Vec<Suspect> = tally
         .into_iter()
@@ -499,7 +542,7 @@ pub fn rank_suspects(evidence: &SuspectEvidence<'_>, weights: &SuspectWeights) -
 }
 
 /// Kinds of evidence weighed.
-const KINDS: usize = 6;
+const KINDS: usize = 7;
 
 /// How many times the next component's move a metric's leader must stand out by
 /// to count fully. A CPU hog stands 100–200× above the next pod; a symptom that
@@ -556,6 +599,7 @@ mod tests {
             templates: &[],
             shifts: &[],
             latency: &[],
+            graph: &[],
             incident_over_baseline: 1.0 / 3.0,
             components_per_metric: per_metric,
         }
