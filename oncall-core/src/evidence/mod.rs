@@ -25,6 +25,8 @@ pub mod paths;
 pub mod resources;
 pub mod suspects;
 pub mod templates;
+#[cfg(test)]
+pub(crate) mod test_support;
 pub mod traces;
 
 pub use templates::{
