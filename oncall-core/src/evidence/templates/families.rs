@@ -79,6 +79,8 @@ impl TemplateMiner {
     /// [`MinerConfig::variable_min_values`] values (or a wildcard): the position is a
     /// variable the similarity test could not see because the template is short or
     /// the variable sits in the routing prefix.
+    ///
+    /// [`MinerConfig::variable_min_values`]: super::MinerConfig::variable_min_values
     pub(super) fn join_families(&mut self, id: u32) {
         let min_values = self.config.variable_min_values;
         if min_values == 0 {
