@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 pub mod pipeline;
 pub mod reduce;
 pub mod statistical;
+pub mod window;
 mod worker;
 
 pub use worker::{MAX_ATTEMPTS, Workers};

@@ -13,6 +13,9 @@ use serde_json::{Value, json};
 
 use super::reduce::{Collected, CollectedLog, CollectedSeries, Evidence, findings};
 use super::statistical::{AnalysisResult, EvidenceSources, analyze};
+pub use super::window::{
+    DEFAULT_BASELINE_MINUTES, DEFAULT_INCIDENT_MINUTES, LEAD_MINUTES, WindowPlan, plan_window,
+};
 use super::{Analysis, AnalysisEvent, AnalysisStatus, Stage};
 use crate::alert::Alert;
 use crate::connectors::{
@@ -24,13 +27,6 @@ use crate::evidence::metrics::TimeWindow;
 use crate::evidence::suspects::SuspectWeights;
 use crate::llm::{AgentEvent, AgentInput, LlmClient, LlmRun};
 
-/// Default minutes of baseline before the incident window.
-pub const DEFAULT_BASELINE_MINUTES: u32 = 30;
-/// Default minutes after the alert start looked at.
-pub const DEFAULT_INCIDENT_MINUTES: u32 = 10;
-/// The incident window starts this long before the alert's start: alert rules
-/// fire after a `for:` delay, so the trouble began earlier.
-pub const LEAD_MINUTES: i64 = 2;
 /// Most series pulled from one metric source.
 pub const MAX_SERIES: usize = 3000;
 /// Most log lines pulled per window from one log source.
@@ -88,44 +84,6 @@ pub struct SourceReport {
     /// Answered, skipped (the notes say why) or failed (`error` says why).
     #[serde(default)]
     pub status: SourceStatus,
-}
-
-/// The windows of an analysis, as stored.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
-pub struct WindowPlan {
-    /// Start of the baseline.
-    pub baseline_start: DateTime<Utc>,
-    /// Start of the incident window.
-    pub incident_start: DateTime<Utc>,
-    /// End of the incident window.
-    pub incident_end: DateTime<Utc>,
-    /// The alert's start.
-    pub alert_start: DateTime<Utc>,
-}
-
-impl WindowPlan {
-    fn time_window(&self) -> TimeWindow {
-        TimeWindow {
-            baseline_start: self.baseline_start,
-            incident_start: self.incident_start,
-            incident_end: self.incident_end,
-        }
-    }
-}
-
-/// Plans the windows for an alert.
-pub fn plan_window(alert: &Alert, options: &AnalysisOptions) -> WindowPlan {
-    let baseline = i64::from(options.baseline_minutes.unwrap_or(DEFAULT_BASELINE_MINUTES));
-    let incident = i64::from(options.incident_minutes.unwrap_or(DEFAULT_INCIDENT_MINUTES));
-    let lead = LEAD_MINUTES.min(incident);
-    let incident_start = alert.starts_at - chrono::Duration::minutes(lead);
-    WindowPlan {
-        baseline_start: incident_start - chrono::Duration::minutes(baseline),
-        incident_start,
-        incident_end: alert.starts_at + chrono::Duration::minutes(incident),
-        alert_start: alert.starts_at,
-    }
 }
 
 /// Prometheus selectors for the alert's scope (one per scope dimension, most

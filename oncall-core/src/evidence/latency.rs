@@ -278,21 +278,8 @@ pub fn latency_suspects(events: &[TraceEvent<'_>], window: &TimeWindow) -> Vec<L
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::{DateTime, Duration, Utc};
-
-    fn t0() -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2026-11-24T10:00:00Z")
-            .unwrap()
-            .with_timezone(&Utc)
-    }
-
-    fn window() -> TimeWindow {
-        TimeWindow {
-            baseline_start: t0(),
-            incident_start: t0() + Duration::minutes(30),
-            incident_end: t0() + Duration::minutes(40),
-        }
-    }
+    use crate::evidence::test_support::{t0, window};
+    use chrono::Duration;
 
     /// `front` calls `api`, which calls `db` and `cache`; `slow` adds `delay` ms
     /// to every hop in or out of that service.

@@ -339,21 +339,8 @@ pub fn counter_rates(points: &[(DateTime<Utc>, f64)]) -> Vec<(DateTime<Utc>, f64
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::evidence::test_support::{t0, window};
     use chrono::Duration;
-
-    fn t0() -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2026-11-24T10:00:00Z")
-            .unwrap()
-            .with_timezone(&Utc)
-    }
-
-    fn window() -> TimeWindow {
-        TimeWindow {
-            baseline_start: t0(),
-            incident_start: t0() + Duration::minutes(30),
-            incident_end: t0() + Duration::minutes(40),
-        }
-    }
 
     fn series(values: impl Fn(i64) -> f64) -> Vec<(DateTime<Utc>, f64)> {
         (0..=40)

@@ -28,6 +28,8 @@ pub mod resources;
 pub mod service_graph;
 pub mod suspects;
 pub mod templates;
+#[cfg(test)]
+pub(crate) mod test_support;
 pub mod traces;
 
 pub use templates::{

@@ -395,24 +395,11 @@ impl PathTree {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::evidence::test_support::{t0, window};
     use chrono::Duration;
 
     /// A test request: id, (service, template, error) steps, start.
     type Request = (String, Vec<(&'static str, u32, bool)>, DateTime<Utc>);
-
-    fn t0() -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2026-11-24T10:00:00Z")
-            .unwrap()
-            .with_timezone(&Utc)
-    }
-
-    fn window() -> TimeWindow {
-        TimeWindow {
-            baseline_start: t0(),
-            incident_start: t0() + Duration::minutes(30),
-            incident_end: t0() + Duration::minutes(40),
-        }
-    }
 
     /// Requests `gateway → orders → db → orders (reply)`; in the incident window
     /// `db` answers wrongly in `bad` of them and `orders` logs something else.

@@ -97,14 +97,8 @@ pub fn error_origins(events: &[TraceEvent<'_>], window: &TimeWindow) -> Vec<Erro
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::evidence::test_support::at;
     use chrono::Duration;
-
-    fn at(min: i64) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2026-11-24T10:00:00Z")
-            .unwrap()
-            .with_timezone(&Utc)
-            + Duration::minutes(min)
-    }
 
     #[test]
     fn the_first_error_of_a_trace_names_its_origin() {

@@ -16,9 +16,9 @@ use super::prompts::{self, PROMPT_VERSION};
 use super::redact::Redactor;
 use super::tools::{self, ToolBox};
 use crate::alert::{Alert, Language};
-use crate::analysis::pipeline::WindowPlan;
 use crate::analysis::reduce::Evidence;
 use crate::analysis::statistical::{AnalysisResult, EvidenceItem, ResultSuspect, promql_selector};
+use crate::analysis::window::WindowPlan;
 use crate::connectors::{Connector, DataSource};
 use crate::tickets::Severity;
 

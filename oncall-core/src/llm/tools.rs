@@ -12,8 +12,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::client::ToolSpec;
-use crate::analysis::pipeline::WindowPlan;
 use crate::analysis::reduce::Evidence;
+use crate::analysis::window::WindowPlan;
 use crate::connectors::{
     Connector, DataSource, DataSourceKind, LogFilter, LogOrder, LogQuery, TimeRange,
 };
