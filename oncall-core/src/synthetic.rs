@@ -138,6 +138,9 @@ pub struct SyntheticIncident {
     pub services: Vec<String>,
 }
 
+/// Per caller → callee edge: (calls, failed, server ms, client ms).
+type EdgeCalls = BTreeMap<(usize, usize), (u32, u32, f64, f64)>;
+
 /// One request's walk, as the generator lays it out.
 struct Walk<'a> {
     rng: &'a mut fastrand::Rng,
@@ -153,7 +156,7 @@ struct Walk<'a> {
     /// Per service: (requests, errors, busy milliseconds) in this walk.
     served: Vec<(u32, u32, f64)>,
     /// Per caller → callee edge: (calls, failed, server ms, client ms) in this walk.
-    calls: BTreeMap<(usize, usize), (u32, u32, f64, f64)>,
+    calls: EdgeCalls,
 }
 
 impl Walk<'_> {
@@ -290,8 +293,7 @@ pub fn generate(cfg: &SyntheticConfig) -> SyntheticIncident {
     let buckets = (total_ms / bucket_ms).ceil() as usize + 1;
     let mut per_bucket = vec![vec![(0u32, 0u32, 0.0f64); n]; buckets];
     // Per bucket and edge (`n` stands for the user calling the entry service).
-    let mut edge_buckets: Vec<BTreeMap<(usize, usize), (u32, u32, f64, f64)>> =
-        vec![BTreeMap::new(); buckets];
+    let mut edge_buckets: Vec<EdgeCalls> = vec![BTreeMap::new(); buckets];
     for r in 0..requests {
         let at = total_ms * (r as f64 + rng.f64()) / requests as f64;
         let start = window.baseline_start + Duration::milliseconds(at as i64);

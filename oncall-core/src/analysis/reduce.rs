@@ -15,7 +15,7 @@ use crate::evidence::paths::{
     MissingStep, PathDivergence, PathEvent, missing_steps, path_divergences,
 };
 use crate::evidence::resources::{Resource, SubjectFindings, subject_findings};
-use crate::evidence::service_graph::{ServiceGraph, service_graph};
+use crate::evidence::service_graph::{GraphSeries, ServiceGraph, service_graph};
 use crate::evidence::suspects::{
     Suspect, SuspectEvidence, SuspectWeights, rank_suspects, service_of_pod,
 };
@@ -253,7 +253,7 @@ pub fn findings(collected: &Collected, window: &TimeWindow) -> Findings {
     }
     let mut coverage = coverage_of(collected, &prepared, window, &shift_config);
     coverage.trace_lines = trace_events.len();
-    let graph_input: Vec<(&BTreeMap<String, String>, &[(DateTime<Utc>, f64)])> = collected
+    let graph_input: Vec<GraphSeries<'_>> = collected
         .series
         .iter()
         .map(|s| (&s.labels, s.points.as_slice()))

@@ -17,6 +17,7 @@
 //! - *on the wire*: the client's latency minus the server's rose — the network
 //!   between them got slower (either end's outgoing traffic), seen only when the
 //!   client side is measured too (Tempo's `client_seconds`).
+//!
 //! A service is where the trouble starts when (a) calls into it went wrong at the
 //! server while its own calls did not go wrong at all — score: the share of its
 //! incoming edges bad at the server times the share of its outgoing edges that
@@ -35,6 +36,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::metrics::{ShiftConfig, TimeWindow, counter_rates, median};
+
+/// Samples in time order.
+type Samples = Vec<(DateTime<Utc>, f64)>;
 
 /// One edge's figures over time: request, failure and latency rates.
 #[derive(Debug, Default)]
@@ -195,11 +199,14 @@ fn rise(values: &[(DateTime<Utc>, f64)], window: &TimeWindow) -> Option<(f64, f6
     Some(((n - b) / spread, b, n))
 }
 
+/// A series as [`service_graph`] reads it: its labels and samples.
+pub type GraphSeries<'a> = (&'a BTreeMap<String, String>, &'a [(DateTime<Utc>, f64)]);
+
 /// Builds the service graph from `series` and walks it from `alert_services`
 /// (every service without callers when empty). Empty (no `source`) when the
 /// series hold no service-graph metrics.
 pub fn service_graph(
-    series: &[(&BTreeMap<String, String>, &[(DateTime<Utc>, f64)])],
+    series: &[GraphSeries<'_>],
     window: &TimeWindow,
     alert_services: &[String],
 ) -> ServiceGraph {
@@ -240,7 +247,7 @@ pub fn service_graph(
         out_edges.entry(client).or_default().push(server);
         in_edges.entry(server).or_default().push(client);
         let server_latency = ratio(&e.latency_sum, &e.latency_count);
-        let mut checks: Vec<(&str, Vec<(DateTime<Utc>, f64)>)> = Vec::new();
+        let mut checks: Vec<(&str, Samples)> = Vec::new();
         if !e.latency_count.is_empty() {
             checks.push(("latency", server_latency.clone()));
         }
