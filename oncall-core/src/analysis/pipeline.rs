@@ -140,7 +140,7 @@ pub fn single_subject(scope: &crate::alert::Scope) -> Option<String> {
 }
 
 /// Fewest samples a series' baseline needs (as the shift detection asks).
-const MIN_BASELINE_SAMPLES: usize = 3;
+pub const MIN_BASELINE_SAMPLES: usize = 3;
 
 /// When the metric data begins so late that the planned baseline holds fewer
 /// than [`MIN_BASELINE_SAMPLES`] samples of its series, the windows that use
