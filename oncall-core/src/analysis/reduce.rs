@@ -394,17 +394,10 @@ fn subject_suspect(subject: &SubjectFindings, top: f64) -> Suspect {
         .iter()
         .take(5)
         .map(|f| {
-            let labels: Vec<String> = f
-                .labels
-                .iter()
-                .filter(|(k, _)| !matches!(k.as_str(), "instance" | "job" | "node" | "host"))
-                .map(|(k, v)| format!("{k}=\"{v}\""))
-                .collect();
-            let selector = if labels.is_empty() {
-                f.metric.clone()
-            } else {
-                format!("{}{{{}}}", f.metric, labels.join(","))
-            };
+            let selector = super::statistical::promql_selector(
+                &f.metric,
+                &crate::evidence::resources::own_labels(&f.labels),
+            );
             let (unit, series) = if f.rate {
                 ("/s", format!("rate({selector})"))
             } else {

@@ -314,13 +314,10 @@ pub fn headline(t: &Suspect, evidence: &Evidence, alert: &Alert, zh: bool) -> St
                 return fallback();
             };
             let unit = if f.rate { "/s" } else { "" };
-            let own: std::collections::BTreeMap<String, String> = f
-                .labels
-                .iter()
-                .filter(|(k, _)| !matches!(k.as_str(), "instance" | "job" | "node" | "host"))
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
-            let selector = promql_selector(&f.metric, &own);
+            let selector = promql_selector(
+                &f.metric,
+                &crate::evidence::resources::own_labels(&f.labels),
+            );
             let series = if f.rate {
                 format!("rate({selector})")
             } else {
@@ -392,17 +389,7 @@ pub fn headline(t: &Suspect, evidence: &Evidence, alert: &Alert, zh: bool) -> St
             else {
                 return fallback();
             };
-            let (b, n) = if e.what != "errors" {
-                (
-                    format!("{:.0} ms", e.baseline * 1000.0),
-                    format!("{:.0} ms", e.incident * 1000.0),
-                )
-            } else {
-                (
-                    format!("{:.1} %", e.baseline * 100.0),
-                    format!("{:.1} %", e.incident * 100.0),
-                )
-            };
+            let (b, n) = e.readable();
             match (zh, e.what != "errors") {
                 (true, true) => format!(
                     "{c} 变慢了{}：{} 调用它耗时 {n}，平时 {b}；它对下游的调用正常",

@@ -165,6 +165,16 @@ pub struct SubjectFindings {
     pub findings: Vec<ResourceFinding>,
 }
 
+/// A subject's series labels without those that name the subject itself
+/// (`instance`, `job`, `node`, `host`): what tells its series apart.
+pub fn own_labels(labels: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    labels
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "instance" | "job" | "node" | "host"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
 /// Relative floor of the level an effect is measured against, so a series that
 /// was flat at zero counts its move as 1/ε at most.
 const LEVEL_FLOOR: f64 = 0.01;

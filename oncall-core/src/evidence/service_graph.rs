@@ -69,6 +69,24 @@ pub struct GraphEdgeShift {
     pub z: f64,
 }
 
+impl GraphEdgeShift {
+    /// Baseline and incident values as people read them: milliseconds for
+    /// latency and network, a percentage for errors.
+    pub fn readable(&self) -> (String, String) {
+        if self.what == "errors" {
+            (
+                format!("{:.1} %", self.baseline * 100.0),
+                format!("{:.1} %", self.incident * 100.0),
+            )
+        } else {
+            (
+                format!("{:.0} ms", self.baseline * 1000.0),
+                format!("{:.0} ms", self.incident * 1000.0),
+            )
+        }
+    }
+}
+
 /// A service the anomaly traversal points at.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GraphSuspect {

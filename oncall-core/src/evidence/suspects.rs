@@ -322,17 +322,7 @@ pub fn rank_suspects(evidence: &SuspectEvidence<'_>, weights: &SuspectWeights) -
         let s = g.score * if g.reached_from_alert { 1.0 } else { 0.5 };
         t.graph = t.graph.max(s);
         if let Some(e) = g.incoming.first() {
-            let (b, n) = if e.what != "errors" {
-                (
-                    format!("{:.0} ms", e.baseline * 1000.0),
-                    format!("{:.0} ms", e.incident * 1000.0),
-                )
-            } else {
-                (
-                    format!("{:.1} %", e.baseline * 100.0),
-                    format!("{:.1} %", e.incident * 100.0),
-                )
-            };
+            let (b, n) = e.readable();
             t.reasons.push((
                 s * weights.graph,
                 EvidenceKind::Graph,
