@@ -67,14 +67,19 @@ async function waitHttp(url, ms) {
   throw new Error(`${url} did not answer within ${ms} ms`);
 }
 
-function startServer(dir) {
+/**
+ * Starts oncall-server on `at` with its data in `dir`. `adminPassword` is the first
+ * admin's; without one the server (in development mode) creates it with the built-in
+ * default password, as `make run` does.
+ */
+function startServer(dir, at = port, adminPassword = ADMIN.password) {
   const env = {
     PATH: process.env.PATH ?? "/usr/bin:/bin",
     HOME: dir,
     ONCALL_DEV: "1",
-    ONCALL_ADMIN_PASSWORD: ADMIN.password,
+    ...(adminPassword ? { ONCALL_ADMIN_PASSWORD: adminPassword } : {}),
     DATABASE_URL: `sqlite://${join(dir, "oncall.db")}`,
-    ONCALL_ADDR: `127.0.0.1:${port}`,
+    ONCALL_ADDR: `127.0.0.1:${at}`,
     ONCALL_WEB_DIR: webDir,
     LLM_PROVIDER: "none",
     RUST_LOG: process.env.RUST_LOG ?? "info",
@@ -188,6 +193,7 @@ async function main() {
     page.on("pageerror", (e) => consoleErrors.push(String(e)));
 
     await run(page, deadPort);
+    await runDefaultPassword(context, dir);
 
     await step("no uncaught errors in the page", async () => {
       expect(consoleErrors.length === 0, `uncaught: ${consoleErrors.join(" | ")}`);
@@ -204,11 +210,12 @@ async function main() {
 async function run(page, deadPort) {
   const state = {};
 
-  await step("login page follows the browser language (zh-CN) and shows the default-account hint", async () => {
+  await step("login page follows the browser language (zh-CN); no default-account hint with an own password", async () => {
     await page.goto(`${base}/tickets`);
     await page.waitForURL(/\/login\?next=%2Ftickets/);
     await page.getByRole("button", { name: /登\s*录/ }).waitFor();
-    await page.getByTestId("default-hint").waitFor();
+    await page.locator(".login-version").waitFor(); // /api/info has answered
+    expect((await page.getByTestId("default-hint").count()) === 0, "a default-account hint without the default password");
     await shot(page, "01-login-zh");
   });
 
@@ -696,6 +703,72 @@ async function run(page, deadPort) {
     const [old, fresh] = [await status(before), await status(after)];
     expect(old === 401 && fresh === 200, `old token ${old}, new token ${fresh}`);
   });
+}
+
+/**
+ * A second server whose admin still has the built-in default password (what `make run`
+ * creates): the login page hints at it, the API refuses everything else with 403
+ * password_change_required, and the UI asks for a new password before anything else,
+ * then carries on to the remembered page with the new token.
+ */
+async function runDefaultPassword(context, parent) {
+  if (stopped) {
+    skippedSteps.push("default password: forced change");
+    return;
+  }
+  const dir = join(parent, "default-password");
+  mkdirSync(dir, { recursive: true });
+  const at = await freePort();
+  const url = `http://127.0.0.1:${at}`;
+  const server = startServer(dir, at, null);
+  let exit = null;
+  server.on("exit", (code) => (exit = code));
+  const page = await context.newPage();
+  currentPage = page;
+  try {
+    await step("default password: the server starts with admin123 (make run)", async () => {
+      await waitHttp(`${url}/healthz`, 60_000);
+    });
+    await step("default password: login hints at it, then a blocking form asks for a new one", async () => {
+      await page.goto(`${url}/tickets`);
+      await page.waitForURL(/\/login\?next=%2Ftickets/);
+      await page.getByTestId("default-hint").waitFor();
+      await signIn(page, { email: ADMIN.email, password: "admin123" });
+      await page.getByTestId("password-required").waitFor();
+      expect((await page.getByTestId("user-menu").count()) === 0, "the app shows its pages before the change");
+      await shot(page, "20-password-required");
+      const status = await page.evaluate(async () => {
+        const token = JSON.parse(localStorage.getItem("oncall.auth")).state.token;
+        const r = await fetch("/api/tickets", { headers: { Authorization: `Bearer ${token}` } });
+        return `${r.status} ${(await r.json()).code}`;
+      });
+      expect(status === "403 password_change_required", `the API answered ${status} before the change`);
+    });
+    await step("default password: a wrong current password is refused, then the change lands on the remembered page", async () => {
+      await page.fill("#current", "not-admin123");
+      await page.fill("#next", "e2e-chosen-password");
+      await page.fill("#again", "e2e-chosen-password");
+      await page.getByTestId("password-required-submit").click();
+      await page.getByTestId("password-error").waitFor();
+      await page.fill("#current", "admin123");
+      await page.getByTestId("password-required-submit").click();
+      await page.getByTestId("user-menu").waitFor();
+      expect(page.url() === `${url}/tickets`, `landed on ${page.url()}`);
+      await page.locator(".page-head").waitFor();
+      await page.reload();
+      await page.getByTestId("user-menu").waitFor();
+      expect((await page.getByTestId("password-required").count()) === 0, "asked again after a reload");
+      const status = await page.evaluate(async () => {
+        const token = JSON.parse(localStorage.getItem("oncall.auth")).state.token;
+        return (await fetch("/api/tickets", { headers: { Authorization: `Bearer ${token}` } })).status;
+      });
+      expect(status === 200, `the API answered ${status} after the change`);
+    });
+  } finally {
+    await page.close().catch(() => {});
+    server.kill("SIGTERM");
+    await new Promise((r) => (exit !== null ? r() : server.once("exit", r)));
+  }
 }
 
 main()

@@ -63,6 +63,12 @@ export const en = {
   "user.passwordMismatch": "The two passwords differ.",
   "user.passwordChanged": "Password changed.",
   "user.passwordTooShort": "At least 8 characters.",
+  "user.passwordSame": "Choose a password other than the current one.",
+  "user.passwordRequired": "Please enter the password.",
+  "user.forcedTitle": "Choose a new password",
+  "user.forcedBody": "This account still has the default password. Choose your own before you go on.",
+  "user.forcedBodyFor": "{email} still has the default password. Choose your own before you go on.",
+  "user.forcedSubmit": "Change password and continue",
   "user.defaultPasswordWarning": "This account still uses the default password. Change it now.",
 
   "users.title": "Users",

@@ -65,6 +65,12 @@ export const zhCN: Record<MessageKey, string> = {
   "user.passwordMismatch": "两次输入的密码不一致。",
   "user.passwordChanged": "密码已修改。",
   "user.passwordTooShort": "至少 8 个字符。",
+  "user.passwordSame": "新密码不能与当前密码相同。",
+  "user.passwordRequired": "请输入密码。",
+  "user.forcedTitle": "请设置新密码",
+  "user.forcedBody": "该账号仍在使用默认密码，请先设置自己的密码再继续。",
+  "user.forcedBodyFor": "{email} 仍在使用默认密码，请先设置自己的密码再继续。",
+  "user.forcedSubmit": "修改密码并继续",
   "user.defaultPasswordWarning": "此账号仍在使用默认密码，请立即修改。",
 
   "users.title": "用户管理",
