@@ -493,6 +493,53 @@ async function run(page, deadPort) {
     await page.setViewportSize({ width: 1280, height: 860 });
   });
 
+  await step("a host alert's result (1440×900): what changed on the host on the first screen, slower requests, rates, coverage (fixture)", async () => {
+    // The same analysis with the analyzer's newer evidence added: the alert's subject
+    // (a host) with its resources that moved, slowed request steps, the data's
+    // coverage, and a shift that is a counter's rate and appeared from nothing.
+    const host = structuredClone(fixture);
+    host.id = "00000000-0000-7000-8000-00000000e2e5";
+    host.evidence.subject = {
+      component: "node-3",
+      findings: [
+        { resource: "disk", metric: "node_disk_written_bytes_total", labels: { device: "vda", instance: "node-3:9100" }, rate: true, baseline: 1.5e6, peak: 9.8e7, direction: "up", effect: 64, started_at: "2023-01-29T08:41:04Z", series: 3 },
+        { resource: "cpu", metric: "node_load1", labels: { instance: "node-3:9100" }, rate: false, baseline: 0.4, peak: 6.2, direction: "up", effect: 14, started_at: "2023-01-29T08:42:04Z", series: 1 },
+        { resource: "memory", metric: "node_memory_MemAvailable_bytes", labels: { instance: "node-3:9100" }, rate: false, baseline: 8e9, peak: 2e8, direction: "down", effect: 0.97, started_at: "2023-01-29T08:43:04Z", series: 2 },
+        { resource: "network", metric: "node_network_receive_bytes_total", labels: { device: "eth0", instance: "node-3:9100" }, rate: true, baseline: 2e5, peak: 9e5, direction: "up", effect: 3.5, started_at: "2023-01-29T08:45:04Z", series: 1 },
+      ],
+    };
+    host.evidence.latency = [
+      { service: "ts-route-service", ochiai: 0.9, edges: 3, slowed: [{ caller: "ts-travel-service", callee: "ts-route-service", baseline_ms: 12, incident_ms: 840, z: 31, requests: 57 }] },
+    ];
+    host.evidence.coverage = { first_data_at: "2023-01-29T08:25:04Z", last_data_at: "2023-01-29T08:54:00Z", series_judged: 850, series_without_baseline: 29, counters_as_rates: 120, duplicate_series: 4 };
+    host.evidence.metric_shifts[0] = { ...host.evidence.metric_shifts[0], appeared: true, rate: true };
+    await page.setViewportSize({ width: 1440, height: 900 });
+    await page.route(`**/api/analysis/${host.id}`, (r) => r.fulfill({ json: host }));
+    await page.goto(`${base}/analyses/${host.id}`);
+    const subject = page.getByTestId("subject-findings");
+    await subject.waitFor();
+    await subject.getByText("What changed on node-3").waitFor();
+    const box = await page.getByTestId("subject-finding").first().boundingBox();
+    expect(box && box.y + box.height <= 900, `the subject's first finding is not on the first screen (${JSON.stringify(box)})`);
+    const change = await page.getByTestId("finding-change").first().innerText();
+    expect(change === "1.5M/s → 98M/s", `first finding says ${change}`);
+    const since = await page.getByTestId("finding-since").first().innerText();
+    expect(since === "since 3 min before the alert", `first finding's start: ${since}`);
+    expect((await page.getByTestId("subject-finding").count()) === 3, "more than three findings before 'show all'");
+    await page.screenshot({ path: join(shots, "06e-host-alert-first-screen-1440x900.png") });
+    const time = await page.getByTestId("latency-time").first().innerText();
+    expect(/^12 ms → 840 ms/.test(time), `slower step says ${time}`);
+    await page.getByTestId("latency-step").getByText("ts-travel-service").waitFor();
+    await page.getByTestId("shift-appeared").first().waitFor();
+    const sel = await page.getByTestId("shift-selector").first().innerText();
+    expect(sel.startsWith("rate("), `a rate's selector reads ${sel}`);
+    const cov = await page.getByTestId("coverage").innerText();
+    expect(/850 series judged/.test(cov) && /began \d+% into the baseline/.test(cov), `coverage says ${cov}`);
+    await shot(page, "06f-host-alert-result");
+    await page.unroute(`**/api/analysis/${host.id}`);
+    await page.setViewportSize({ width: 1280, height: 860 });
+  });
+
   await step("a typed alert with date and service: understood before it runs, the result opens with it", async () => {
     await page.goto(`${base}/analyze`);
     await page.fill("#alert-input", "ts-ui-dashboard SLO degraded since 10:05 UTC on 2023-01-29");
