@@ -371,8 +371,17 @@ async function run(page, deadPort) {
     await page.route(`**/api/analysis/${id}`, (r) =>
       r.fulfill({ json: streamed ? { ...fixture, id } : { ...fixture, id, status: "collecting", result: null, error: null, completed_at: null } }),
     );
-    await page.route(`**/api/analysis/${id}/events`, (r) => {
-      expect(/^Bearer .+/.test(r.request().headers()["authorization"] ?? ""), "the stream was asked without the token");
+    // The stream opens with a single-use ticket asked for with the token (never the
+    // token in the stream's URL).
+    let ticketAsked = false;
+    await page.route(`**/api/analysis/${id}/stream-ticket`, (r) => {
+      ticketAsked = /^Bearer .+/.test(r.request().headers()["authorization"] ?? "");
+      return r.fulfill({ json: { ticket: "e2e-stream-ticket", expires_in: 30 } });
+    });
+    await page.route(`**/api/analysis/${id}/events*`, (r) => {
+      const url = new URL(r.request().url());
+      if (!ticketAsked || url.searchParams.get("ticket") !== "e2e-stream-ticket" || url.searchParams.has("access_token"))
+        return r.fulfill({ status: 401, json: { code: "unauthorized", message: `stream opened without its ticket: ${url.search}` } });
       streamed = true;
       const ev = (o) => `data: ${JSON.stringify(o)}\n\n`;
       return r.fulfill({
@@ -391,7 +400,8 @@ async function run(page, deadPort) {
     await page.locator('.page-head [data-status="completed"]').waitFor();
     await page.getByTestId("analysis-result").waitFor();
     await shot(page, "06c-analysis-streamed");
-    await page.unroute(`**/api/analysis/${id}/events`);
+    await page.unroute(`**/api/analysis/${id}/events*`);
+    await page.unroute(`**/api/analysis/${id}/stream-ticket`);
     await page.unroute(`**/api/analysis/${id}`);
   });
 
