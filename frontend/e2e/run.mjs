@@ -67,14 +67,19 @@ async function waitHttp(url, ms) {
   throw new Error(`${url} did not answer within ${ms} ms`);
 }
 
-function startServer(dir) {
+/**
+ * Starts oncall-server on `at` with its data in `dir`. `adminPassword` is the first
+ * admin's; without one the server (in development mode) creates it with the built-in
+ * default password, as `make run` does.
+ */
+function startServer(dir, at = port, adminPassword = ADMIN.password) {
   const env = {
     PATH: process.env.PATH ?? "/usr/bin:/bin",
     HOME: dir,
     ONCALL_DEV: "1",
-    ONCALL_ADMIN_PASSWORD: ADMIN.password,
+    ...(adminPassword ? { ONCALL_ADMIN_PASSWORD: adminPassword } : {}),
     DATABASE_URL: `sqlite://${join(dir, "oncall.db")}`,
-    ONCALL_ADDR: `127.0.0.1:${port}`,
+    ONCALL_ADDR: `127.0.0.1:${at}`,
     ONCALL_WEB_DIR: webDir,
     LLM_PROVIDER: "none",
     RUST_LOG: process.env.RUST_LOG ?? "info",
@@ -188,6 +193,7 @@ async function main() {
     page.on("pageerror", (e) => consoleErrors.push(String(e)));
 
     await run(page, deadPort);
+    await runDefaultPassword(context, dir);
 
     await step("no uncaught errors in the page", async () => {
       expect(consoleErrors.length === 0, `uncaught: ${consoleErrors.join(" | ")}`);
@@ -204,11 +210,12 @@ async function main() {
 async function run(page, deadPort) {
   const state = {};
 
-  await step("login page follows the browser language (zh-CN) and shows the default-account hint", async () => {
+  await step("login page follows the browser language (zh-CN); no default-account hint with an own password", async () => {
     await page.goto(`${base}/tickets`);
     await page.waitForURL(/\/login\?next=%2Ftickets/);
     await page.getByRole("button", { name: /登\s*录/ }).waitFor();
-    await page.getByTestId("default-hint").waitFor();
+    await page.locator(".login-version").waitFor(); // /api/info has answered
+    expect((await page.getByTestId("default-hint").count()) === 0, "a default-account hint without the default password");
     await shot(page, "01-login-zh");
   });
 
@@ -364,8 +371,17 @@ async function run(page, deadPort) {
     await page.route(`**/api/analysis/${id}`, (r) =>
       r.fulfill({ json: streamed ? { ...fixture, id } : { ...fixture, id, status: "collecting", result: null, error: null, completed_at: null } }),
     );
-    await page.route(`**/api/analysis/${id}/events`, (r) => {
-      expect(/^Bearer .+/.test(r.request().headers()["authorization"] ?? ""), "the stream was asked without the token");
+    // The stream opens with a single-use ticket asked for with the token (never the
+    // token in the stream's URL).
+    let ticketAsked = false;
+    await page.route(`**/api/analysis/${id}/stream-ticket`, (r) => {
+      ticketAsked = /^Bearer .+/.test(r.request().headers()["authorization"] ?? "");
+      return r.fulfill({ json: { ticket: "e2e-stream-ticket", expires_in: 30 } });
+    });
+    await page.route(`**/api/analysis/${id}/events*`, (r) => {
+      const url = new URL(r.request().url());
+      if (!ticketAsked || url.searchParams.get("ticket") !== "e2e-stream-ticket" || url.searchParams.has("access_token"))
+        return r.fulfill({ status: 401, json: { code: "unauthorized", message: `stream opened without its ticket: ${url.search}` } });
       streamed = true;
       const ev = (o) => `data: ${JSON.stringify(o)}\n\n`;
       return r.fulfill({
@@ -384,7 +400,8 @@ async function run(page, deadPort) {
     await page.locator('.page-head [data-status="completed"]').waitFor();
     await page.getByTestId("analysis-result").waitFor();
     await shot(page, "06c-analysis-streamed");
-    await page.unroute(`**/api/analysis/${id}/events`);
+    await page.unroute(`**/api/analysis/${id}/events*`);
+    await page.unroute(`**/api/analysis/${id}/stream-ticket`);
     await page.unroute(`**/api/analysis/${id}`);
   });
 
@@ -483,6 +500,53 @@ async function run(page, deadPort) {
     await page.locator(".ant-tooltip").getByText(/How sure the analyzer is/).waitFor();
     await page.screenshot({ path: join(shots, "06d-result-first-screen-1440x900.png") });
     await page.unroute(`**/api/analysis/${fixture.id}`);
+    await page.setViewportSize({ width: 1280, height: 860 });
+  });
+
+  await step("a host alert's result (1440×900): what changed on the host on the first screen, slower requests, rates, coverage (fixture)", async () => {
+    // The same analysis with the analyzer's newer evidence added: the alert's subject
+    // (a host) with its resources that moved, slowed request steps, the data's
+    // coverage, and a shift that is a counter's rate and appeared from nothing.
+    const host = structuredClone(fixture);
+    host.id = "00000000-0000-7000-8000-00000000e2e5";
+    host.evidence.subject = {
+      component: "node-3",
+      findings: [
+        { resource: "disk", metric: "node_disk_written_bytes_total", labels: { device: "vda", instance: "node-3:9100" }, rate: true, baseline: 1.5e6, peak: 9.8e7, direction: "up", effect: 64, started_at: "2023-01-29T08:41:04Z", series: 3 },
+        { resource: "cpu", metric: "node_load1", labels: { instance: "node-3:9100" }, rate: false, baseline: 0.4, peak: 6.2, direction: "up", effect: 14, started_at: "2023-01-29T08:42:04Z", series: 1 },
+        { resource: "memory", metric: "node_memory_MemAvailable_bytes", labels: { instance: "node-3:9100" }, rate: false, baseline: 8e9, peak: 2e8, direction: "down", effect: 0.97, started_at: "2023-01-29T08:43:04Z", series: 2 },
+        { resource: "network", metric: "node_network_receive_bytes_total", labels: { device: "eth0", instance: "node-3:9100" }, rate: true, baseline: 2e5, peak: 9e5, direction: "up", effect: 3.5, started_at: "2023-01-29T08:45:04Z", series: 1 },
+      ],
+    };
+    host.evidence.latency = [
+      { service: "ts-route-service", ochiai: 0.9, edges: 3, slowed: [{ caller: "ts-travel-service", callee: "ts-route-service", baseline_ms: 12, incident_ms: 840, z: 31, requests: 57 }] },
+    ];
+    host.evidence.coverage = { first_data_at: "2023-01-29T08:25:04Z", last_data_at: "2023-01-29T08:54:00Z", series_judged: 850, series_without_baseline: 29, counters_as_rates: 120, duplicate_series: 4 };
+    host.evidence.metric_shifts[0] = { ...host.evidence.metric_shifts[0], appeared: true, rate: true };
+    await page.setViewportSize({ width: 1440, height: 900 });
+    await page.route(`**/api/analysis/${host.id}`, (r) => r.fulfill({ json: host }));
+    await page.goto(`${base}/analyses/${host.id}`);
+    const subject = page.getByTestId("subject-findings");
+    await subject.waitFor();
+    await subject.getByText("What changed on node-3").waitFor();
+    const box = await page.getByTestId("subject-finding").first().boundingBox();
+    expect(box && box.y + box.height <= 900, `the subject's first finding is not on the first screen (${JSON.stringify(box)})`);
+    const change = await page.getByTestId("finding-change").first().innerText();
+    expect(change === "1.5M/s → 98M/s", `first finding says ${change}`);
+    const since = await page.getByTestId("finding-since").first().innerText();
+    expect(since === "since 3 min before the alert", `first finding's start: ${since}`);
+    expect((await page.getByTestId("subject-finding").count()) === 3, "more than three findings before 'show all'");
+    await page.screenshot({ path: join(shots, "06e-host-alert-first-screen-1440x900.png") });
+    const time = await page.getByTestId("latency-time").first().innerText();
+    expect(/^12 ms → 840 ms/.test(time), `slower step says ${time}`);
+    await page.getByTestId("latency-step").getByText("ts-travel-service").waitFor();
+    await page.getByTestId("shift-appeared").first().waitFor();
+    const sel = await page.getByTestId("shift-selector").first().innerText();
+    expect(sel.startsWith("rate("), `a rate's selector reads ${sel}`);
+    const cov = await page.getByTestId("coverage").innerText();
+    expect(/850 series judged/.test(cov) && /began \d+% into the baseline/.test(cov), `coverage says ${cov}`);
+    await shot(page, "06f-host-alert-result");
+    await page.unroute(`**/api/analysis/${host.id}`);
     await page.setViewportSize({ width: 1280, height: 860 });
   });
 
@@ -696,6 +760,72 @@ async function run(page, deadPort) {
     const [old, fresh] = [await status(before), await status(after)];
     expect(old === 401 && fresh === 200, `old token ${old}, new token ${fresh}`);
   });
+}
+
+/**
+ * A second server whose admin still has the built-in default password (what `make run`
+ * creates): the login page hints at it, the API refuses everything else with 403
+ * password_change_required, and the UI asks for a new password before anything else,
+ * then carries on to the remembered page with the new token.
+ */
+async function runDefaultPassword(context, parent) {
+  if (stopped) {
+    skippedSteps.push("default password: forced change");
+    return;
+  }
+  const dir = join(parent, "default-password");
+  mkdirSync(dir, { recursive: true });
+  const at = await freePort();
+  const url = `http://127.0.0.1:${at}`;
+  const server = startServer(dir, at, null);
+  let exit = null;
+  server.on("exit", (code) => (exit = code));
+  const page = await context.newPage();
+  currentPage = page;
+  try {
+    await step("default password: the server starts with admin123 (make run)", async () => {
+      await waitHttp(`${url}/healthz`, 60_000);
+    });
+    await step("default password: login hints at it, then a blocking form asks for a new one", async () => {
+      await page.goto(`${url}/tickets`);
+      await page.waitForURL(/\/login\?next=%2Ftickets/);
+      await page.getByTestId("default-hint").waitFor();
+      await signIn(page, { email: ADMIN.email, password: "admin123" });
+      await page.getByTestId("password-required").waitFor();
+      expect((await page.getByTestId("user-menu").count()) === 0, "the app shows its pages before the change");
+      await shot(page, "20-password-required");
+      const status = await page.evaluate(async () => {
+        const token = JSON.parse(localStorage.getItem("oncall.auth")).state.token;
+        const r = await fetch("/api/tickets", { headers: { Authorization: `Bearer ${token}` } });
+        return `${r.status} ${(await r.json()).code}`;
+      });
+      expect(status === "403 password_change_required", `the API answered ${status} before the change`);
+    });
+    await step("default password: a wrong current password is refused, then the change lands on the remembered page", async () => {
+      await page.fill("#current", "not-admin123");
+      await page.fill("#next", "e2e-chosen-password");
+      await page.fill("#again", "e2e-chosen-password");
+      await page.getByTestId("password-required-submit").click();
+      await page.getByTestId("password-error").waitFor();
+      await page.fill("#current", "admin123");
+      await page.getByTestId("password-required-submit").click();
+      await page.getByTestId("user-menu").waitFor();
+      expect(page.url() === `${url}/tickets`, `landed on ${page.url()}`);
+      await page.locator(".page-head").waitFor();
+      await page.reload();
+      await page.getByTestId("user-menu").waitFor();
+      expect((await page.getByTestId("password-required").count()) === 0, "asked again after a reload");
+      const status = await page.evaluate(async () => {
+        const token = JSON.parse(localStorage.getItem("oncall.auth")).state.token;
+        return (await fetch("/api/tickets", { headers: { Authorization: `Bearer ${token}` } })).status;
+      });
+      expect(status === 200, `the API answered ${status} after the change`);
+    });
+  } finally {
+    await page.close().catch(() => {});
+    server.kill("SIGTERM");
+    await new Promise((r) => (exit !== null ? r() : server.once("exit", r)));
+  }
 }
 
 main()

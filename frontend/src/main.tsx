@@ -24,6 +24,11 @@ configureClient({
     useAuth.getState().logout("expired");
     queryClient.clear();
   },
+  // The default password is still in use: RequireAuth shows the blocking change form.
+  onPasswordChangeRequired: () => {
+    if (!useAuth.getState().token) return;
+    useAuth.getState().requirePasswordChange(true);
+  },
 });
 
 createRoot(document.getElementById("root")!).render(

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { ApiError, buildUrl, configureClient, errorFromBody, errorMessage, request } from "./client";
+import { ApiError, buildUrl, configureClient, errorFromBody, errorMessage, isPasswordChangeRequired, request } from "./client";
 
 function respond(status: number, body: string, headers: Record<string, string> = { "content-type": "application/json" }) {
   return vi.fn().mockImplementation(async () => new Response(status === 204 ? null : body, { status, headers }));
@@ -79,6 +79,20 @@ describe("request", () => {
     expect(onUnauthorized).toHaveBeenCalledTimes(1);
     await expect(request("/api/auth/login", { method: "POST", body: {}, auth: false })).rejects.toMatchObject({ status: 401 });
     expect(onUnauthorized).toHaveBeenCalledTimes(1);
+  });
+
+  it("reports a 403 password_change_required, but no other 403", async () => {
+    const onPasswordChangeRequired = vi.fn();
+    configureClient({ onPasswordChangeRequired });
+    vi.stubGlobal("fetch", respond(403, '{"code":"password_change_required","message":"change it first"}'));
+    const e = await request("/api/tickets").catch((x: unknown) => x);
+    expect(isPasswordChangeRequired(e)).toBe(true);
+    expect(onPasswordChangeRequired).toHaveBeenCalledTimes(1);
+    expect(onUnauthorized).not.toHaveBeenCalled();
+    vi.stubGlobal("fetch", respond(403, '{"code":"forbidden","message":"viewers may not"}'));
+    const other = await request("/api/tickets").catch((x: unknown) => x);
+    expect(isPasswordChangeRequired(other)).toBe(false);
+    expect(onPasswordChangeRequired).toHaveBeenCalledTimes(1);
   });
 
   it("turns a network failure into an ApiError with code network", async () => {

@@ -1,6 +1,8 @@
 // A thin fetch wrapper over the REST API: JSON in and out, the bearer token from the
 // auth store, errors as ApiError carrying the server's `{code, message}`, and a 401 on
-// an authenticated call reported once to whoever configured `onUnauthorized`.
+// an authenticated call reported once to whoever configured `onUnauthorized` (and a 403
+// `password_change_required`, the default password still in use, to
+// `onPasswordChangeRequired`).
 
 export class ApiError extends Error {
   readonly status: number;
@@ -31,12 +33,15 @@ interface ClientConfig {
   baseUrl: string;
   getToken: () => string | null;
   onUnauthorized: (err: ApiError) => void;
+  /** A 403 `password_change_required`: the account must change its password first. */
+  onPasswordChangeRequired: (err: ApiError) => void;
 }
 
 const config: ClientConfig = {
   baseUrl: "",
   getToken: () => null,
   onUnauthorized: () => {},
+  onPasswordChangeRequired: () => {},
 };
 
 export function configureClient(c: Partial<ClientConfig>): void {
@@ -50,6 +55,14 @@ export function authHeader(): Record<string, string> {
 
 export function notifyUnauthorized(err: ApiError): void {
   config.onUnauthorized(err);
+}
+
+/** The code the server answers (403) while the account still has the default password. */
+export const PASSWORD_CHANGE_REQUIRED = "password_change_required";
+
+/** Whether `e` is the server's "change the default password first". */
+export function isPasswordChangeRequired(e: unknown): boolean {
+  return e instanceof ApiError && e.status === 403 && e.code === PASSWORD_CHANGE_REQUIRED;
 }
 
 /** `path` plus the query string of every set value (null/undefined/"" are left out). */
@@ -108,6 +121,7 @@ export async function request<T>(path: string, opts: RequestOptions = {}): Promi
   if (!res.ok) {
     const err = errorFromBody(res.status, res.statusText, text);
     if (res.status === 401 && auth) notifyUnauthorized(err);
+    if (auth && isPasswordChangeRequired(err)) config.onPasswordChangeRequired(err);
     throw err;
   }
   if (!text) return undefined as T;

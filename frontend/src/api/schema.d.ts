@@ -5827,6 +5827,42 @@ export interface components {
          */
         ConnectorErrorKind: "config" | "unreachable" | "tls" | "timeout" | "auth_failed" | "bad_query" | "server_error" | "bad_response" | "too_large" | "unsupported";
         /**
+         * CoverageView
+         * @description How much of the windows the collected data covered.
+         */
+        CoverageView: {
+            /**
+             * Format: date-time
+             * @description Earliest sample or log line at or after the baseline's start.
+             */
+            first_data_at?: string;
+            /**
+             * Format: date-time
+             * @description Latest sample or log line.
+             */
+            last_data_at?: string;
+            /**
+             * Format: uint64
+             * @description Series judged (after de-duplication; counters as rates).
+             */
+            series_judged: number;
+            /**
+             * Format: uint64
+             * @description Series with too few baseline samples to be judged.
+             */
+            series_without_baseline: number;
+            /**
+             * Format: uint64
+             * @description Series that were counters and were judged as per-second rates.
+             */
+            counters_as_rates: number;
+            /**
+             * Format: uint64
+             * @description Identical series returned more than once, dropped.
+             */
+            duplicate_series: number;
+        };
+        /**
          * DataSourceInput
          * @description A data source as a client creates or replaces it.
          */
@@ -5998,6 +6034,36 @@ export interface components {
             page_size: number;
         };
         /**
+         * EdgeShiftView
+         * @description One step of requests (an edge of the request graph) whose time changed.
+         */
+        EdgeShiftView: {
+            /** @description The service whose line starts the step. */
+            caller: string;
+            /** @description The service whose line ends it (equal to `caller` within one service). */
+            callee: string;
+            /**
+             * Format: double
+             * @description Median milliseconds per request on the step in the baseline.
+             */
+            baseline_ms: number;
+            /**
+             * Format: double
+             * @description The same in the incident window.
+             */
+            incident_ms: number;
+            /**
+             * Format: double
+             * @description Robust deviations of the incident median above the baseline's.
+             */
+            z: number;
+            /**
+             * Format: uint64
+             * @description Requests of the incident window that took the step.
+             */
+            requests: number;
+        };
+        /**
          * ErrorBody
          * @description The body of every error response.
          */
@@ -6050,6 +6116,11 @@ export interface components {
             query?: string;
         };
         /**
+         * @description The kinds of evidence a suspect's reasons come from.
+         * @enum {string}
+         */
+        EvidenceKindName: "origins" | "paths" | "missing" | "templates" | "metrics" | "latency" | "resources";
+        /**
          * EvidenceView
          * @description The evidence of an analysis (what the reduce stage found), as readers see it.
          */
@@ -6072,6 +6143,10 @@ export interface components {
              *     ids): one per service, most surprising first.
              */
             missing_steps: components["schemas"]["MissingStepView"][];
+            /** @description Services whose request steps slowed (from trace ids), best first. */
+            latency: components["schemas"]["LatencySuspectView"][];
+            /** @description For an alert about one host, pod or instance: which of its resources moved. */
+            subject?: components["schemas"]["SubjectView"] & unknown;
             /** @description Ranked suspects. */
             suspects: components["schemas"]["SuspectView"][];
             /**
@@ -6089,6 +6164,11 @@ export interface components {
              * @description Distinct log templates mined.
              */
             templates_total: number;
+            /**
+             * @description How much of the windows the collected data covered (absent in analyses
+             *     stored before it was recorded).
+             */
+            coverage?: components["schemas"]["CoverageView"] & unknown;
         };
         /**
          * EvidenceWindow
@@ -6110,6 +6190,27 @@ export interface components {
              * @description End of the incident window.
              */
             incident_end: string;
+        };
+        /**
+         * LatencySuspectView
+         * @description A service that the slowed steps of requests point at.
+         */
+        LatencySuspectView: {
+            /** @description The service. */
+            service: string;
+            /**
+             * Format: double
+             * @description Ochiai coefficient, 0..1: 1 when every slowed step is one of its own and
+             *     all of its steps slowed.
+             */
+            ochiai: number;
+            /** @description Its steps that slowed, most deviations first. */
+            slowed: components["schemas"]["EdgeShiftView"][];
+            /**
+             * Format: uint64
+             * @description Its steps judged (slowed or not).
+             */
+            edges: number;
         };
         /**
          * @description Severity of a log line, least to most severe (`unknown`: no level).
@@ -6262,6 +6363,10 @@ export interface components {
              *     shifts only (empty for the others).
              */
             points: components["schemas"]["MetricPoint"][];
+            /** @description The baseline was flat at zero: the series appeared rather than moved. */
+            appeared: boolean;
+            /** @description The values are a per-second rate of a counter. */
+            rate: boolean;
         };
         /**
          * MissingStepView
@@ -6380,6 +6485,54 @@ export interface components {
             expected?: string;
         };
         /**
+         * ResourceFindingView
+         * @description One resource of the alert's subject that changed, with its strongest series.
+         */
+        ResourceFindingView: {
+            /** @description Which resource. */
+            resource: components["schemas"]["ResourceName"] & unknown;
+            /** @description The strongest series' metric. */
+            metric: string;
+            /** @description Its other labels. */
+            labels: {
+                [key: string]: string;
+            };
+            /** @description Its values are a per-second rate of a counter. */
+            rate: boolean;
+            /**
+             * Format: double
+             * @description Its baseline median.
+             */
+            baseline: number;
+            /**
+             * Format: double
+             * @description The incident value furthest from it.
+             */
+            peak: number;
+            /** @description Which way it moved. */
+            direction: components["schemas"]["ShiftDirection"] & unknown;
+            /**
+             * Format: double
+             * @description The move relative to the series' level (1.0 = by as much as its level).
+             */
+            effect: number;
+            /**
+             * Format: date-time
+             * @description When it began.
+             */
+            started_at: string;
+            /**
+             * Format: uint64
+             * @description Series of this resource that moved.
+             */
+            series: number;
+        };
+        /**
+         * @description A resource of a host, pod or instance.
+         * @enum {string}
+         */
+        ResourceName: "cpu" | "memory" | "disk" | "network" | "processes" | "restarts" | "monitoring" | "other";
+        /**
          * ResultSuspect
          * @description A suspect as a result lists it (SPEC §5).
          */
@@ -6482,6 +6635,16 @@ export interface components {
             expires_in: number;
         };
         /**
+         * SubjectView
+         * @description What changed on the component (host, pod or instance) an alert is about.
+         */
+        SubjectView: {
+            /** @description The component. */
+            component: string;
+            /** @description Its resources that moved, largest effect first. */
+            findings: components["schemas"]["ResourceFindingView"][];
+        };
+        /**
          * SubmitAnalysis
          * @description An alert to analyse.
          */
@@ -6522,6 +6685,8 @@ export interface components {
             first_anomaly_at?: string;
             /** @description Pods of the service that showed anomalies. */
             pods: string[];
+            /** @description The kind of evidence behind its strongest reason. */
+            lead?: components["schemas"]["EvidenceKindName"] & unknown;
         };
         /**
          * TemplateServiceCount

@@ -6,10 +6,17 @@ import { useT } from "../i18n";
 import { hasRole } from "../lib/tickets";
 import type { Role } from "../api/types";
 import { PageSpinner, ShellError } from "./shell";
+import ForcedPasswordChange from "./ForcedPasswordChange";
 
-/** Renders `children` for a signed-in user; otherwise goes to the login page, remembering where it was. */
+/**
+ * Renders `children` for a signed-in user; otherwise goes to the login page, remembering
+ * where it was. While the account still has the default password (its profile says so,
+ * or the server answered 403 `password_change_required`) only the blocking password
+ * form is shown; after the change the same page carries on with the new token.
+ */
 export function RequireAuth({ children }: { children: ReactNode }) {
   const token = useAuth((s) => validToken(s));
+  const changeRequired = useAuth((s) => s.passwordChangeRequired);
   const signedOut = useAuth((s) => s.reason === "signed-out");
   const location = useLocation();
   const me = useMe();
@@ -20,6 +27,7 @@ export function RequireAuth({ children }: { children: ReactNode }) {
   if (me.isPending) return <PageSpinner />;
   if (me.isError)
     return <ShellError title={t("common.error")} error={me.error} onRetry={() => void me.refetch()} />;
+  if (changeRequired || me.data.password_is_default) return <ForcedPasswordChange email={me.data.email} />;
   return <>{children}</>;
 }
 

@@ -47,6 +47,8 @@ const shift: MetricShiftView = {
     { at: "2023-01-29T08:44:04Z", value: 0.31 },
     { at: "2023-01-29T08:43:04Z", value: 0.2 },
   ],
+  appeared: false,
+  rate: false,
 };
 
 const evidence: EvidenceView = {
@@ -56,6 +58,7 @@ const evidence: EvidenceView = {
   error_origins: [],
   path_divergences: [],
   missing_steps: [],
+  latency: [],
   suspects: [
     {
       component: "ts-contacts-service",
@@ -64,6 +67,7 @@ const evidence: EvidenceView = {
       reasons: ["from the evidence"],
       first_anomaly_at: "2023-01-29T08:43:17.121Z",
       pods: ["ts-contacts-service-1"],
+      lead: "origins",
     },
   ],
   log_lines: 10230,
@@ -141,6 +145,7 @@ describe("suspects, templates, usage", () => {
     expect(rows[0]!.first_anomaly_at).toBe("2023-01-29T08:43:17.121Z");
     expect(rows[0]!.pods).toEqual(["ts-contacts-service-1"]);
     expect(rows[1]!.pods).toEqual([]);
+    expect([rows[0]!.lead, rows[1]!.lead]).toEqual(["origins", undefined]);
     expect(suspectRows(undefined, evidence).map((s) => s.reasons)).toEqual([["from the evidence"]]);
     expect(suspectRows(undefined, undefined)).toEqual([]);
   });

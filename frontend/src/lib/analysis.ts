@@ -107,6 +107,8 @@ export interface SuspectRow {
   reasons: string[];
   first_anomaly_at?: string;
   pods: string[];
+  /** The kind of evidence behind its strongest reason (from the evidence). */
+  lead?: string;
 }
 
 /**
@@ -127,6 +129,7 @@ export function suspectRows(result: AnalysisResult | undefined, evidence: Eviden
         reasons: s.reasons,
         first_anomaly_at: e?.first_anomaly_at,
         pods: e?.pods ?? [],
+        lead: e?.lead ?? undefined,
       };
     })
     .sort((a, b) => b.score - a.score);

@@ -48,7 +48,6 @@ import {
   compactArgs,
   formatChange,
   formatRatio,
-  formatValue,
   isFinal,
   parseUsage,
   prettyArgs,
@@ -76,6 +75,8 @@ import TicketFormModal from "../components/TicketFormModal";
 import { AnalyzerCard, AnalyzerTag } from "../components/AnalyzerCard";
 import { asSeverity } from "../lib/tickets";
 import { alertScope, formatWithZone, minutesFrom, timingParts } from "../lib/understood";
+import { formatMetricValue, seriesLabel } from "../lib/evidence";
+import { CoverageLine, LatencyCard, SubjectCard } from "../components/EvidenceExtras";
 
 export default function AnalysisPage() {
   const { id = "" } = useParams();
@@ -99,6 +100,7 @@ export default function AnalysisPage() {
   const evidence = a.evidence ?? undefined;
   const win = chartWindow(a);
   const usage = parseUsage(a.usage);
+  const alertAt = a.window?.alert_start ?? alertScope(a.alert).startsAt;
 
   return (
     <>
@@ -138,14 +140,14 @@ export default function AnalysisPage() {
             />
           </Col>
         )}
-        {evidence && <EvidenceCards evidence={evidence} window={win} />}
+        {evidence && <EvidenceCards evidence={evidence} window={win} subjectShown={!!result} alertAt={alertAt} />}
         {(a.analyzer || usage?.llm) && (
           <Col xs={24}>
             <AnalyzerCard analyzer={a.analyzer} usage={usage} totalMs={a.timing && !a.timing.running ? a.timing.total_ms : null} />
           </Col>
         )}
         <Col xs={24}>
-          <SourcesCard sources={a.sources ?? []} final={isFinal(a.status)} />
+          <SourcesCard sources={a.sources ?? []} final={isFinal(a.status)} evidence={evidence} />
         </Col>
         <Col xs={24}>
           <AlertCard analysis={a} />
@@ -369,7 +371,7 @@ function ResultCards({
         <Col xs={24} lg={10}>
           <Card size="small" style={{ height: "100%" }} title={t("analysis.keyChart")} data-testid="key-chart">
             <Typography.Text className="mono selector" ellipsis>
-              {shiftSeries(key).name}
+              {seriesLabel(key.metric, key.labels, key.rate)}
             </Typography.Text>
             <MetricChart
               series={[shiftSeries(key)]}
@@ -411,6 +413,11 @@ function ResultCards({
           </Card>
         </Col>
       )}
+      {e?.subject && (
+        <Col xs={24}>
+          <SubjectCard subject={e.subject} alertAt={alertAt} />
+        </Col>
+      )}
       <Col xs={24} lg={12}>
         <Card title={t("analysis.suspects")} style={{ height: "100%" }}>
           {suspects.length ? (
@@ -430,6 +437,11 @@ function ResultCards({
                       <Tag color={i === 0 ? "red" : "default"}>#{i + 1}</Tag>
                       <strong>{s.component || "—"}</strong>
                       {s.kind && <Tag>{named(t, "analysis.kind", s.kind)}</Tag>}
+                      {s.lead && (
+                        <Typography.Text type="secondary" style={{ fontSize: 12 }} data-testid="suspect-lead">
+                          {t("analysis.lead.label")} {named(t, "analysis.lead", s.lead)}
+                        </Typography.Text>
+                      )}
                       {s.first_anomaly_at && (
                         <Typography.Text type="secondary" style={{ fontSize: 12 }}>
                           {t("analysis.firstAnomaly", { time: formatTime(s.first_anomaly_at) })}
@@ -524,12 +536,33 @@ function EvidenceRow({ item: e }: { item: ResultEvidence }) {
 }
 
 /** The stored evidence: error origins, request paths, metric shifts, log templates. */
-function EvidenceCards({ evidence: e, window: w }: { evidence: EvidenceView; window: ChartWindow }) {
+function EvidenceCards({
+  evidence: e,
+  window: w,
+  subjectShown,
+  alertAt,
+}: {
+  evidence: EvidenceView;
+  window: ChartWindow;
+  /** The result's cards show the subject's findings already. */
+  subjectShown: boolean;
+  alertAt: string | null | undefined;
+}) {
   return (
     <>
+      {e.subject && !subjectShown && (
+        <Col xs={24}>
+          <SubjectCard subject={e.subject} alertAt={alertAt} />
+        </Col>
+      )}
       {e.error_origins.length > 0 && (
         <Col xs={24}>
           <ErrorOriginsCard origins={e.error_origins} />
+        </Col>
+      )}
+      {(e.latency ?? []).some((l) => l.slowed.length > 0) && (
+        <Col xs={24}>
+          <LatencyCard latency={e.latency ?? []} />
         </Col>
       )}
       {(e.path_divergences ?? []).length > 0 && (
@@ -688,6 +721,14 @@ function MissingStepsCard({ steps }: { steps: MissingStepView[] }) {
 function DirectionTag({ shift: m }: { shift: MetricShiftView }) {
   const t = useT();
   const up = m.direction === "up";
+  if (m.appeared)
+    return (
+      <Tooltip title={t("analysis.appearedHint")}>
+        <Tag color="volcano" icon={<ArrowUpOutlined />} data-testid="shift-appeared">
+          {t("analysis.appeared")}
+        </Tag>
+      </Tooltip>
+    );
   return (
     <Tag color={up ? "red" : "blue"} icon={up ? <ArrowUpOutlined /> : <ArrowDownOutlined />}>
       {t(up ? "analysis.direction.up" : "analysis.direction.down")} {formatChange(m.relative_change)}
@@ -700,10 +741,10 @@ function ShiftFacts({ shift: m }: { shift: MetricShiftView }) {
   return (
     <div className="shift-facts">
       <span>
-        <Typography.Text type="secondary">{t("analysis.baselineMedian")}</Typography.Text> {formatValue(m.baseline_median)}
+        <Typography.Text type="secondary">{t("analysis.baselineMedian")}</Typography.Text> {formatMetricValue(m.baseline_median, m.rate)}
       </span>
       <span>
-        <Typography.Text type="secondary">{t("analysis.peak")}</Typography.Text> <strong>{formatValue(m.peak)}</strong>
+        <Typography.Text type="secondary">{t("analysis.peak")}</Typography.Text> <strong>{formatMetricValue(m.peak, m.rate)}</strong>
       </span>
       <Tooltip title={t("analysis.robustScoreHint")}>
         <span>
@@ -733,14 +774,17 @@ function MetricShiftsCard({ shifts, window: w }: { shifts: MetricShiftView[]; wi
         <Row gutter={[16, 16]}>
           {charted.map((m, i) => {
             const series = shiftSeries(m);
+            const label = seriesLabel(m.metric, m.labels, m.rate);
             return (
               <Col xs={24} xl={12} key={`${series.name}-${i}`}>
                 <div className="shift">
                   <Space wrap size={[8, 4]}>
                     <DirectionTag shift={m} />
-                    <Typography.Text className="mono selector" copyable={{ text: series.name }}>
-                      {series.name}
-                    </Typography.Text>
+                    <Tooltip title={m.rate ? t("analysis.rateHint") : undefined}>
+                      <Typography.Text className="mono selector" copyable={{ text: label }} data-testid="shift-selector">
+                        {label}
+                      </Typography.Text>
+                    </Tooltip>
                   </Space>
                   <ShiftFacts shift={m} />
                   <MetricChart
@@ -771,11 +815,11 @@ function MetricShiftsCard({ shifts, window: w }: { shifts: MetricShiftView[]; wi
             {
               title: "PromQL",
               key: "selector",
-              render: (_, m) => <span className="mono selector">{promSelector(m.metric, m.labels)}</span>,
+              render: (_, m) => <span className="mono selector">{seriesLabel(m.metric, m.labels, m.rate)}</span>,
             },
             { title: "", key: "dir", width: 120, render: (_, m) => <DirectionTag shift={m} /> },
-            { title: t("analysis.baselineMedian"), dataIndex: "baseline_median", width: 110, align: "right", render: formatValue },
-            { title: t("analysis.peak"), dataIndex: "peak", width: 90, align: "right", render: formatValue },
+            { title: t("analysis.baselineMedian"), dataIndex: "baseline_median", width: 110, align: "right", render: (x: number, m) => formatMetricValue(x, m.rate) },
+            { title: t("analysis.peak"), dataIndex: "peak", width: 90, align: "right", render: (x: number, m) => formatMetricValue(x, m.rate) },
             { title: t("analysis.robustScore"), dataIndex: "score", width: 80, align: "right", render: (s: number) => s.toFixed(1) },
             { title: t("analysis.shiftStart"), dataIndex: "started_at", width: 90, render: formatTime },
           ]}
@@ -898,7 +942,7 @@ function TemplateDetail({ template: x }: { template: LogTemplateView }) {
   );
 }
 
-function SourcesCard({ sources, final }: { sources: SourceReport[]; final: boolean }) {
+function SourcesCard({ sources, final, evidence }: { sources: SourceReport[]; final: boolean; evidence?: EvidenceView }) {
   const t = useT();
   return (
     <Card title={t("analysis.sources")} size="small">
@@ -966,6 +1010,7 @@ function SourcesCard({ sources, final }: { sources: SourceReport[]; final: boole
           },
         ]}
       />
+      <CoverageLine coverage={evidence?.coverage} window={evidence?.window} />
     </Card>
   );
 }

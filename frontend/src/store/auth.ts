@@ -14,9 +14,16 @@ export interface AuthState {
    * user back to the page they were on) or `signed-out` (they chose to; back to home).
    */
   reason: LogoutReason | null;
+  /**
+   * Set when the server answered 403 `password_change_required`: the account still
+   * has the default password and nothing else works until it is changed. Not
+   * persisted; a new token (login or the change itself) clears it.
+   */
+  passwordChangeRequired: boolean;
   login: (token: string, expiresInSeconds: number, now?: number) => void;
   logout: (reason: LogoutReason) => void;
   clearReason: () => void;
+  requirePasswordChange: (required: boolean) => void;
 }
 
 export const useAuth = create<AuthState>()(
@@ -25,10 +32,12 @@ export const useAuth = create<AuthState>()(
       token: null,
       expiresAt: null,
       reason: null,
+      passwordChangeRequired: false,
       login: (token, expiresIn, now = Date.now()) =>
-        set({ token, expiresAt: now + Math.max(0, expiresIn) * 1000, reason: null }),
-      logout: (reason) => set({ token: null, expiresAt: null, reason }),
+        set({ token, expiresAt: now + Math.max(0, expiresIn) * 1000, reason: null, passwordChangeRequired: false }),
+      logout: (reason) => set({ token: null, expiresAt: null, reason, passwordChangeRequired: false }),
       clearReason: () => set({ reason: null }),
+      requirePasswordChange: (required) => set({ passwordChangeRequired: required }),
     }),
     {
       name: "oncall.auth",

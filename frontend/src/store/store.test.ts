@@ -30,6 +30,18 @@ describe("auth store", () => {
     expect(useAuth.getState().reason).toBeNull();
   });
 
+  it("keeps 'password change required' until a new token or a sign-out, and never persists it", () => {
+    useAuth.getState().login("abc", 60, 0);
+    useAuth.getState().requirePasswordChange(true);
+    expect(useAuth.getState().passwordChangeRequired).toBe(true);
+    expect(JSON.parse(localStorage.getItem("oncall.auth")!).state).not.toHaveProperty("passwordChangeRequired");
+    useAuth.getState().login("def", 60, 0);
+    expect(useAuth.getState().passwordChangeRequired).toBe(false);
+    useAuth.getState().requirePasswordChange(true);
+    useAuth.getState().logout("signed-out");
+    expect(useAuth.getState().passwordChangeRequired).toBe(false);
+  });
+
   it("persists only the token and its expiry", () => {
     useAuth.getState().login("abc", 60, 0);
     useAuth.getState().logout("expired");

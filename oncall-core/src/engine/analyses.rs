@@ -526,6 +526,16 @@ where
     })
 }
 
+/// `T` if the stored value reads as one, else `None` (an unknown kind in a newer or
+/// older record leaves the field out instead of the whole item).
+fn lenient_opt<'de, D, T>(d: D) -> std::result::Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: DeserializeOwned,
+{
+    Ok(serde_json::from_value(Value::deserialize(d)?).ok())
+}
+
 /// The evidence of an analysis (what the reduce stage found), as readers see it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(
@@ -554,6 +564,12 @@ pub struct EvidenceView {
     /// ids): one per service, most surprising first.
     #[serde(default, deserialize_with = "lenient_vec")]
     pub missing_steps: Vec<MissingStepView>,
+    /// Services whose request steps slowed (from trace ids), best first.
+    #[serde(default, deserialize_with = "lenient_vec")]
+    pub latency: Vec<LatencySuspectView>,
+    /// For an alert about one host, pod or instance: which of its resources moved.
+    #[serde(default, deserialize_with = "lenient_opt")]
+    pub subject: Option<SubjectView>,
     /// Ranked suspects.
     #[serde(default, deserialize_with = "lenient_vec")]
     pub suspects: Vec<SuspectView>,
@@ -566,6 +582,10 @@ pub struct EvidenceView {
     /// Distinct log templates mined.
     #[serde(default)]
     pub templates_total: u64,
+    /// How much of the windows the collected data covered (absent in analyses
+    /// stored before it was recorded).
+    #[serde(default, deserialize_with = "lenient_opt")]
+    pub coverage: Option<CoverageView>,
 }
 
 /// The baseline and incident windows the evidence compares.
@@ -871,6 +891,171 @@ pub struct SuspectView {
     /// Pods of the service that showed anomalies.
     #[serde(default, deserialize_with = "lenient_vec")]
     pub pods: Vec<String>,
+    /// The kind of evidence behind its strongest reason.
+    #[serde(default, deserialize_with = "lenient_opt")]
+    pub lead: Option<EvidenceKindName>,
+}
+
+/// The kinds of evidence a suspect's reasons come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Enum),
+    oai(rename_all = "snake_case")
+)]
+pub enum EvidenceKindName {
+    /// Failing requests' first errors (traces).
+    Origins,
+    /// Requests that left their usual path (traces).
+    Paths,
+    /// Steps that stopped following the steps they used to follow (traces).
+    Missing,
+    /// New or bursting error-level log templates.
+    Templates,
+    /// Metric shifts.
+    Metrics,
+    /// Slowed steps of requests (traces).
+    Latency,
+    /// The alert's subject's resources that moved.
+    Resources,
+}
+
+/// One step of requests (an edge of the request graph) whose time changed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+pub struct EdgeShiftView {
+    /// The service whose line starts the step.
+    pub caller: String,
+    /// The service whose line ends it (equal to `caller` within one service).
+    pub callee: String,
+    /// Median milliseconds per request on the step in the baseline.
+    pub baseline_ms: f64,
+    /// The same in the incident window.
+    pub incident_ms: f64,
+    /// Robust deviations of the incident median above the baseline's.
+    #[serde(default)]
+    pub z: f64,
+    /// Requests of the incident window that took the step.
+    #[serde(default)]
+    pub requests: u64,
+}
+
+/// A service that the slowed steps of requests point at.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+pub struct LatencySuspectView {
+    /// The service.
+    pub service: String,
+    /// Ochiai coefficient, 0..1: 1 when every slowed step is one of its own and
+    /// all of its steps slowed.
+    #[serde(default)]
+    pub ochiai: f64,
+    /// Its steps that slowed, most deviations first.
+    #[serde(default, deserialize_with = "lenient_vec")]
+    pub slowed: Vec<EdgeShiftView>,
+    /// Its steps judged (slowed or not).
+    #[serde(default)]
+    pub edges: u64,
+}
+
+/// A resource of a host, pod or instance.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Enum),
+    oai(rename_all = "snake_case")
+)]
+pub enum ResourceName {
+    /// CPU time, load, run queue.
+    Cpu,
+    /// Memory, swap, page faults, OOM kills.
+    Memory,
+    /// Disk I/O and filesystem space.
+    Disk,
+    /// Network traffic, sockets, connections.
+    Network,
+    /// Processes, threads, file descriptors, forks.
+    Processes,
+    /// Restarts and boots.
+    Restarts,
+    /// The monitoring agent's own figures.
+    Monitoring,
+    /// Anything else (and kinds this reader does not know).
+    #[default]
+    #[serde(other)]
+    Other,
+}
+
+/// One resource of the alert's subject that changed, with its strongest series.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+pub struct ResourceFindingView {
+    /// Which resource.
+    #[serde(default)]
+    pub resource: ResourceName,
+    /// The strongest series' metric.
+    pub metric: String,
+    /// Its other labels.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// Its values are a per-second rate of a counter.
+    #[serde(default)]
+    pub rate: bool,
+    /// Its baseline median.
+    pub baseline: f64,
+    /// The incident value furthest from it.
+    pub peak: f64,
+    /// Which way it moved.
+    pub direction: ShiftDirection,
+    /// The move relative to the series' level (1.0 = by as much as its level).
+    #[serde(default)]
+    pub effect: f64,
+    /// When it began.
+    pub started_at: DateTime<Utc>,
+    /// Series of this resource that moved.
+    #[serde(default)]
+    pub series: u64,
+}
+
+/// What changed on the component (host, pod or instance) an alert is about.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+pub struct SubjectView {
+    /// The component.
+    pub component: String,
+    /// Its resources that moved, largest effect first.
+    #[serde(default, deserialize_with = "lenient_vec")]
+    pub findings: Vec<ResourceFindingView>,
+}
+
+/// How much of the windows the collected data covered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Object),
+    oai(skip_serializing_if_is_none)
+)]
+pub struct CoverageView {
+    /// Earliest sample or log line at or after the baseline's start.
+    #[serde(default)]
+    pub first_data_at: Option<DateTime<Utc>>,
+    /// Latest sample or log line.
+    #[serde(default)]
+    pub last_data_at: Option<DateTime<Utc>>,
+    /// Series judged (after de-duplication; counters as rates).
+    #[serde(default)]
+    pub series_judged: u64,
+    /// Series with too few baseline samples to be judged.
+    #[serde(default)]
+    pub series_without_baseline: u64,
+    /// Series that were counters and were judged as per-second rates.
+    #[serde(default)]
+    pub counters_as_rates: u64,
+    /// Identical series returned more than once, dropped.
+    #[serde(default)]
+    pub duplicate_series: u64,
 }
 
 #[cfg(test)]
@@ -902,9 +1087,11 @@ mod tests {
 #[cfg(test)]
 mod view_tests {
     use super::*;
-    use crate::analysis::reduce::Evidence;
+    use crate::analysis::reduce::{Coverage, Evidence};
+    use crate::evidence::latency::{EdgeShift, LatencySuspect};
     use crate::evidence::metrics::{Direction, MetricShift, TimeWindow};
-    use crate::evidence::suspects::{ComponentKind, Suspect};
+    use crate::evidence::resources::{Resource, ResourceFinding, SubjectFindings};
+    use crate::evidence::suspects::{ComponentKind, EvidenceKind, Suspect};
     use crate::evidence::templates::{LogLevel, LogTemplate, ServiceCount, TemplateId};
     use crate::evidence::traces::ErrorOrigin;
     use serde_json::json;
@@ -992,8 +1179,34 @@ mod view_tests {
                 after: "query price <*>".into(),
                 step: "price found <*>".into(),
             }],
-            latency: vec![],
-            subject: None,
+            latency: vec![LatencySuspect {
+                service: "ts-travel-service".into(),
+                ochiai: 0.82,
+                slowed: vec![EdgeShift {
+                    caller: "ts-travel-service".into(),
+                    callee: "ts-route-service".into(),
+                    baseline_ms: 12.0,
+                    incident_ms: 840.5,
+                    z: 31.0,
+                    requests: 57,
+                }],
+                edges: 4,
+            }],
+            subject: Some(SubjectFindings {
+                component: "node-3".into(),
+                findings: vec![ResourceFinding {
+                    resource: Resource::Disk,
+                    metric: "node_disk_written_bytes_total".into(),
+                    labels: BTreeMap::from([("device".into(), "vda".into())]),
+                    rate: true,
+                    baseline: 1.5e6,
+                    peak: 9.8e7,
+                    direction: Direction::Up,
+                    effect: 64.0,
+                    started_at: at("2023-01-29T08:41:00Z"),
+                    series: 3,
+                }],
+            }),
             service_graph: None,
             suspects: vec![Suspect {
                 component: "ts-contacts-service".into(),
@@ -1002,12 +1215,21 @@ mod view_tests {
                 reasons: vec!["first error of 19 failing requests".into()],
                 first_anomaly_at: None,
                 pods: vec![],
-                lead: None,
+                lead: Some(EvidenceKind::Origins),
             }],
             log_lines: 10230,
             series: 879,
             templates_total: 176,
-            coverage: Default::default(),
+            coverage: Coverage {
+                first_data_at: Some(at("2023-01-29T08:20:00Z")),
+                last_data_at: Some(at("2023-01-29T08:54:00Z")),
+                series_judged: 850,
+                series_without_baseline: 29,
+                counters_as_rates: 120,
+                duplicate_series: 4,
+                trace_lines: 0,
+                planned_baseline_start: None,
+            },
         };
         a.evidence = serde_json::to_value(&evidence).unwrap();
         a.window = json!({
@@ -1069,6 +1291,48 @@ mod view_tests {
             )
         );
         assert_eq!(e.suspects[0].kind, SuspectKind::Service);
+        assert_eq!(e.suspects[0].lead, Some(EvidenceKindName::Origins));
+        let l = &e.latency[0];
+        assert_eq!(
+            (l.service.as_str(), l.ochiai, l.edges),
+            ("ts-travel-service", 0.82, 4)
+        );
+        let step = &l.slowed[0];
+        assert_eq!(
+            (step.caller.as_str(), step.callee.as_str(), step.requests),
+            ("ts-travel-service", "ts-route-service", 57)
+        );
+        assert_eq!(
+            (step.baseline_ms, step.incident_ms, step.z),
+            (12.0, 840.5, 31.0)
+        );
+        let s = e.subject.as_ref().expect("subject");
+        assert_eq!(s.component, "node-3");
+        let f = &s.findings[0];
+        assert_eq!(
+            (f.resource, f.rate, f.series),
+            (ResourceName::Disk, true, 3)
+        );
+        assert_eq!((f.baseline, f.peak, f.effect), (1.5e6, 9.8e7, 64.0));
+        assert_eq!(f.direction, ShiftDirection::Up);
+        assert_eq!(f.labels["device"], "vda");
+        assert_eq!(f.started_at, at("2023-01-29T08:41:00Z"));
+        assert_eq!(
+            e.coverage,
+            Some(CoverageView {
+                first_data_at: Some(at("2023-01-29T08:20:00Z")),
+                last_data_at: Some(at("2023-01-29T08:54:00Z")),
+                series_judged: 850,
+                series_without_baseline: 29,
+                counters_as_rates: 120,
+                duplicate_series: 4,
+            })
+        );
+        assert_eq!(
+            out["evidence"]["subject"]["findings"][0]["resource"],
+            json!("disk")
+        );
+        assert_eq!(out["evidence"]["suspects"][0]["lead"], json!("origins"));
         assert_eq!(e.window.unwrap().incident_start, at("2023-01-29T08:39:04Z"));
         assert_eq!(v.window.unwrap().alert_start, at("2023-01-29T08:44:04Z"));
         assert_eq!(v.sources[0].kind, "elk");
@@ -1094,6 +1358,13 @@ mod view_tests {
             .push(serde_json::to_value(&stored().evidence["metric_shifts"][0]).unwrap());
         a.evidence["metric_shifts"][1]["points"][0] = json!(["2023-01-29T08:40:00Z", null]);
         a.evidence["suspects"] = json!({"not": "a list"});
+        a.evidence["subject"]["findings"][0]["resource"] = json!("gpu");
+        a.evidence["subject"]["findings"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"resource": "cpu"}));
+        a.evidence["latency"][0]["slowed"][0]["requests"] = json!("many");
+        a.evidence["coverage"] = json!("full");
         let v = AnalysisView::from(a);
         assert!(v.window.is_none());
         assert!(v.result.is_none());
@@ -1103,6 +1374,24 @@ mod view_tests {
         assert_eq!(e.metric_shifts.len(), 1);
         assert_eq!(e.metric_shifts[0].points.len(), 1);
         assert!(e.suspects.is_empty());
+        // An unknown resource reads as "other"; a finding without its figures is left out.
+        let s = e.subject.unwrap();
+        assert_eq!(s.findings.len(), 1);
+        assert_eq!(s.findings[0].resource, ResourceName::Other);
+        assert!(e.latency[0].slowed.is_empty());
+        assert_eq!(e.coverage, None);
+
+        // Analyses stored before these kinds existed: none of them, and an unknown
+        // lead leaves the suspect in place without one.
+        let mut old = stored();
+        for k in ["latency", "subject", "coverage"] {
+            old.evidence.as_object_mut().unwrap().remove(k);
+        }
+        old.evidence["suspects"][0]["lead"] = json!("astrology");
+        let e = AnalysisView::from(old).evidence.unwrap();
+        assert!(e.latency.is_empty() && e.subject.is_none() && e.coverage.is_none());
+        assert_eq!(e.suspects.len(), 1);
+        assert_eq!(e.suspects[0].lead, None);
 
         let mut empty = stored();
         empty.evidence = Value::Null;

@@ -24,10 +24,11 @@ pub(crate) mod understood;
 mod webhooks;
 
 pub use analyses::{
-    AnalysisOptions, AnalysisTiming, AnalysisView, ErrorOriginView, EvidenceView, EvidenceWindow,
-    LogLevelName, LogTemplateView, MAX_ALERT_BYTES, MAX_SCOPE_NAMES, MetricPoint, MetricShiftView,
-    PathDivergenceView, PathExampleView, ShiftDirection, SuspectKind, SuspectView,
-    TemplateServiceCount, alert_title,
+    AnalysisOptions, AnalysisTiming, AnalysisView, CoverageView, EdgeShiftView, ErrorOriginView,
+    EvidenceKindName, EvidenceView, EvidenceWindow, LatencySuspectView, LogLevelName,
+    LogTemplateView, MAX_ALERT_BYTES, MAX_SCOPE_NAMES, MetricPoint, MetricShiftView,
+    PathDivergenceView, PathExampleView, ResourceFindingView, ResourceName, ShiftDirection,
+    SubjectView, SuspectKind, SuspectView, TemplateServiceCount, alert_title,
 };
 pub use claims::Background;
 pub use datasources::{

@@ -1,0 +1,105 @@
+import { describe, expect, it } from "vitest";
+import { translate } from "../i18n";
+import { coverageNotes, findingChange, formatMetricValue, formatMs, latencyRows, seriesLabel, sinceAlert, sinceText, slowdown } from "./evidence";
+
+const en = (k: Parameters<typeof translate>[1], v?: Record<string, string | number>) => translate("en", k, v);
+
+describe("rates and appeared series", () => {
+  it("writes a counter's rate as rate(selector) and its values per second", () => {
+    expect(seriesLabel("node_disk_written_bytes_total", { device: "vda", instance: "h:9100" }, true)).toBe(
+      'rate(node_disk_written_bytes_total{device="vda",instance="h:9100"})',
+    );
+    expect(seriesLabel("node_load1", {}, false)).toBe("node_load1{}");
+    expect(formatMetricValue(9.8e7, true)).toBe("98M/s");
+    expect(formatMetricValue(0.25, false)).toBe("0.25");
+    expect(formatMetricValue(null, true)).toBe("—");
+    expect(findingChange({ baseline: 1.5e6, peak: 9.8e7, rate: true })).toBe("1.5M/s → 98M/s");
+    expect(findingChange({ baseline: 0.2, peak: 0.97, rate: false })).toBe("0.2 → 0.97");
+  });
+});
+
+describe("since the alert", () => {
+  const alert = "2026-01-29T08:44:00Z";
+  it("counts whole minutes before or after the alert", () => {
+    expect(sinceAlert("2026-01-29T08:41:00Z", alert)).toEqual({ when: "before", minutes: 3 });
+    expect(sinceAlert("2026-01-29T08:46:10Z", alert)).toEqual({ when: "after", minutes: 2 });
+    expect(sinceAlert("2026-01-29T08:44:20Z", alert)).toEqual({ when: "at" });
+    expect(sinceAlert("2026-01-29T08:41:00Z", null)).toBeNull();
+    expect(sinceAlert("soon", alert)).toBeNull();
+  });
+  it("says it in words, or the time when the alert's is unknown", () => {
+    expect(sinceText(en, { when: "before", minutes: 3 }, "2026-01-29T08:41:00Z")).toBe("3 min before the alert");
+    expect(sinceText(en, { when: "at" }, "2026-01-29T08:41:00Z")).toBe("the alert");
+    expect(translate("zh-CN", "analysis.since.after", { n: 2 })).toBe("告警后 2 分钟");
+    expect(sinceText(en, null, "2026-01-29T08:41:00Z")).toMatch(/^\d\d:41:00$/);
+  });
+});
+
+describe("slower requests", () => {
+  it("formats milliseconds per request", () => {
+    expect(formatMs(0.42)).toBe("0.4 ms");
+    expect(formatMs(12)).toBe("12 ms");
+    expect(formatMs(840.5)).toBe("841 ms");
+    expect(formatMs(1830)).toBe("1.83 s");
+    expect(formatMs(-1)).toBe("—");
+    expect(slowdown(12, 840)).toBe(70);
+    expect(slowdown(0, 840)).toBeNull();
+  });
+  it("lists every slowed step with the service it points at, in order", () => {
+    const rows = latencyRows([
+      {
+        service: "ts-route-service",
+        ochiai: 0.9,
+        edges: 3,
+        slowed: [
+          { caller: "ts-travel-service", callee: "ts-route-service", baseline_ms: 12, incident_ms: 840, z: 31, requests: 57 },
+          { caller: "ts-route-service", callee: "ts-route-service", baseline_ms: 3, incident_ms: 90, z: 12, requests: 57 },
+        ],
+      },
+      { service: "ts-order-service", ochiai: 0.2, edges: 5, slowed: [] },
+    ]);
+    expect(rows.map((r) => [r.service, r.caller, r.callee, r.incidentMs, r.requests])).toEqual([
+      ["ts-route-service", "ts-travel-service", "ts-route-service", 840, 57],
+      ["ts-route-service", "ts-route-service", "ts-route-service", 90, 57],
+    ]);
+    expect(new Set(rows.map((r) => r.key)).size).toBe(2);
+    expect(latencyRows(undefined)).toEqual([]);
+  });
+});
+
+describe("coverage notes", () => {
+  const w = { baseline_start: "2026-01-29T08:00:00Z", incident_start: "2026-01-29T08:30:00Z", incident_end: "2026-01-29T08:45:00Z" };
+  const fmt = (iso: string) => iso.slice(11, 16);
+  it("says the span, a late start, and the non-zero counts", () => {
+    const notes = coverageNotes(
+      {
+        first_data_at: "2026-01-29T08:15:00Z",
+        last_data_at: "2026-01-29T08:45:00Z",
+        series_judged: 850,
+        series_without_baseline: 29,
+        counters_as_rates: 0,
+        duplicate_series: 4,
+      },
+      w,
+      fmt,
+    );
+    expect(notes.map((n) => en(n.key, n.values))).toEqual([
+      "data 08:15–08:45",
+      "data began 50% into the baseline",
+      "850 series judged",
+      "29 without enough baseline",
+      "4 duplicates dropped",
+    ]);
+    expect(notes.filter((n) => n.warn).map((n) => n.key)).toEqual(["analysis.coverage.lateStart"]);
+  });
+  it("says nothing without coverage, and no late start for data from the beginning", () => {
+    expect(coverageNotes(undefined, w, fmt)).toEqual([]);
+    const notes = coverageNotes(
+      { first_data_at: "2026-01-29T08:00:15Z", last_data_at: "2026-01-29T08:45:00Z", series_judged: 3, series_without_baseline: 5, counters_as_rates: 2, duplicate_series: 0 },
+      w,
+      fmt,
+    );
+    expect(notes.map((n) => n.key)).toEqual(["analysis.coverage.span", "analysis.coverage.judged", "analysis.coverage.noBaseline", "analysis.coverage.rates"]);
+    expect(notes.find((n) => n.key === "analysis.coverage.noBaseline")!.warn).toBe(true);
+  });
+});
