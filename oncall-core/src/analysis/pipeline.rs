@@ -327,7 +327,7 @@ pub(crate) async fn run(engine: &OnCall, mut analysis: Analysis, owner: &str) ->
         .update_claimed_analysis(&analysis, owner)
         .await?;
     let sources = enabled_sources(engine).await?;
-    let (alert, _, names) = if input.is_string() {
+    if input.is_string() {
         for (ds, _) in &sources {
             reporter
                 .emit(
@@ -337,12 +337,15 @@ pub(crate) async fn run(engine: &OnCall, mut analysis: Analysis, owner: &str) ->
                 )
                 .await;
         }
-        crate::engine::understood::understand(&input, &sources, &options, Utc::now(), &engine.names)
-            .await?
-    } else {
-        crate::engine::understood::understand(&input, &[], &options, Utc::now(), &engine.names)
-            .await?
-    };
+    }
+    let (alert, _, names) = crate::engine::understood::understand(
+        &input,
+        &sources,
+        &options,
+        Utc::now(),
+        &engine.names,
+    )
+    .await?;
     for (source, f) in names {
         let n = f.names.services.len()
             + f.names.pods.len()
