@@ -25,6 +25,9 @@ pub struct SqliteStore {
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 
+/// Tries at opening a file that other processes are opening at the same moment.
+const OPEN_ATTEMPTS: u32 = 10;
+
 impl SqliteStore {
     /// Opens (creating file and folder if needed) and migrates the database at `url`
     /// (`sqlite://path/to/file.db`, `sqlite::memory:`).
@@ -55,7 +58,7 @@ impl SqliteStore {
         // concurrent requests the pool's hand-off dominates (measured: 8 → 32
         // connections took a small-page list from ~600 to ~6,800 req/s under wrk).
         let max = if in_memory { 1 } else { 32 };
-        let pool = SqlitePoolOptions::new()
+        let pool_options = SqlitePoolOptions::new()
             .max_connections(max)
             // sqlx pings a connection each time it leaves the pool; for SQLite that is
             // one more trip to the connection's worker thread per query, and a local
@@ -71,10 +74,28 @@ impl SqliteStore {
                 None
             } else {
                 Some(Duration::from_secs(1800))
-            })
-            .connect_with(options.clone())
-            .await
-            .map_err(|e| Error::Unavailable(format!("cannot open SQLite database `{url}`: {e}")))?;
+            });
+        // Processes opening a new file at the same moment race to switch it to WAL;
+        // SQLite answers the loser "database is locked" at once (no busy wait for a
+        // journal-mode change), so the first connection is retried a few times.
+        let mut attempt = 0u32;
+        let pool = loop {
+            match pool_options.clone().connect_with(options.clone()).await {
+                Ok(pool) => break pool,
+                Err(sqlx::Error::Database(e))
+                    if attempt + 1 < OPEN_ATTEMPTS
+                        && matches!(e.code().as_deref(), Some("5" | "6")) =>
+                {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(50 * u64::from(attempt))).await;
+                }
+                Err(e) => {
+                    return Err(Error::Unavailable(format!(
+                        "cannot open SQLite database `{url}`: {e}"
+                    )));
+                }
+            }
+        };
         migrate(&pool).await?;
         // The direct read path opens the file by its path, so only a plain file
         // qualifies: an in-memory database (`sqlite::memory:`, `mode=memory`) exists
