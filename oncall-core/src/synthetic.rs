@@ -19,7 +19,8 @@
 //!
 //! Metrics, one sample every 15 s per service: `process_cpu_seconds_total`,
 //! `http_requests_total`, `http_request_errors_total`,
-//! `http_request_duration_seconds_sum` (counters) and `process_resident_memory_bytes`
+//! `http_request_duration_seconds_sum`, `http_request_duration_seconds_count`
+//! (counters) and `process_resident_memory_bytes`
 //! (a gauge), labelled `{namespace="synthetic", service=…}`. With
 //! [`SyntheticConfig::service_graph`], also the service-graph metrics Grafana Tempo
 //! derives from traces, per caller → callee edge (and `user` → the entry service):
@@ -352,7 +353,14 @@ pub fn generate(cfg: &SyntheticConfig) -> SyntheticIncident {
             .collect()
         };
         let (mut cpu, mut reqs, mut errs, mut busy) = (1000.0 * rng.f64(), 0.0, 0.0, 0.0);
-        let mut points = [Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new()];
+        let mut points = [
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+        ];
         for (b, bucket) in per_bucket.iter().enumerate() {
             let at = window.baseline_start + Duration::milliseconds((b as f64 * bucket_ms) as i64);
             let saturated = cfg.fault == FaultKind::Saturation && i == faulty && at >= fault_start;
@@ -370,6 +378,7 @@ pub fn generate(cfg: &SyntheticConfig) -> SyntheticIncident {
             points[2].push((at, errs));
             points[3].push((at, busy));
             points[4].push((at, memory[i] * (0.98 + 0.04 * rng.f64())));
+            points[5].push((at, reqs));
         }
         let metrics = [
             "process_cpu_seconds_total",
@@ -377,6 +386,7 @@ pub fn generate(cfg: &SyntheticConfig) -> SyntheticIncident {
             "http_request_errors_total",
             "http_request_duration_seconds_sum",
             "process_resident_memory_bytes",
+            "http_request_duration_seconds_count",
         ];
         for (metric, points) in metrics.iter().zip(points) {
             series.push(CollectedSeries {
@@ -475,6 +485,6 @@ mod tests {
         assert_eq!(a.truth, b.truth);
         assert_eq!(a.collected, b.collected);
         assert!(a.collected.logs.len() > 1000, "{}", a.collected.logs.len());
-        assert_eq!(a.collected.series.len(), cfg.services * 5);
+        assert_eq!(a.collected.series.len(), cfg.services * 6);
     }
 }

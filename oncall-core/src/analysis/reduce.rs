@@ -501,11 +501,87 @@ fn prepare_series(series: &[CollectedSeries]) -> PreparedSeries {
             out.push(s.clone());
         }
     }
+    let (derived, replaced) = derived_ratios(&out);
+    // A numerator whose per-request figure is derived says the same less
+    // precisely (it also moves with the request rate): the ratio replaces it.
+    out.retain(|s| !replaced.contains(&s.labels));
+    out.extend(derived);
     PreparedSeries {
         series: out,
         duplicates,
         counters,
     }
+}
+
+/// The per-request figures a component's counters imply, the "duration" and
+/// "errors" of the RED method: mean latency (`X_sum` over `X_count`, as a
+/// histogram or summary exports them) and error ratio (an `…error…`/`…fail…`
+/// counter over the `…request…` counter with the same labels). Counters alone
+/// rise at every caller of a slow or failing service alike; per request, a
+/// caller's share is diluted by its other work and its other calls, so the
+/// service where it starts moves most.
+fn derived_ratios(
+    rates: &[CollectedSeries],
+) -> (Vec<CollectedSeries>, Vec<BTreeMap<String, String>>) {
+    let key = |s: &CollectedSeries| {
+        let mut l = s.labels.clone();
+        l.remove("__name__");
+        l
+    };
+    let name = |s: &CollectedSeries| s.labels.get("__name__").cloned().unwrap_or_default();
+    let is_rate = |s: &&CollectedSeries| s.labels.contains_key(RATE_LABEL);
+    let mut by_name: std::collections::HashMap<
+        (String, BTreeMap<String, String>),
+        &CollectedSeries,
+    > = std::collections::HashMap::new();
+    for s in rates.iter().filter(is_rate) {
+        by_name.insert((name(s), key(s)), s);
+    }
+    let divide = |num: &CollectedSeries, den: &CollectedSeries, derived: String| {
+        let at: std::collections::HashMap<DateTime<Utc>, f64> =
+            den.points.iter().copied().collect();
+        let points: Vec<(DateTime<Utc>, f64)> = num
+            .points
+            .iter()
+            .filter_map(|(t, v)| at.get(t).filter(|d| **d > 0.0).map(|d| (*t, v / d)))
+            .collect();
+        let mut labels = key(num);
+        labels.remove(RATE_LABEL);
+        labels.insert("__name__".to_owned(), derived);
+        CollectedSeries {
+            source: num.source.clone(),
+            labels,
+            points,
+        }
+    };
+    let mut out = Vec::new();
+    let mut replaced = Vec::new();
+    for s in rates.iter().filter(is_rate) {
+        let n = name(s);
+        let k = key(s);
+        if let Some(stem) = n.strip_suffix("_sum")
+            && let Some(count) = by_name.get(&(format!("{stem}_count"), k.clone()))
+        {
+            out.push(divide(s, count, format!("{stem}:mean")));
+            replaced.push(s.labels.clone());
+        }
+        let lower = n.to_ascii_lowercase();
+        if lower.contains("error") || lower.contains("fail") {
+            let requests = by_name.iter().find(|((other, labels), _)| {
+                let o = other.to_ascii_lowercase();
+                labels == &k
+                    && o.contains("request")
+                    && !o.contains("error")
+                    && !o.contains("fail")
+                    && (o.ends_with("_total") || o.ends_with("_count"))
+            });
+            if let Some((_, req)) = requests {
+                out.push(divide(s, req, format!("{n}:ratio")));
+                replaced.push(s.labels.clone());
+            }
+        }
+    }
+    (out, replaced)
 }
 
 /// What the data covered (see [`Coverage`]).
@@ -684,6 +760,47 @@ mod tests {
         assert_eq!(human_number(16.342), "16.3");
         assert_eq!(human_number(0.0), "0");
         assert_eq!(human_number(-2.5e10), "-25.0G");
+    }
+
+    #[test]
+    fn per_request_latency_and_error_ratio_are_derived_from_counters() {
+        let svc = |name: &'static str| [("__name__", name), ("service", "api")];
+        // 10 req/s throughout; 1 s of latency per request, 3 s from minute 33;
+        // errors 0.1/s, 5/s from minute 33.
+        let per_min = |base: f64, from_33: f64| {
+            move |m: i64| (m.min(33) as f64 * base + (m - 33).max(0) as f64 * from_33) * 60.0
+        };
+        let collected = Collected {
+            logs: vec![],
+            series: vec![
+                series(&svc("http_requests_total"), per_min(10.0, 10.0)),
+                series(
+                    &svc("http_request_duration_seconds_count"),
+                    per_min(10.0, 10.0),
+                ),
+                series(
+                    &svc("http_request_duration_seconds_sum"),
+                    per_min(10.0, 30.0),
+                ),
+                series(&svc("http_request_errors_total"), per_min(0.1, 5.0)),
+            ],
+        };
+        let e = reduce(&collected, &window());
+        let shift = |metric: &str| e.metric_shifts.iter().find(|s| s.metric == metric);
+        let mean = shift("http_request_duration_seconds:mean").expect("mean latency");
+        assert!(
+            (mean.baseline_median - 1.0).abs() < 1e-9 && (mean.peak - 3.0).abs() < 1e-9,
+            "{mean:?}"
+        );
+        assert!(!mean.rate);
+        let ratio = shift("http_request_errors_total:ratio").expect("error ratio");
+        assert!((ratio.peak - 0.5).abs() < 1e-9, "{ratio:?}");
+        assert!(
+            shift("http_request_duration_seconds_sum").is_none()
+                && shift("http_request_errors_total").is_none(),
+            "the ratios replace their numerators: {:?}",
+            e.metric_shifts
+        );
     }
 
     #[test]
