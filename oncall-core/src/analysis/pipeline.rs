@@ -23,7 +23,7 @@ use crate::connectors::{
 };
 use crate::engine::{AnalysisOptions, OnCall};
 use crate::error::{Error, Result};
-use crate::evidence::metrics::TimeWindow;
+use crate::evidence::metrics::{ShiftConfig, TimeWindow};
 use crate::evidence::suspects::SuspectWeights;
 use crate::llm::{AgentEvent, AgentInput, LlmClient, LlmRun};
 
@@ -139,11 +139,9 @@ pub fn single_subject(scope: &crate::alert::Scope) -> Option<String> {
     }
 }
 
-/// Fewest samples a series' baseline needs (as the shift detection asks).
-pub const MIN_BASELINE_SAMPLES: usize = 3;
-
 /// When the metric data begins so late that the planned baseline holds fewer
-/// than [`MIN_BASELINE_SAMPLES`] samples of its series, the windows that use
+/// than the samples a series' baseline needs to be judged
+/// ([`ShiftConfig::min_baseline_points`]), the windows that use
 /// what there is: the time from the first sample to the alert is split in two
 /// halves, baseline and the start of the incident window (never later than the
 /// planned start moved to the alert). `None` when the planned baseline is fine
@@ -174,7 +172,7 @@ pub fn short_baseline(
         .collect();
     counts.sort_unstable();
     let typical = counts.get(counts.len() / 2).copied().unwrap_or(0);
-    if typical >= MIN_BASELINE_SAMPLES {
+    if typical >= ShiftConfig::default().min_baseline_points {
         return None;
     }
     let split = first + (alert_start - first) / 2;

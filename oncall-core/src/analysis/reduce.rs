@@ -394,15 +394,11 @@ fn subject_suspect(subject: &SubjectFindings, top: f64) -> Suspect {
         .iter()
         .take(5)
         .map(|f| {
-            let selector = super::statistical::promql_selector(
+            let (series, unit) = super::statistical::series_text(
                 &f.metric,
                 &crate::evidence::resources::own_labels(&f.labels),
+                f.rate,
             );
-            let (unit, series) = if f.rate {
-                ("/s", format!("rate({selector})"))
-            } else {
-                ("", selector)
-            };
             format!(
                 "{}: {series} {} from {}{unit} to {}{unit} at {} ({} {} series moved)",
                 f.resource.label(),

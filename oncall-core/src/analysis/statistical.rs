@@ -1,6 +1,8 @@
 //! The statistical analyzer: names the root cause from the evidence alone, with no
 //! LLM. It is the embedded default and the fallback when an LLM fails.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::reduce::Evidence;
@@ -147,13 +149,7 @@ pub fn analyze(
     }
     let (metric_source, _) = sources.metrics.clone().unwrap_or_default();
     for m in evidence.metric_shifts.iter().take(5) {
-        let selector = promql_selector(&m.metric, &m.labels);
-        let series = if m.rate {
-            format!("rate({selector})")
-        } else {
-            selector.clone()
-        };
-        let unit = if m.rate { "/s" } else { "" };
+        let (series, unit) = series_text(&m.metric, &m.labels, m.rate);
         let up = m.direction == Direction::Up;
         let (b, p) = (human_number(m.baseline_median), human_number(m.peak));
         let at = when(m.started_at, alert.starts_at, zh);
@@ -174,9 +170,9 @@ pub fn analyze(
             kind: "metric".into(),
             detail,
             query: Some(if m.rate {
-                format!("rate({selector}[5m])")
+                format!("rate({}[5m])", promql_selector(&m.metric, &m.labels))
             } else {
-                selector
+                series
             }),
         });
     }
@@ -313,16 +309,11 @@ pub fn headline(t: &Suspect, evidence: &Evidence, alert: &Alert, zh: bool) -> St
             let Some(f) = evidence.subject.as_ref().and_then(|s| s.findings.first()) else {
                 return fallback();
             };
-            let unit = if f.rate { "/s" } else { "" };
-            let selector = promql_selector(
+            let (series, unit) = series_text(
                 &f.metric,
                 &crate::evidence::resources::own_labels(&f.labels),
+                f.rate,
             );
-            let series = if f.rate {
-                format!("rate({selector})")
-            } else {
-                selector
-            };
             let (b, p) = (human_number(f.baseline), human_number(f.peak));
             let up = f.direction == Direction::Up;
             if zh {
@@ -499,12 +490,7 @@ pub fn headline(t: &Suspect, evidence: &Evidence, alert: &Alert, zh: bool) -> St
             }) else {
                 return fallback();
             };
-            let unit = if m.rate { "/s" } else { "" };
-            let name = if m.rate {
-                format!("rate({})", m.metric)
-            } else {
-                m.metric.clone()
-            };
+            let (name, unit) = series_text(&m.metric, &BTreeMap::new(), m.rate);
             let (b, p) = (human_number(m.baseline_median), human_number(m.peak));
             let up = m.direction == Direction::Up;
             if zh {
@@ -606,6 +592,21 @@ pub fn coverage_notes(evidence: &Evidence, zh: bool) -> Vec<String> {
         });
     }
     out
+}
+
+/// A series as people read it, with the unit of its values: `rate(name{…})` and
+/// `/s` for a counter judged as a rate, `name{…}` and no unit otherwise.
+pub fn series_text(
+    metric: &str,
+    labels: &BTreeMap<String, String>,
+    rate: bool,
+) -> (String, &'static str) {
+    let selector = promql_selector(metric, labels);
+    if rate {
+        (format!("rate({selector})"), "/s")
+    } else {
+        (selector, "")
+    }
 }
 
 /// `name{a="b",...}` for a series.

@@ -36,7 +36,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::metrics::{TimeWindow, median};
+use super::metrics::{TimeWindow, median, scaled_mad};
 use super::traces::TraceEvent;
 
 /// Modified z-score past which an edge counts as slower (Iglewicz & Hoaglin).
@@ -101,11 +101,9 @@ struct EdgeTimes {
 fn centre_and_spread(values: &[f64]) -> Option<(f64, f64)> {
     let mut v = values.to_vec();
     let m = median(&mut v)?;
-    let mut deviations: Vec<f64> = values.iter().map(|x| (x - m).abs()).collect();
-    let mad = median(&mut deviations).unwrap_or(0.0);
     Some((
         m,
-        (1.4826 * mad)
+        scaled_mad(values, m)
             .max(MIN_RELATIVE_SPREAD * m.abs())
             .max(RESOLUTION_MS),
     ))

@@ -246,9 +246,8 @@ fn shift_of(
     if baseline.len() < cfg.min_baseline_points {
         return None;
     }
-    let mut deviations: Vec<f64> = baseline.iter().map(|v| (v - med).abs()).collect();
-    let mad = median(&mut deviations)?;
-    let spread = (1.4826 * mad)
+    let mad = median_absolute_deviation(baseline, med);
+    let spread = (MAD_TO_SD * mad)
         .max(cfg.min_relative_spread * med.abs().max(typical_level))
         .max(cfg.min_spread);
 
@@ -307,6 +306,23 @@ fn shift_of(
         appeared: med == 0.0 && mad == 0.0,
         rate: false,
     })
+}
+
+/// Median absolute deviation of `values` from `centre` (0 for no values).
+pub fn median_absolute_deviation(values: &[f64], centre: f64) -> f64 {
+    let mut deviations: Vec<f64> = values.iter().map(|v| (v - centre).abs()).collect();
+    median(&mut deviations).unwrap_or(0.0)
+}
+
+/// The factor that turns a median absolute deviation into an estimate of the
+/// standard deviation of normal data (Rousseeuw & Croux, 1993).
+pub const MAD_TO_SD: f64 = 1.4826;
+
+/// The robust spread of `values` around `centre`: [`MAD_TO_SD`] × their median
+/// absolute deviation, which ignores outliers. Callers floor it to their own
+/// resolution.
+pub fn scaled_mad(values: &[f64], centre: f64) -> f64 {
+    MAD_TO_SD * median_absolute_deviation(values, centre)
 }
 
 /// Metric names that are counters by the Prometheus naming conventions

@@ -35,7 +35,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::metrics::{ShiftConfig, TimeWindow, counter_rates, median};
+use super::metrics::{ShiftConfig, TimeWindow, counter_rates, median, scaled_mad};
 
 /// Samples in time order.
 type Samples = Vec<(DateTime<Utc>, f64)>;
@@ -209,9 +209,7 @@ fn rise(values: &[(DateTime<Utc>, f64)], window: &TimeWindow) -> Option<(f64, f6
     }
     let b = median(&mut base)?;
     let n = median(&mut now)?;
-    let mut dev: Vec<f64> = base.iter().map(|v| (v - b).abs()).collect();
-    let mad = median(&mut dev).unwrap_or(0.0);
-    let spread = (1.4826 * mad)
+    let spread = scaled_mad(&base, b)
         .max(cfg.min_relative_spread * b.abs().max(n.abs()))
         .max(f64::MIN_POSITIVE);
     Some(((n - b) / spread, b, n))
