@@ -563,14 +563,20 @@ fn derived_ratios(
         }
         let lower = n.to_ascii_lowercase();
         if lower.contains("error") || lower.contains("fail") {
-            let requests = by_name.iter().find(|((other, labels), _)| {
-                let o = other.to_ascii_lowercase();
-                labels == &k
-                    && o.contains("request")
-                    && !o.contains("error")
-                    && !o.contains("fail")
-                    && (o.ends_with("_total") || o.ends_with("_count"))
-            });
+            // The request counter with the same labels; a `_total` before a
+            // histogram's `_count`, then by name, so the choice never depends on
+            // the map's order.
+            let requests = by_name
+                .iter()
+                .filter(|((other, labels), _)| {
+                    let o = other.to_ascii_lowercase();
+                    labels == &k
+                        && o.contains("request")
+                        && !o.contains("error")
+                        && !o.contains("fail")
+                        && (o.ends_with("_total") || o.ends_with("_count"))
+                })
+                .min_by_key(|((other, _), _)| (!other.ends_with("_total"), other.clone()));
             if let Some((_, req)) = requests {
                 out.push(divide(s, req, format!("{n}:ratio")));
                 replaced.push(s.labels.clone());
