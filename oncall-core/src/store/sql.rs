@@ -75,14 +75,27 @@ pub(crate) use datasource_columns;
 
 macro_rules! analysis_columns {
     () => {
-        "id, status, title, raw_alert, options, alert, time_window, sources, evidence, result, error, analyzer, `usage`, created_by, created_at, started_at, completed_at"
+        "id, status, title, raw_alert, options, alert, time_window, sources, evidence, result, error, analyzer, `usage`, created_by, created_at, started_at, completed_at, revision, refresh_at"
     };
 }
 pub(crate) use analysis_columns;
 
+/// The insert of a whole analysis row: [`analysis_columns!`] and a placeholder
+/// for each, bound in that order (the pool's insert and the intake's share it).
+macro_rules! analysis_insert {
+    () => {
+        concat!(
+            "INSERT INTO analyses (",
+            $crate::store::sql::analysis_columns!(),
+            ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        )
+    };
+}
+pub(crate) use analysis_insert;
+
 macro_rules! analysis_update {
     () => {
-        "UPDATE analyses SET status = ?, title = ?, options = ?, alert = ?, time_window = ?, sources = ?, evidence = ?, result = ?, error = ?, analyzer = ?, `usage` = ?, started_at = ?, completed_at = ?"
+        "UPDATE analyses SET status = ?, title = ?, options = ?, alert = ?, time_window = ?, sources = ?, evidence = ?, result = ?, error = ?, analyzer = ?, `usage` = ?, started_at = ?, completed_at = ?, refresh_at = ?"
     };
 }
 pub(crate) use analysis_update;
@@ -186,6 +199,8 @@ macro_rules! sql_store {
                 created_at: r.try_get("created_at")?,
                 started_at: r.try_get("started_at")?,
                 completed_at: r.try_get("completed_at")?,
+                revision: r.try_get::<i64, _>("revision")?,
+                refresh_at: r.try_get("refresh_at")?,
             })
         }
 
@@ -245,7 +260,8 @@ macro_rules! sql_store {
                 .bind(&a.analyzer)
                 .bind(a.usage.as_ref().map(to_json).transpose()?)
                 .bind(a.started_at.map(micros))
-                .bind(a.completed_at.map(micros)))
+                .bind(a.completed_at.map(micros))
+                .bind(a.refresh_at.map(micros)))
         }
 
         fn page_of<T>(items: Vec<T>, total: i64, page: PageRequest) -> Page<T> {
@@ -617,11 +633,7 @@ macro_rules! sql_store {
         #[async_trait]
         impl AnalysisStore for $store {
             async fn insert_analysis(&self, a: &Analysis) -> Result<()> {
-                let sql = concat!(
-                    "INSERT INTO analyses (",
-                    $crate::store::sql::analysis_columns!(),
-                    ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                );
+                let sql = $crate::store::sql::analysis_insert!();
                 sqlx::query(sql)
                     .bind(a.id.to_string())
                     .bind(a.status.as_str())
@@ -640,6 +652,8 @@ macro_rules! sql_store {
                     .bind(micros(a.created_at))
                     .bind(a.started_at.map(micros))
                     .bind(a.completed_at.map(micros))
+                    .bind(a.revision)
+                    .bind(a.refresh_at.map(micros))
                     .execute(&self.pool)
                     .await
                     .map_err(|e| conflict_on_unique(e, || format!("analysis {} exists", a.id)))?;
@@ -835,6 +849,92 @@ macro_rules! sql_store {
                             message: r.try_get("message")?,
                             data: opt_json("analysis_events.data", r.try_get("data")?)?,
                             at: r.try_get("at")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn requeue_due_refreshes(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Uuid>> {
+                let due: Vec<String> = sqlx::query_scalar(concat!(
+                    "SELECT id FROM analyses WHERE refresh_at IS NOT NULL AND refresh_at <= ? ",
+                    "AND status = 'completed' ORDER BY refresh_at, id LIMIT ?"
+                ))
+                .bind(micros(now))
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+                let mut requeued = Vec::new();
+                for id in due {
+                    let mut tx = self.pool.begin().await?;
+                    // Copy the current run, then move the analysis on; both carry
+                    // the same condition, and the update is the compare-and-set: a
+                    // process that lost the race copies nothing (or hits the key)
+                    // and rolls back.
+                    let copied = sqlx::query(concat!(
+                        "INSERT INTO analysis_revisions (analysis_id, revision, time_window, sources, evidence, ",
+                        "result, error, analyzer, `usage`, started_at, completed_at) ",
+                        "SELECT id, revision, time_window, sources, evidence, result, error, analyzer, `usage`, ",
+                        "started_at, completed_at FROM analyses ",
+                        "WHERE id = ? AND status = 'completed' AND refresh_at IS NOT NULL AND refresh_at <= ?"
+                    ))
+                    .bind(&id)
+                    .bind(micros(now))
+                    .execute(&mut *tx)
+                    .await;
+                    let moved = match copied {
+                        Ok(c) if c.rows_affected() == 1 => sqlx::query(concat!(
+                            "UPDATE analyses SET status = 'pending', revision = revision + 1, refresh_at = NULL, ",
+                            "started_at = NULL, completed_at = NULL, attempts = 0, lease_owner = NULL, ",
+                            "lease_expires_at = NULL ",
+                            "WHERE id = ? AND status = 'completed' AND refresh_at IS NOT NULL AND refresh_at <= ?"
+                        ))
+                        .bind(&id)
+                        .bind(micros(now))
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected(),
+                        Ok(_) => 0,
+                        Err(e) if matches!(
+                            e.as_database_error().map(|d| d.kind()),
+                            Some(sqlx::error::ErrorKind::UniqueViolation)
+                        ) => 0,
+                        Err(e) => return Err(e.into()),
+                    };
+                    if moved != 1 {
+                        tx.rollback().await?;
+                        continue;
+                    }
+                    tx.commit().await?;
+                    requeued.push(parse_uuid("analyses.id", &id)?);
+                }
+                Ok(requeued)
+            }
+
+            async fn analysis_revisions(&self, analysis_id: Uuid) -> Result<Vec<$crate::analysis::AnalysisRevision>> {
+                let rows = sqlx::query(concat!(
+                    "SELECT revision, time_window, sources, evidence, result, error, analyzer, `usage`, ",
+                    "started_at, completed_at FROM analysis_revisions WHERE analysis_id = ? ORDER BY revision"
+                ))
+                .bind(analysis_id.to_string())
+                .fetch_all(&self.pool)
+                .await?;
+                if rows.is_empty() {
+                    // Tell "ran once" from "no such analysis".
+                    self.analysis(analysis_id).await?;
+                }
+                rows.iter()
+                    .map(|r| {
+                        Ok($crate::analysis::AnalysisRevision {
+                            revision: r.try_get::<i64, _>("revision")?,
+                            window: from_json("analysis_revisions.time_window", &r.try_get::<String, _>("time_window")?)?,
+                            sources: from_json("analysis_revisions.sources", &r.try_get::<String, _>("sources")?)?,
+                            evidence: from_json("analysis_revisions.evidence", &r.try_get::<String, _>("evidence")?)?,
+                            result: opt_json("analysis_revisions.result", r.try_get("result")?)?,
+                            error: r.try_get("error")?,
+                            analyzer: r.try_get("analyzer")?,
+                            usage: opt_json("analysis_revisions.usage", r.try_get("usage")?)?,
+                            started_at: r.try_get("started_at")?,
+                            completed_at: r.try_get("completed_at")?,
                         })
                     })
                     .collect()
