@@ -28,6 +28,7 @@ export type EvidenceView = S["EvidenceView"];
 export type LogTemplateView = S["LogTemplateView"];
 export type LogLevelName = S["LogLevelName"];
 export type MetricShiftView = S["MetricShiftView"];
+export type AlertQueryView = S["AlertQueryView"];
 export type MetricPoint = S["MetricPoint"];
 export type ErrorOriginView = S["ErrorOriginView"];
 export type PathDivergenceView = S["PathDivergenceView"];

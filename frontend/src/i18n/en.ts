@@ -367,6 +367,8 @@ export const en = {
   "analysis.durationParts": "Queued {queued} · collecting {collect} · analysing {analyse}",
   "analysis.confidenceHint": "How sure the analyzer is of this root cause, from how strongly the evidence points at it and how much the evidence agrees. Below 40%: treat it as a lead to check, not an answer.",
   "analysis.keyChart": "What changed",
+  "analysis.paged": "What paged",
+  "analysis.pagedLegend": "Dashed line: alert start · shaded: incident window · line: the rule's threshold",
   "analysis.beforeAlert": "{n} min before the alert",
   "analysis.counts": "Baseline → incident",
   "analysis.templateText": "Template",

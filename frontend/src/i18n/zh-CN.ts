@@ -369,6 +369,8 @@ export const zhCN: Record<MessageKey, string> = {
   "analysis.durationParts": "排队 {queued} · 采集 {collect} · 分析 {analyse}",
   "analysis.confidenceHint": "分析器对该根因的把握：取决于证据指向它的强度以及各项证据是否一致。低于 40% 时请当作待核实的线索，而不是结论。",
   "analysis.keyChart": "变化",
+  "analysis.paged": "告警表达式",
+  "analysis.pagedLegend": "虚线：告警开始 · 阴影：告警窗口 · 横线：规则阈值",
   "analysis.beforeAlert": "告警前 {n} 分钟",
   "analysis.counts": "基线 → 告警期",
   "analysis.templateText": "模板",
