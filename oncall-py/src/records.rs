@@ -18,6 +18,7 @@ const TIMES: &[&str] = &[
     "updated_at",
     "started_at",
     "completed_at",
+    "refresh_at",
     "at",
 ];
 
@@ -220,6 +221,10 @@ record! {
         started_at,
         /// When it reached a final state.
         completed_at,
+        /// 1 for the first run, one more for each time it was run again.
+        revision,
+        /// When it runs again (a webhook's analysis whose incident window was still open), or None.
+        refresh_at,
     ]
     extra: {
     /// The result's suspects, most likely first (empty without a result).
