@@ -514,6 +514,30 @@ async function run(page, deadPort) {
     return `${top1} at #1 (${hit ? `analysis' #1 ${state.topSuspect}` : "the analysis named no suspect"})`;
   });
 
+  await step("“The analysis was right” confirms its #1 suspect in one click (ranking served from the fixture)", async () => {
+    // This run's analyses name no suspect (their only source is down): the form is
+    // shown the fixture's ranking for the ticket's analysis.
+    const analysisId = state.analysisUrl.split("/").pop();
+    const real = await apiCall(page, "GET", `/api/analysis/${analysisId}`);
+    const ranked = { ...real, result: { ...real.result, suspects: fixture.result.suspects } };
+    await page.route(`**/api/analysis/${analysisId}`, (r) => r.fulfill({ json: ranked }));
+    const t = await apiCall(page, "POST", "/api/tickets", { analysis_id: analysisId });
+    await apiCall(page, "PATCH", `/api/tickets/${t.no}`, { status: "processing", version: t.version });
+    await page.goto(`${base}/tickets/${t.no}`);
+    await page.getByTestId("ticket-action-resolved").click();
+    const top = fixture.result.suspects[0].component;
+    await poll(() => page.inputValue("#resolve-cause"), (v) => v === top);
+    expect((await page.inputValue("#resolve-cause")) === top, `cause not prefilled with ${top}`);
+    await page.getByTestId("resolve-analysis-right").click();
+    await page.locator('.page-head [data-status="resolved"]').waitFor();
+    const shown = await page.getByTestId("ticket-confirmed-cause").textContent();
+    expect(shown === top, `the ticket shows “${shown}”, expected ${top}`);
+    await page.unroute(`**/api/analysis/${analysisId}`);
+    const report = await apiCall(page, "GET", "/api/stats/accuracy");
+    expect(report.totals.confirmed === 2, `accuracy counts ${report.totals.confirmed} confirmed tickets, expected 2`);
+    return `${t.no} confirmed as ${top}`;
+  });
+
   await step("a stale edit shows the conflict (409) instead of overwriting", async () => {
     await page.goto(`${base}/tickets`);
     await page.getByTestId("ticket-new").click();
