@@ -215,6 +215,7 @@ super::sql::sql_store!(
     insert_ignore = "INSERT OR IGNORE INTO",
     limit = ("LIMIT CAST(", " AS INTEGER)"),
     json_text = ("json_extract(", ")"),
+    json_values = ("json_extract(", ")"),
     direct_ticket_page = direct_ticket_page
 );
 
