@@ -533,9 +533,17 @@ async function run(page, deadPort) {
     const shown = await page.getByTestId("ticket-confirmed-cause").textContent();
     expect(shown === top, `the ticket shows “${shown}”, expected ${top}`);
     await page.unroute(`**/api/analysis/${analysisId}`);
+    // Corrected afterwards through the edit form.
+    const second = fixture.result.suspects[1].component;
+    await page.getByTestId("ticket-edit").click();
+    await page.fill("#ticket-confirmed-root-cause", second);
+    await page.getByTestId("ticket-submit").click();
+    await poll(() => page.getByTestId("ticket-confirmed-cause").textContent(), (v) => v === second);
+    const corrected = await page.getByTestId("ticket-confirmed-cause").textContent();
+    expect(corrected === second, `the ticket shows “${corrected}” after the edit, expected ${second}`);
     const report = await apiCall(page, "GET", "/api/stats/accuracy");
     expect(report.totals.confirmed === 2, `accuracy counts ${report.totals.confirmed} confirmed tickets, expected 2`);
-    return `${t.no} confirmed as ${top}`;
+    return `${t.no} confirmed as ${top}, corrected to ${second}`;
   });
 
   await step("a stale edit shows the conflict (409) instead of overwriting", async () => {
