@@ -16,7 +16,7 @@ use crate::analysis::{Analysis, AnalysisEvent, AnalysisStatus, AnalysisSummary, 
 use crate::connectors::DataSource;
 use crate::error::{Error, Result};
 use crate::notify::{Notice, NotificationChannel};
-use crate::tickets::{Severity, Ticket, TicketHistoryEntry, TicketStatus};
+use crate::tickets::{AccuracyRow, Severity, Ticket, TicketHistoryEntry, TicketStatus};
 use crate::users::{Role, User};
 use crate::webhooks::{AlertBatch, AlertOutcome, Webhook};
 
@@ -320,6 +320,15 @@ pub trait TicketStore: Send + Sync {
     ) -> Result<()>;
     /// The ticket's changes, oldest first.
     async fn ticket_history(&self, no: &str) -> Result<Vec<TicketHistoryEntry>>;
+    /// One row per resolved or closed ticket created in `[since, until)` that has
+    /// a confirmed root cause or an analysis, any order, for
+    /// [`crate::tickets::accuracy_report`]: one statement that takes only the
+    /// analysis' alert name and first three suspects out of its documents.
+    async fn accuracy_rows(
+        &self,
+        since: Option<DateTime<Utc>>,
+        until: Option<DateTime<Utc>>,
+    ) -> Result<Vec<AccuracyRow>>;
 }
 
 /// One accepted alert as stored.

@@ -89,7 +89,7 @@ pub(crate) use analysis_update;
 
 macro_rules! ticket_columns {
     () => {
-        "no, title, root_cause, severity, status, assignee, analysis_id, description, version, created_by, created_at, updated_at"
+        "no, title, root_cause, severity, status, assignee, analysis_id, description, version, created_by, created_at, updated_at, confirmed_root_cause, resolution, confirmed_by, confirmed_at"
     };
 }
 pub(crate) use ticket_columns;
@@ -100,12 +100,15 @@ pub(crate) use ticket_columns;
 /// `sqlite.rs` for why SQLite's differs). With `direct_ticket_page = method`,
 /// `list_tickets` first asks `self.method(filter, page).await` (an
 /// `Option<Page<Ticket>>`) and takes the sqlx path only when it answers `None`.
+/// `json_text` wraps a `document, 'path'` pair into the dialect's expression for
+/// the text at that JSON path (NULL when absent).
 macro_rules! sql_store {
     (
         $store:ident,
         $db:ty,
         insert_ignore = $insert_ignore:literal,
-        limit = ($limit_open:literal, $limit_close:literal)
+        limit = ($limit_open:literal, $limit_close:literal),
+        json_text = ($json_open:literal, $json_close:literal)
         $(, direct_ticket_page = $direct_ticket_page:ident)?
     ) => {
         mod repositories {
@@ -126,7 +129,7 @@ macro_rules! sql_store {
             micros, parse_role, AnalysisFilter, AnalysisStore, DataSourceStore, NewTicketRecord,
             Page, PageRequest, ThrottleState, ThrottleStore, TicketFilter, TicketStore, UserStore,
         };
-        use $crate::tickets::{ticket_number, Ticket, TicketHistoryEntry, TicketStatus};
+        use $crate::tickets::{ticket_number, AccuracyRow, Ticket, TicketHistoryEntry, TicketStatus};
         use $crate::users::User;
 
         type DbRow = <$db as sqlx::Database>::Row;
@@ -204,6 +207,10 @@ macro_rules! sql_store {
                     .map(|s| parse_uuid("tickets.analysis_id", s))
                     .transpose()?,
                 description: r.try_get("description")?,
+                confirmed_root_cause: r.try_get("confirmed_root_cause")?,
+                resolution: r.try_get("resolution")?,
+                confirmed_by: r.try_get("confirmed_by")?,
+                confirmed_at: r.try_get("confirmed_at")?,
                 version: r.try_get("version")?,
                 created_by: r.try_get("created_by")?,
                 created_at: r.try_get("created_at")?,
@@ -912,12 +919,16 @@ macro_rules! sql_store {
                     assignee: new.assignee.clone(),
                     analysis_id: new.analysis_id,
                     description: new.description.clone(),
+                    confirmed_root_cause: None,
+                    resolution: None,
+                    confirmed_by: None,
+                    confirmed_at: None,
                     version: 1,
                     created_by: new.created_by.clone(),
                     created_at: now,
                     updated_at: now,
                 };
-                let sql = concat!("INSERT INTO tickets (", $crate::store::sql::ticket_columns!(), ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                let sql = concat!("INSERT INTO tickets (", $crate::store::sql::ticket_columns!(), ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
                 sqlx::query(sql)
                     .bind(&ticket.no)
                     .bind(&ticket.title)
@@ -931,6 +942,10 @@ macro_rules! sql_store {
                     .bind(&ticket.created_by)
                     .bind(ticket.created_at)
                     .bind(ticket.updated_at)
+                    .bind(&ticket.confirmed_root_cause)
+                    .bind(&ticket.resolution)
+                    .bind(&ticket.confirmed_by)
+                    .bind(ticket.confirmed_at.map(micros))
                     .execute(&mut *tx)
                     .await
                     .map_err(|e| conflict_on_unique(e, || format!("ticket {} exists", ticket.no)))?;
@@ -1065,7 +1080,8 @@ macro_rules! sql_store {
                 let mut tx = self.pool.begin().await?;
                 let done = sqlx::query(
                     "UPDATE tickets SET title = ?, root_cause = ?, severity = ?, status = ?, \
-                     assignee = ?, analysis_id = ?, description = ?, version = ?, updated_at = ? \
+                     assignee = ?, analysis_id = ?, description = ?, version = ?, updated_at = ?, \
+                     confirmed_root_cause = ?, resolution = ?, confirmed_by = ?, confirmed_at = ? \
                      WHERE no = ? AND version = ?",
                 )
                 .bind(&t.title)
@@ -1077,6 +1093,10 @@ macro_rules! sql_store {
                 .bind(&t.description)
                 .bind(t.version)
                 .bind(micros(t.updated_at))
+                .bind(&t.confirmed_root_cause)
+                .bind(&t.resolution)
+                .bind(&t.confirmed_by)
+                .bind(t.confirmed_at.map(micros))
                 .bind(&t.no)
                 .bind(expected_version)
                 .execute(&mut *tx)
@@ -1098,6 +1118,53 @@ macro_rules! sql_store {
                 insert_history(&mut tx, entry).await?;
                 tx.commit().await?;
                 Ok(())
+            }
+
+            async fn accuracy_rows(
+                &self,
+                since: Option<DateTime<Utc>>,
+                until: Option<DateTime<Utc>>,
+            ) -> Result<Vec<AccuracyRow>> {
+                // One statement: each resolved ticket with the few strings the report
+                // needs from its analysis (the alert's name, the first three
+                // suspects' names), taken out of the JSON documents by the database,
+                // so the tens of kB of a result never leave it.
+                let mut qb = QueryBuilder::<$db>::new(concat!(
+                    "SELECT t.no, t.title, t.created_at, t.confirmed_root_cause, ",
+                    "CASE WHEN a.result IS NULL THEN 0 ELSE 1 END AS has_result, ",
+                    $json_open, "a.alert, '$.name'", $json_close, " AS alert_name, ",
+                    $json_open, "a.result, '$.suspects[0].component'", $json_close, " AS suspect_1, ",
+                    $json_open, "a.result, '$.suspects[1].component'", $json_close, " AS suspect_2, ",
+                    $json_open, "a.result, '$.suspects[2].component'", $json_close, " AS suspect_3 ",
+                    "FROM tickets t LEFT JOIN analyses a ON a.id = t.analysis_id ",
+                    "WHERE t.status IN ('resolved', 'closed') ",
+                    "AND (t.confirmed_root_cause IS NOT NULL OR t.analysis_id IS NOT NULL)"
+                ));
+                if let Some(t) = since {
+                    qb.push(" AND t.created_at >= ").push_bind(micros(t));
+                }
+                if let Some(t) = until {
+                    qb.push(" AND t.created_at < ").push_bind(micros(t));
+                }
+                let rows = qb.build().fetch_all(&self.pool).await?;
+                let mut out = Vec::with_capacity(rows.len());
+                for r in &rows {
+                    let suspects = ["suspect_1", "suspect_2", "suspect_3"]
+                        .into_iter()
+                        .map(|c| r.try_get::<Option<String>, _>(c))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    out.push(AccuracyRow {
+                        ticket_no: r.try_get("no")?,
+                        title: r.try_get("title")?,
+                        created_at: r.try_get("created_at")?,
+                        confirmed_root_cause: r.try_get("confirmed_root_cause")?,
+                        has_result: r.try_get::<i64, _>("has_result")? != 0,
+                        alert_name: r.try_get::<Option<String>, _>("alert_name")?.unwrap_or_default(),
+                        // The first three, up to the first gap.
+                        suspects: suspects.into_iter().map_while(|s| s).collect(),
+                    });
+                }
+                Ok(out)
             }
 
             async fn ticket_history(&self, no: &str) -> Result<Vec<TicketHistoryEntry>> {

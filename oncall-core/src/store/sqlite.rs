@@ -214,6 +214,7 @@ super::sql::sql_store!(
     sqlx::Sqlite,
     insert_ignore = "INSERT OR IGNORE INTO",
     limit = ("LIMIT CAST(", " AS INTEGER)"),
+    json_text = ("json_extract(", ")"),
     direct_ticket_page = direct_ticket_page
 );
 

@@ -307,6 +307,14 @@ fn ticket_from_row(r: &rusqlite::Row<'_>) -> Result<Ticket, Miss> {
         created_by: text(r.get_ref(9)?, "tickets.created_by")?.to_owned(),
         created_at: time(r.get_ref(10)?, "tickets.created_at")?,
         updated_at: time(r.get_ref(11)?, "tickets.updated_at")?,
+        confirmed_root_cause: opt_text(r.get_ref(12)?, "tickets.confirmed_root_cause")?
+            .map(str::to_owned),
+        resolution: opt_text(r.get_ref(13)?, "tickets.resolution")?.map(str::to_owned),
+        confirmed_by: opt_text(r.get_ref(14)?, "tickets.confirmed_by")?.map(str::to_owned),
+        confirmed_at: match r.get_ref(15)? {
+            ValueRef::Null => None,
+            v => Some(time(v, "tickets.confirmed_at")?),
+        },
     })
 }
 
