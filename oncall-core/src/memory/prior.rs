@@ -26,7 +26,7 @@
 //! signatures' tf-idf vectors within 60° of each other), fixed before any
 //! measurement.
 
-use crate::evidence::suspects::{EvidenceKind, Suspect, service_of_pod};
+use crate::evidence::suspects::{EvidenceKind, Suspect};
 
 use super::{PastIncident, PriorNote};
 
@@ -35,13 +35,9 @@ pub const MIN_SIMILARITY: f64 = 0.5;
 /// The largest factor memory multiplies a suspect's score by.
 pub const MAX_FACTOR: f64 = 2.0;
 
-/// True when `component` and a ticket's confirmed root cause name the same thing:
-/// equal, ignoring ASCII case, after reducing pods to their service.
-pub fn same_component(component: &str, confirmed: &str) -> bool {
-    let a = service_of_pod(component.trim());
-    let b = service_of_pod(confirmed.trim());
-    !a.is_empty() && a.eq_ignore_ascii_case(&b)
-}
+/// True when `component` and a ticket's confirmed root cause name the same thing
+/// (the rule the tickets' accuracy report uses).
+pub use crate::tickets::same_component;
 
 /// Applies the prior to ranked `suspects` (see the [module docs](self)) from
 /// `similar` past incidents: returns (suspects raised, hints: confirmed causes with

@@ -14,11 +14,11 @@ use crate::error::Result;
 use crate::store::MemoryStore;
 
 /// How many of the query's rarest terms are looked up in the index.
-pub const PROBE_TERMS: usize = 16;
+pub const PROBE_TERMS: usize = 8;
 /// Most recent postings read per probed term.
-pub const POSTINGS_PER_TERM: u32 = 500;
+pub const POSTINGS_PER_TERM: u32 = 200;
 /// Candidates (by partial score over the probed terms) scored exactly.
-pub const CANDIDATES: usize = 60;
+pub const CANDIDATES: usize = 32;
 /// Past incidents shown ("seen before").
 pub const SHOWN: usize = 3;
 /// Below this similarity a past incident is not shown at all.
