@@ -62,7 +62,12 @@ fn synthetic(i: usize) -> Signature {
         ],
         suspects,
         templates: (0..8)
-            .map(|_| format!("{:016x}", skewed(20_000) as u64 * 0x9e37_79b9_7f4a_7c15))
+            .map(|_| {
+                format!(
+                    "{:016x}",
+                    (skewed(20_000) as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+                )
+            })
             .collect(),
         shifts: (0..8)
             .map(|_| {
@@ -157,7 +162,9 @@ async fn main() {
         let (orig, at, sig) = &ids[fastrand::usize(n / 2..n)];
         let mut query = sig.clone();
         query.templates.truncate(5);
-        query.templates.push(format!("{:016x}", q as u64 * 7919));
+        query
+            .templates
+            .push(format!("{:016x}", (q as u64).wrapping_mul(7919)));
         query.shifts.truncate(6);
         let me = uuid::Uuid::now_v7();
         let started = Instant::now();

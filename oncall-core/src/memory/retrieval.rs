@@ -21,6 +21,8 @@ pub const POSTINGS_PER_TERM: u32 = 200;
 pub const CANDIDATES: usize = 32;
 /// Past incidents shown ("seen before").
 pub const SHOWN: usize = 3;
+/// Shared facts listed per past incident ("what the two have in common").
+pub const SHARED_SHOWN: usize = 6;
 /// Below this similarity a past incident is not shown at all.
 pub const MIN_SHOWN: f64 = 0.2;
 
@@ -109,7 +111,7 @@ pub async fn recall<S: MemoryStore + ?Sized>(
             .map(|d| {
                 shared_terms(&q, d)
                     .into_iter()
-                    .take(4)
+                    .take(SHARED_SHOWN)
                     .map(|(t, _)| describe_term(&t))
                     .collect()
             })

@@ -138,34 +138,45 @@ impl Signature {
 
     /// The signature's terms and their frequencies (weights), each term once.
     ///
-    /// `alert:`, `scope:`, `tpl:` and `shift:` terms weigh 1; a suspect's
-    /// `suspect:<component>` and `lead:<component>/<kind>` weigh its relative score
-    /// (at least 0.1), so the top suspect counts most.
+    /// Within a field, `alert:`, `scope:`, `tpl:` and `shift:` terms weigh 1 and a
+    /// suspect's `suspect:<component>` and `lead:<component>/<kind>` weigh its
+    /// relative score (at least 0.1), so the top suspect counts most. Each of the
+    /// five fields (alert, scope, suspects, templates, shifts) is then scaled to unit
+    /// length, so every kind of fact has the same say however many terms it has:
+    /// twelve metric shifts do not drown the one alert name and the top suspect.
     pub fn terms(&self) -> Vec<(String, f64)> {
-        let mut out: BTreeMap<String, f64> = BTreeMap::new();
-        let mut add = |t: String, w: f64| {
-            let t = cut(&t);
-            let e = out.entry(t).or_insert(0.0);
+        let mut fields: [BTreeMap<String, f64>; 5] = Default::default();
+        let mut add = |field: usize, t: String, w: f64| {
+            let e = fields[field].entry(cut(&t)).or_insert(0.0);
             *e = e.max(w);
         };
         if !self.alert_name.is_empty() {
-            add(format!("alert:{}", self.alert_name.to_lowercase()), 1.0);
+            add(0, format!("alert:{}", self.alert_name.to_lowercase()), 1.0);
         }
         for s in &self.scope {
-            add(format!("scope:{s}"), 1.0);
+            add(1, format!("scope:{s}"), 1.0);
         }
         for s in &self.suspects {
             let w = s.score.clamp(0.1, 1.0);
-            add(format!("suspect:{}", s.component), w);
+            add(2, format!("suspect:{}", s.component), w);
             if let Some(k) = s.lead {
-                add(format!("lead:{}/{}", s.component, kind_name(k)), w);
+                add(2, format!("lead:{}/{}", s.component, kind_name(k)), w);
             }
         }
         for t in &self.templates {
-            add(format!("tpl:{t}"), 1.0);
+            add(3, format!("tpl:{t}"), 1.0);
         }
         for s in &self.shifts {
-            add(format!("shift:{s}"), 1.0);
+            add(4, format!("shift:{s}"), 1.0);
+        }
+        let mut out: BTreeMap<String, f64> = BTreeMap::new();
+        for field in fields {
+            let norm = field.values().map(|w| w * w).sum::<f64>().sqrt();
+            if norm > 0.0 {
+                for (t, w) in field {
+                    out.insert(t, w / norm);
+                }
+            }
         }
         out.into_iter().collect()
     }
@@ -353,10 +364,12 @@ mod tests {
             shifts: vec!["cpu/db/up".into()],
         };
         let t: BTreeMap<String, f64> = s.terms().into_iter().collect();
-        assert_eq!(t["alert:higherrorrate"], 1.0);
-        assert_eq!(t["suspect:db"], 1.0);
-        assert_eq!(t["lead:db/metrics"], 1.0);
-        assert_eq!(t["suspect:api"], 0.1, "floored");
+        assert_eq!(t["alert:higherrorrate"], 1.0, "a field of one term");
+        // suspects: db 1, its lead 1, api floored to 0.1, over their length
+        let norm = (1.0f64 + 1.0 + 0.01).sqrt();
+        assert!((t["suspect:db"] - 1.0 / norm).abs() < 1e-12);
+        assert!((t["lead:db/metrics"] - 1.0 / norm).abs() < 1e-12);
+        assert!((t["suspect:api"] - 0.1 / norm).abs() < 1e-12, "floored");
         assert_eq!(t.len(), 7);
         assert_eq!(describe_term("shift:cpu/db/up"), "cpu rose at db");
         assert_eq!(describe_term("lead:db/metrics"), "metrics evidence at db");
