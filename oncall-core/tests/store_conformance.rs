@@ -424,6 +424,64 @@ mod suite {
         );
     }
 
+    pub async fn due_refreshes_become_new_revisions(s: &dyn Store) {
+        let now = Utc::now();
+        let mut a = analysis("HighCPU on node-1", "{}", 5);
+        a.status = AnalysisStatus::Completed;
+        a.evidence = json!({"suspects": [{"component": "node-1"}]});
+        a.result =
+            Some(json!({"root_cause": "CPU on node-1", "suspects": [{"component": "node-1"}]}));
+        a.analyzer = Some("statistical".into());
+        a.started_at = Some(now - Duration::minutes(4));
+        a.completed_at = Some(now - Duration::minutes(3));
+        a.refresh_at = Some(now + Duration::minutes(2));
+        s.insert_analysis(&a).await.unwrap();
+        // Not due yet: nothing moves.
+        assert!(s.requeue_due_refreshes(now, 8).await.unwrap().is_empty());
+        assert!(s.analysis_revisions(a.id).await.unwrap().is_empty());
+        // Due: back to pending as revision 2, the first run kept as it was.
+        let later = now + Duration::minutes(3);
+        assert_eq!(s.requeue_due_refreshes(later, 8).await.unwrap(), vec![a.id]);
+        let got = s.analysis(a.id).await.unwrap();
+        assert_eq!(got.status, AnalysisStatus::Pending);
+        assert_eq!(got.revision, 2);
+        assert_eq!(
+            (got.refresh_at, got.started_at, got.completed_at),
+            (None, None, None)
+        );
+        assert_eq!(
+            got.result, a.result,
+            "the last answer stays readable while it runs again"
+        );
+        let revs = s.analysis_revisions(a.id).await.unwrap();
+        assert_eq!(revs.len(), 1);
+        assert_eq!(revs[0].revision, 1);
+        assert_eq!(revs[0].result, a.result);
+        assert_eq!(revs[0].evidence, a.evidence);
+        assert_eq!(revs[0].completed_at, a.completed_at.map(micros));
+        // Once only: a second look (another process) finds nothing due.
+        assert!(s.requeue_due_refreshes(later, 8).await.unwrap().is_empty());
+        // The pending revision is claimed like any new analysis.
+        let claimed = s
+            .claim_analysis("w1", later + Duration::seconds(30), later)
+            .await
+            .unwrap()
+            .expect("the refresh is claimable");
+        assert_eq!((claimed.analysis.id, claimed.attempts), (a.id, 1));
+        // A running or failed analysis is never put back, whatever its refresh time.
+        let mut b = analysis("other", "{}", 1);
+        b.refresh_at = Some(now);
+        s.insert_analysis(&b).await.unwrap();
+        assert!(s.requeue_due_refreshes(later, 8).await.unwrap().is_empty());
+        assert_eq!(
+            s.analysis_revisions(Uuid::now_v7())
+                .await
+                .unwrap_err()
+                .code(),
+            ErrorCode::NotFound
+        );
+    }
+
     pub async fn analyses_filter_and_paginate(s: &dyn Store) {
         let old = analysis("DiskFull on node-1", "disk almost full", 120);
         let mid = analysis("HighLatency", "p99 latency 5s on checkout", 60);
@@ -1445,6 +1503,7 @@ macro_rules! all_backends {
                 datasource_tests_are_kept,
                 analysis_history_rows_carry_scope,
                 analyses_round_trip_and_update,
+                due_refreshes_become_new_revisions,
                 analyses_filter_and_paginate,
                 analyses_are_claimed_with_leases,
                 released_claims_are_pending_again_and_uncharged,

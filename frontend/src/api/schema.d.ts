@@ -2460,6 +2460,151 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/analysis/{id}/revisions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The earlier runs of an analysis, oldest first, each as the analysis stood
+         *     when that run ended (same shape as `GET /api/analysis/{id}`). A webhook's
+         *     analysis that completed while its incident window was still open runs again
+         *     once the window has filled; the run before is kept here, never overwritten.
+         *     Empty when it ran once.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["AnalysisView"][];
+                    };
+                };
+                /** @description Malformed request. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description No token, or an invalid or expired one. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description The caller's role does not allow this. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description No such thing. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Duplicate, stale version or transition not allowed. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Body too large. */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /**
+                 * @description The body is not `application/json` (answered by poem before any handler;
+                 *     listed so the document says so).
+                 */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Validation failed. */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Too many attempts. */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Our fault. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description A dependency is down. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/analysis/{id}/stream-ticket": {
         parameters: {
             query?: never;
@@ -5811,6 +5956,50 @@ export interface components {
             received_at: string;
         };
         /**
+         * AlertQueryView
+         * @description The alert's own expression evaluated over both windows: what paged, drawn
+         *     first (see [`crate::analysis::alert_query`]).
+         */
+        AlertQueryView: {
+            /** @description The rule's expression as the alert carried it. */
+            expr: string;
+            /** @description What was evaluated: the expression without its threshold. */
+            query: string;
+            /** @description The rule's threshold, when it compares with a number. */
+            threshold?: components["schemas"]["Threshold"] & unknown;
+            /** @description The metric source it was evaluated on. */
+            source: string;
+            /** @description Its series, those past the threshold first (at most 10). */
+            series: components["schemas"]["AlertSeriesView"][];
+        };
+        /**
+         * AlertSeriesView
+         * @description One series of the alert's expression.
+         */
+        AlertSeriesView: {
+            /** @description Its labels (an aggregate has only its `by` labels, or none). */
+            labels: {
+                [key: string]: string;
+            };
+            /**
+             * Format: double
+             * @description Median over the baseline.
+             */
+            baseline?: number;
+            /**
+             * Format: double
+             * @description The extreme of the incident window in the rule's direction.
+             */
+            peak?: number;
+            /**
+             * Format: date-time
+             * @description Since when the rule's condition held without a break.
+             */
+            breached_at?: string;
+            /** @description The samples over both windows, time order. */
+            points: components["schemas"]["MetricPoint"][];
+        };
+        /**
          * AnalysisAlerts
          * @description The alerts an analysis gathered.
          */
@@ -6103,6 +6292,18 @@ export interface components {
             notices: string[];
             /** @description How long it took, once a worker started it. */
             timing?: components["schemas"]["AnalysisTiming"] & unknown;
+            /**
+             * Format: int64
+             * @description 1 for the first run, one more for each time it was run again; the earlier
+             *     runs are at `GET /api/analysis/{id}/revisions`.
+             */
+            revision: number;
+            /**
+             * Format: date-time
+             * @description When it runs again (a webhook's analysis that completed while its incident
+             *     window was still open), if it will.
+             */
+            refresh_at?: string;
         };
         /**
          * AuthInput
@@ -6556,6 +6757,11 @@ export interface components {
         EvidenceView: {
             /** @description The windows compared. */
             window?: components["schemas"]["EvidenceWindow"] & unknown;
+            /**
+             * @description The alert's own expression (without its threshold) evaluated over the
+             *     windows: what paged, drawn first.
+             */
+            alert_query?: components["schemas"]["AlertQueryView"] & unknown;
             /** @description Log templates worth a look (new, bursting or error-level), strongest first. */
             log_templates: components["schemas"]["LogTemplateView"][];
             /** @description Series that moved, strongest first. */
@@ -7242,6 +7448,19 @@ export interface components {
              * @description Lines in the incident window.
              */
             incident: number;
+        };
+        /**
+         * Threshold
+         * @description A rule's comparison with a number: `> 70`.
+         */
+        Threshold: {
+            /** @description `>`, `>=`, `<`, `<=`, `==` or `!=`. */
+            op: string;
+            /**
+             * Format: double
+             * @description The number compared with.
+             */
+            value: number;
         };
         /**
          * Ticket

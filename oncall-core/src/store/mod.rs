@@ -12,7 +12,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::analysis::{Analysis, AnalysisEvent, AnalysisStatus, AnalysisSummary, ClaimedAnalysis};
+use crate::analysis::{
+    Analysis, AnalysisEvent, AnalysisRevision, AnalysisStatus, AnalysisSummary, ClaimedAnalysis,
+};
 use crate::connectors::DataSource;
 use crate::error::{Error, Result};
 use crate::notify::{Notice, NotificationChannel};
@@ -297,6 +299,16 @@ pub trait AnalysisStore: Send + Sync {
     async fn append_event(&self, analysis_id: Uuid, event: &AnalysisEvent) -> Result<()>;
     /// Events with `seq > after`, in order.
     async fn events(&self, analysis_id: Uuid, after: i64) -> Result<Vec<AnalysisEvent>>;
+    /// Puts completed analyses whose `refresh_at` has come (at most `limit`) back to
+    /// `pending` for another run: each one's current run is copied into its
+    /// revisions, its `revision` goes up by one, and `refresh_at`, run times,
+    /// attempts and lease are cleared, in one transaction per analysis (a
+    /// compare-and-set, so with several processes each refresh happens once).
+    /// Returns the ids put back.
+    async fn requeue_due_refreshes(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Uuid>>;
+    /// The earlier runs of an analysis, oldest first (empty when it ran once;
+    /// [`Error::NotFound`] when there is no such analysis).
+    async fn analysis_revisions(&self, analysis_id: Uuid) -> Result<Vec<AnalysisRevision>>;
 }
 
 /// Tickets and their history.

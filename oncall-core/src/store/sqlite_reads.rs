@@ -258,7 +258,7 @@ fn ticket_page(
     let mut total = None;
     while let Some(row) = rows.next()? {
         if total.is_none() {
-            total = Some(integer(row.get_ref(12)?, "total_rows")?);
+            total = Some(integer(row.get_ref(TICKET_COLUMNS)?, "total_rows")?);
         }
         items.push(ticket_from_row(row)?);
     }
@@ -284,6 +284,9 @@ fn ticket_page(
         page_size: page.page_size,
     })
 }
+
+/// How many columns [`super::sql::ticket_columns!`] names (`total_rows` follows).
+const TICKET_COLUMNS: usize = 16;
 
 /// One row of [`super::sql::ticket_columns!`], decoded as sqlx decodes it: text
 /// columns must be text (or NULL where optional), `version` an integer.
@@ -311,7 +314,7 @@ fn ticket_from_row(r: &rusqlite::Row<'_>) -> Result<Ticket, Miss> {
             .map(str::to_owned),
         resolution: opt_text(r.get_ref(13)?, "tickets.resolution")?.map(str::to_owned),
         confirmed_by: opt_text(r.get_ref(14)?, "tickets.confirmed_by")?.map(str::to_owned),
-        confirmed_at: match r.get_ref(15)? {
+        confirmed_at: match r.get_ref(TICKET_COLUMNS - 1)? {
             ValueRef::Null => None,
             v => Some(time(v, "tickets.confirmed_at")?),
         },
