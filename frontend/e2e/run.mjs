@@ -572,6 +572,46 @@ async function run(page, deadPort) {
     await page.locator('.page-head [data-status="processing"]').waitFor();
   });
 
+  await step("a second analysis of the same alert shows the first as seen before, with its ticket", async () => {
+    // The first analysis (with the ticket made from it) must have completed: its
+    // signature is stored then.
+    const firstId = state.analysisUrl.split("/").pop();
+    await page.goto(state.analysisUrl);
+    await page.locator('.page-head [data-status="completed"]').waitFor({ timeout: 90_000 });
+    await page.goto(`${base}/analyze`);
+    await page.getByRole("button", { name: "Sample: Alertmanager JSON" }).click();
+    await page.getByText("JSON detected").waitFor();
+    await page.getByTestId("analyze-start").click();
+    await page.waitForURL(/\/analyses\/[0-9a-f-]{36}$/);
+    const secondUrl = page.url();
+    expect(!secondUrl.endsWith(firstId), "a new analysis");
+    await page.locator('.page-head [data-status="completed"]').waitFor({ timeout: 90_000 });
+    const card = page.getByTestId("seen-before");
+    await card.waitFor();
+    const item = card.getByTestId("seen-before-item").filter({ has: page.locator(`a[href="/analyses/${firstId}"]`) });
+    await item.waitFor();
+    // A ticket of the first analysis: the one with a confirmed root cause when there
+    // is one (an earlier step may have resolved another ticket of it), else the newest.
+    const ticket = item.getByTestId("seen-before-ticket");
+    await ticket.waitFor();
+    const shownNo = (await ticket.innerText()).trim();
+    const ofFirst = await page.evaluate(async (firstId) => {
+      const token = JSON.parse(localStorage.getItem("oncall.auth")).state.token;
+      const r = await fetch("/api/tickets?page_size=200", { headers: { Authorization: `Bearer ${token}` } });
+      return (await r.json()).items.filter((t) => t.analysis_id === firstId).map((t) => t.no);
+    }, firstId);
+    expect(ofFirst.includes(shownNo), `ticket shown ${shownNo} is not one of the first analysis' ${ofFirst.join(", ")}`);
+    await card.scrollIntoViewIfNeeded();
+    await shot(page, "11b-seen-before");
+    // The link leads to the past analysis, which does not see the newer one.
+    await item.locator(`a[href="/analyses/${firstId}"]`).click();
+    await page.waitForURL(new RegExp(`/analyses/${firstId}$`));
+    await page.getByTestId("seen-before").waitFor();
+    const back = await page.locator(`[data-testid=seen-before] a[href="${new URL(secondUrl).pathname}"]`).count();
+    expect(back === 0, "an older analysis lists a newer one as seen before");
+    return shownNo;
+  });
+
   await step("filter tickets by status", async () => {
     await page.goto(`${base}/tickets`);
     await choose(page, "[data-testid=ticket-status-filter]", "Closed");

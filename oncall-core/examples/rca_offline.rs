@@ -3,7 +3,15 @@
 //! end-to-end benchmark is `scripts/rca-eval`, which goes through real Prometheus
 //! and OpenSearch-API servers.
 //!
-//! `cargo run --release -p oncall-core --example rca_offline -- <scenarios-dir> [lead-minutes]`
+//! `cargo run --release -p oncall-core --example rca_offline -- <scenarios-dir> [lead-minutes] [--memory]`
+//!
+//! `--memory` replays the scenarios in time order (by alert start) through incident
+//! memory, as engineers would live them: each incident is ranked with what memory
+//! holds of the earlier ones, then stored, then its truth confirmed on a ticket
+//! (only after it was scored). It reports AC@1/AC@3 with and without memory and
+//! which recurrences were found "seen before". Memory is written only to a new
+//! scratch SQLite database in a temporary folder
+//! ([`oncall_core::memory::replay::scratch_database_url`] refuses anything else).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a tool, not the engine
 
@@ -150,7 +158,9 @@ fn grid() -> Vec<SuspectWeights> {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
+    let mut args: Vec<String> = std::env::args().collect();
+    let memory = args.iter().any(|a| a == "--memory");
+    args.retain(|a| a != "--memory");
     let root = Path::new(args.get(1).expect("scenarios dir"));
     let lead: i64 = args
         .get(2)
@@ -179,6 +189,14 @@ fn main() {
         if let Some(l) = w.get(5) {
             weights.latency = *l;
         }
+    }
+    if memory {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(replay_memory(&dirs, lead, &weights));
+        return;
     }
     let mut cases = Vec::new();
     for dir in dirs {
@@ -288,4 +306,193 @@ fn main() {
             lranks as f64 / n
         );
     }
+}
+
+/// One replayed incident.
+struct Replayed {
+    name: String,
+    truth: String,
+    without: Option<usize>,
+    with: Option<usize>,
+    /// Earlier incidents with the same truth (a recurrence when > 0).
+    earlier_same: usize,
+    /// "Seen before" (top 3): (ticket, confirmed cause, similarity).
+    seen: Vec<(String, String, f64)>,
+}
+
+/// The `--memory` replay (see the file's docs).
+async fn replay_memory(dirs: &[std::path::PathBuf], lead: i64, weights: &SuspectWeights) {
+    use oncall_core::alert::KnownNames;
+    use oncall_core::analysis::Analysis;
+    use oncall_core::memory::{Signature, apply_prior, recall, replay::scratch_database_url};
+    use oncall_core::store::{
+        AnalysisStore, MemoryStore, NewTicketRecord, SqliteStore, Store, TicketStore,
+    };
+    use oncall_core::tickets::{Severity, TicketHistoryEntry};
+
+    let scratch = tempfile::tempdir().unwrap();
+    let url = scratch_database_url(&scratch.path().join("replay-memory.db")).unwrap();
+    let store = SqliteStore::open(&url).await.unwrap();
+
+    // Time order: by the alert's start.
+    let mut ordered: Vec<(DateTime<Utc>, &std::path::PathBuf)> = dirs
+        .iter()
+        .map(|d| {
+            let alert: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(d.join("alert.json")).unwrap())
+                    .unwrap();
+            let at: DateTime<Utc> = alert["alerts"][0]["startsAt"]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            (at, d)
+        })
+        .collect();
+    ordered.sort();
+
+    let mut rows: Vec<Replayed> = Vec::new();
+    let mut truths: Vec<String> = Vec::new();
+    for (_, dir) in ordered {
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let truth_doc: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("truth.json")).unwrap())
+                .unwrap();
+        let truth = truth_doc["root_cause_service"].as_str().unwrap().to_owned();
+        let raw: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("alert.json")).unwrap())
+                .unwrap();
+        let alert = oncall_core::alert::parse(&raw, &KnownNames::default(), Utc::now()).unwrap();
+        let (collected, starts) = load(dir);
+        let window = TimeWindow {
+            baseline_start: starts - Duration::minutes(lead + 30),
+            incident_start: starts - Duration::minutes(lead),
+            incident_end: starts + Duration::minutes(10),
+        };
+        let evidence = findings(&collected, &window).into_evidence(weights);
+        let without = rank_of(&evidence.suspects, &truth);
+
+        // Ranked with what memory holds of the earlier incidents.
+        let analysis = Analysis::pending(
+            alert.name.clone(),
+            raw.to_string(),
+            serde_json::json!({}),
+            "replay".into(),
+        );
+        let signature = Signature::of(&alert, &evidence);
+        let similar = recall(&store, &signature, analysis.id, alert.starts_at, 3)
+            .await
+            .unwrap();
+        let mut suspects = evidence.suspects.clone();
+        apply_prior(&mut suspects, &similar);
+        let with = rank_of(&suspects, &truth);
+
+        // Then stored, and only now its truth confirmed on a ticket.
+        store.insert_analysis(&analysis).await.unwrap();
+        store
+            .remember_signature(analysis.id, alert.starts_at, Utc::now(), &signature)
+            .await
+            .unwrap();
+        let ticket = store
+            .create_ticket(
+                &NewTicketRecord {
+                    title: name.clone(),
+                    root_cause: truth.clone(),
+                    severity: Severity::P2,
+                    assignee: None,
+                    analysis_id: Some(analysis.id),
+                    description: None,
+                    created_by: "replay".into(),
+                },
+                alert.starts_at.date_naive(),
+            )
+            .await
+            .unwrap();
+        let mut confirmed = ticket.clone();
+        confirmed.confirmed_root_cause = Some(truth.clone());
+        confirmed.resolution = Some(format!(
+            "{} fault injected and removed",
+            truth_doc["fault_type"].as_str().unwrap_or("?")
+        ));
+        confirmed.version += 1;
+        confirmed.updated_at = Utc::now();
+        let entry = TicketHistoryEntry {
+            id: uuid::Uuid::now_v7(),
+            ticket_no: ticket.no.clone(),
+            actor: "replay".into(),
+            action: "update".into(),
+            from_status: None,
+            to_status: None,
+            changes: serde_json::json!({"confirmed_root_cause": truth}),
+            reason: None,
+            at: Utc::now(),
+        };
+        store
+            .update_ticket(&confirmed, ticket.version, &entry)
+            .await
+            .unwrap();
+
+        let earlier_same = truths.iter().filter(|t| **t == truth).count();
+        truths.push(truth.clone());
+        let seen = similar
+            .iter()
+            .map(|p| {
+                (
+                    p.ticket_no.clone().unwrap_or_default(),
+                    p.confirmed_root_cause.clone().unwrap_or_default(),
+                    p.similarity,
+                )
+            })
+            .collect();
+        rows.push(Replayed {
+            name,
+            truth,
+            without,
+            with,
+            earlier_same,
+            seen,
+        });
+    }
+    store.close().await;
+
+    let n = rows.len().max(1) as f64;
+    let at = |r: &Option<usize>, k: usize| r.is_some_and(|r| r <= k);
+    for r in &rows {
+        let seen: Vec<String> = r
+            .seen
+            .iter()
+            .map(|(no, cause, s)| format!("{no}={cause}@{s:.2}"))
+            .collect();
+        println!(
+            "{} {:<30} without {:?} with {:?}  seen before {:?}",
+            r.name, r.truth, r.without, r.with, seen
+        );
+    }
+    let recurrences: Vec<&Replayed> = rows.iter().filter(|r| r.earlier_same > 0).collect();
+    let found = recurrences
+        .iter()
+        .filter(|r| r.seen.iter().any(|(_, cause, _)| *cause == r.truth))
+        .count();
+    let found_first = recurrences
+        .iter()
+        .filter(|r| {
+            r.seen
+                .first()
+                .is_some_and(|(_, cause, _)| *cause == r.truth)
+        })
+        .count();
+    println!(
+        "\nwithout memory: AC@1 {:.3}  AC@3 {:.3}\nwith memory:    AC@1 {:.3}  AC@3 {:.3}  (n={})",
+        rows.iter().filter(|r| at(&r.without, 1)).count() as f64 / n,
+        rows.iter().filter(|r| at(&r.without, 3)).count() as f64 / n,
+        rows.iter().filter(|r| at(&r.with, 1)).count() as f64 / n,
+        rows.iter().filter(|r| at(&r.with, 3)).count() as f64 / n,
+        rows.len()
+    );
+    println!(
+        "recurrences (an earlier incident had the same root cause): {}; found seen before with that ticket: {} (first: {})",
+        recurrences.len(),
+        found,
+        found_first
+    );
 }

@@ -83,6 +83,10 @@ pub struct Settings {
     /// notifications stay in the outbox (and in a channel's delivery list); pending
     /// ones stay until they end (default 30).
     pub notify_retention_days: u32,
+    /// `ONCALL_MEMORY_RETENTION_DAYS`: how long an analysis' incident signature is
+    /// kept for "seen before" and the memory prior (default 365); `0` turns incident
+    /// memory off (nothing is stored or recalled).
+    pub memory_retention_days: u32,
     /// Limits of the LLM agent (`LLM_*`).
     pub llm: LlmLimits,
     /// `ONCALL_TRUSTED_PROXY_HEADER`: the header (e.g. `X-Forwarded-For`) a
@@ -165,6 +169,7 @@ impl Default for Settings {
             notify_retry_ms: 2000,
             notify_max_attempts: 10,
             notify_retention_days: 30,
+            memory_retention_days: 365,
             trusted_proxy_header: None,
             admin_password_required: false,
             outbound: crate::connectors::outbound::OutboundPolicy::default(),
@@ -199,6 +204,7 @@ impl fmt::Debug for Settings {
             .field("notify_retry_ms", &self.notify_retry_ms)
             .field("notify_max_attempts", &self.notify_max_attempts)
             .field("notify_retention_days", &self.notify_retention_days)
+            .field("memory_retention_days", &self.memory_retention_days)
             .field("trusted_proxy_header", &self.trusted_proxy_header)
             .field("outbound", &self.outbound)
             .field("metrics_token", &redact(&self.metrics_token))
@@ -366,6 +372,9 @@ impl Settings {
                 ));
             }
         }
+        if let Some(v) = get("ONCALL_MEMORY_RETENTION_DAYS") {
+            s.memory_retention_days = parse("ONCALL_MEMORY_RETENTION_DAYS", &v)?;
+        }
         s.outbound = crate::connectors::outbound::OutboundPolicy::parse(
             get("ONCALL_OUTBOUND_DENY").as_deref(),
             get("ONCALL_OUTBOUND_ALLOW").as_deref(),
@@ -513,6 +522,14 @@ mod tests {
         assert_eq!(s.notify_retention_days, 30);
         let s = from(&[("ONCALL_NOTIFY_RETENTION_DAYS", "7")]).unwrap();
         assert_eq!(s.notify_retention_days, 7);
+        assert_eq!(s.memory_retention_days, 365);
+        let s = from(&[("ONCALL_MEMORY_RETENTION_DAYS", "0")]).unwrap();
+        assert_eq!(s.memory_retention_days, 0, "memory off");
+        let e = from(&[("ONCALL_MEMORY_RETENTION_DAYS", "a year")]).unwrap_err();
+        assert!(
+            e.to_string().contains("ONCALL_MEMORY_RETENTION_DAYS"),
+            "{e}"
+        );
         let e = from(&[("ONCALL_NOTIFY_RETENTION_DAYS", "0")]).unwrap_err();
         assert!(
             e.to_string().contains("ONCALL_NOTIFY_RETENTION_DAYS"),

@@ -43,6 +43,7 @@ mod engine;
 pub mod error;
 pub mod evidence;
 pub mod llm;
+pub mod memory;
 pub mod notify;
 pub mod secrets;
 pub mod store;

@@ -374,6 +374,7 @@ async fn a_tool_call_is_executed_and_its_result_sent_back_before_the_answer() {
             "query_metrics",
             "list_metrics",
             "search_logs",
+            "past_incidents",
             "log_templates"
         ]
     );
@@ -1038,4 +1039,76 @@ async fn streaming_can_be_turned_off() {
     let sent = body(&server.requests()[0]);
     assert_eq!(sent["stream"], false);
     assert!(sent.get("stream_options").is_none());
+}
+
+/// The memory digest reaches the model twice: as a "seen before" block in the
+/// first message, and through the read-only `past_incidents` tool.
+#[tokio::test]
+async fn past_incidents_are_in_the_context_and_behind_a_tool() {
+    use oncall_core::memory::{MemoryDigest, PastIncident, PriorNote};
+    let server = scripted(vec![
+        call_tool("m1", "past_incidents", json!({"component": "payments"})),
+        call_tool("m2", "past_incidents", json!({"bogus": 1})),
+        say(&good_answer()),
+    ])
+    .await;
+    let mut c = case();
+    c.evidence.memory = Some(MemoryDigest {
+        similar: vec![PastIncident {
+            analysis_id: uuid::Uuid::now_v7(),
+            title: "HighErrorRate checkout".into(),
+            alert_name: "HighErrorRate".into(),
+            incident_at: "2026-11-20T08:00:00Z".parse().unwrap(),
+            similarity: 0.82,
+            shared: vec!["suspect payments".into()],
+            top_suspect: Some("checkout".into()),
+            ticket_no: Some("INC-20261120-0003".into()),
+            ticket_status: Some("resolved".into()),
+            confirmed_root_cause: Some("payments".into()),
+            resolution: Some("rolled back payments v2.3".into()),
+        }],
+        raised: vec![],
+        hints: vec![PriorNote {
+            component: "payments".into(),
+            ticket_no: "INC-20261120-0003".into(),
+            similarity: 0.82,
+        }],
+    });
+    let client = client(&server.url, limits());
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let input = AgentInput {
+        alert: &c.alert,
+        window: &c.plan,
+        evidence: &c.evidence,
+        statistical: &c.statistical,
+        sources: &c.sources,
+        language: Language::En,
+    };
+    let (result, run) =
+        agent::run(&client, input, Instant::now() + Duration::from_secs(60), tx).await;
+    assert!(result.is_some(), "{:?}", run.error);
+    assert_eq!(run.tool_calls.len(), 2);
+    assert_eq!(run.tool_calls[0].name, "past_incidents");
+    assert_eq!(run.tool_calls[0].rows, 2, "one incident and one hint");
+    assert!(
+        run.tool_calls[1].error.is_some(),
+        "unknown arguments are refused"
+    );
+
+    let reqs = server.requests();
+    let first = messages(&reqs[0]);
+    let context = first[1]["content"].as_str().unwrap();
+    assert!(
+        context.contains("seen before")
+            && context.contains("INC-20261120-0003")
+            && context.contains("similarity 0.82")
+            && context.contains("hint only: payments"),
+        "{context}"
+    );
+    let second = messages(&reqs[1]);
+    let tool = second[3]["content"].as_str().unwrap();
+    assert!(
+        tool.contains("rolled back payments v2.3") && tool.contains("\"current_evidence\":false"),
+        "{tool}"
+    );
 }

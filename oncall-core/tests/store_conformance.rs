@@ -1317,6 +1317,151 @@ mod suite {
             0
         );
     }
+
+    /// A stored analysis to hang a signature on.
+    async fn memory_analysis(s: &dyn Store, title: &str) -> Uuid {
+        let a = Analysis::pending(title.into(), "{}".into(), json!({}), "a@b.c".into());
+        s.insert_analysis(&a).await.unwrap();
+        a.id
+    }
+
+    fn signature(alert: &str, suspect: &str, templates: &[&str]) -> oncall_core::memory::Signature {
+        use oncall_core::memory::{Signature, SignatureSuspect};
+        Signature {
+            alert_name: alert.into(),
+            scope: vec!["namespace=shop".into()],
+            suspects: vec![SignatureSuspect {
+                component: suspect.into(),
+                lead: Some(oncall_core::evidence::suspects::EvidenceKind::Templates),
+                score: 1.0,
+            }],
+            templates: templates.iter().map(|t| (*t).to_owned()).collect(),
+            shifts: vec![format!("pod_cpu_usage/{suspect}/up")],
+        }
+    }
+
+    pub async fn memory_recalls_the_most_similar_past_incidents_only(s: &dyn Store) {
+        use oncall_core::memory::recall;
+        let t0 = Utc::now() - Duration::days(3);
+        let past_db = memory_analysis(s, "db errors, last week").await;
+        let past_cache = memory_analysis(s, "cache evictions").await;
+        let future_db = memory_analysis(s, "db errors, tomorrow").await;
+        let this = memory_analysis(s, "db errors, now").await;
+        let query = signature("HighErrorRate", "db", &["aa01", "aa02", "aa03"]);
+        s.remember_signature(
+            past_db,
+            t0 - Duration::hours(5),
+            t0,
+            &signature("HighErrorRate", "db", &["aa01", "aa02", "bb09"]),
+        )
+        .await
+        .unwrap();
+        s.remember_signature(
+            past_cache,
+            t0 - Duration::hours(4),
+            t0,
+            &signature("HighErrorRate", "cache", &["cc01"]),
+        )
+        .await
+        .unwrap();
+        s.remember_signature(future_db, t0 + Duration::hours(1), t0, &query)
+            .await
+            .unwrap();
+        // Itself, stored (a re-run): never its own match.
+        s.remember_signature(this, t0, t0, &query).await.unwrap();
+
+        let found = recall(s, &query, this, t0, 3).await.unwrap();
+        let ids: Vec<Uuid> = found.iter().map(|p| p.analysis_id).collect();
+        assert_eq!(ids.first(), Some(&past_db), "{found:?}");
+        assert!(!ids.contains(&this), "not itself");
+        assert!(!ids.contains(&future_db), "nothing after the incident");
+        let db = &found[0];
+        assert!(db.similarity > 0.5 && db.similarity < 1.0, "{db:?}");
+        assert_eq!(db.title, "db errors, last week");
+        assert_eq!(db.top_suspect.as_deref(), Some("db"));
+        assert!(
+            db.shared.iter().any(|x| x.contains("log template")),
+            "{:?}",
+            db.shared
+        );
+        if let Some(cache) = found.iter().find(|p| p.analysis_id == past_cache) {
+            assert!(cache.similarity < db.similarity / 2.0, "{found:?}");
+        }
+        assert_eq!(db.ticket_no, None);
+
+        // The ticket is joined when read: what it says now, not when stored.
+        let mut record = new_ticket("db errors", Severity::P1, None);
+        record.analysis_id = Some(past_db);
+        let t = s.create_ticket(&record, day(20)).await.unwrap();
+        let (mut next, entry) = change(&t, TicketStatus::Processing);
+        next.confirmed_root_cause = Some("db".into());
+        next.resolution = Some("raised the pool size".into());
+        s.update_ticket(&next, t.version, &entry).await.unwrap();
+        let found = recall(s, &query, this, t0, 3).await.unwrap();
+        assert_eq!(found[0].ticket_no.as_deref(), Some(t.no.as_str()));
+        assert_eq!(found[0].ticket_status.as_deref(), Some("processing"));
+        assert_eq!(found[0].confirmed_root_cause.as_deref(), Some("db"));
+        assert_eq!(found[0].resolution.as_deref(), Some("raised the pool size"));
+
+        // With the incident later than everything, the "future" one is found too,
+        // and as close as can be.
+        let later = recall(s, &query, this, t0 + Duration::days(1), 3)
+            .await
+            .unwrap();
+        assert_eq!(later[0].analysis_id, future_db, "{later:?}");
+        assert!((later[0].similarity - 1.0).abs() < 1e-3, "{later:?}");
+    }
+
+    pub async fn memory_counts_follow_remember_forget_and_prune(s: &dyn Store) {
+        let now = Utc::now();
+        let a = memory_analysis(s, "a").await;
+        let b = memory_analysis(s, "b").await;
+        let sig = signature("DiskFull", "node-1", &["dd01"]);
+        let terms: Vec<String> = sig.terms().into_iter().map(|(t, _)| t).collect();
+        s.remember_signature(a, now, now - Duration::days(400), &sig)
+            .await
+            .unwrap();
+        // Stored again (a revision): replaced, not counted twice.
+        s.remember_signature(a, now, now - Duration::days(400), &sig)
+            .await
+            .unwrap();
+        s.remember_signature(b, now, now, &sig).await.unwrap();
+        let (n, df) = s.document_frequencies(&terms).await.unwrap();
+        assert_eq!(n, 2);
+        assert_eq!(df.len(), terms.len());
+        assert!(df.iter().all(|(_, d)| *d == 2), "{df:?}");
+        let (at, back) = s.signature(a).await.unwrap().unwrap();
+        assert_eq!((at, &back), (micros(now), &sig));
+
+        // Retention: only what was stored before the cut goes.
+        assert_eq!(
+            s.prune_signatures(now - Duration::days(365)).await.unwrap(),
+            1
+        );
+        assert!(s.signature(a).await.unwrap().is_none());
+        let (n, df) = s.document_frequencies(&terms).await.unwrap();
+        assert_eq!(n, 1);
+        assert!(df.iter().all(|(_, d)| *d == 1), "{df:?}");
+        assert!(
+            s.postings("alert:diskfull", now + Duration::hours(1), a, 10)
+                .await
+                .unwrap()
+                .iter()
+                .all(|(id, _)| *id == b)
+        );
+
+        assert!(s.forget_signature(b).await.unwrap());
+        assert!(!s.forget_signature(b).await.unwrap(), "already gone");
+        let (n, df) = s.document_frequencies(&terms).await.unwrap();
+        assert_eq!((n, df.len()), (0, 0));
+        assert!(s.signature_terms(&[a, b]).await.unwrap().is_empty());
+
+        let e = s
+            .remember_signature(Uuid::now_v7(), now, now, &sig)
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), ErrorCode::NotFound, "{e}");
+    }
 }
 
 /// Instantiates each suite function as a test for one backend.
@@ -1369,6 +1514,8 @@ macro_rules! all_backends {
                 tickets_keep_their_confirmation,
                 accuracy_rows_read_the_top_suspects,
                 outbox_prunes_only_finished_old_deliveries,
+                memory_recalls_the_most_similar_past_incidents_only,
+                memory_counts_follow_remember_forget_and_prune,
             ], shared: [
                 tickets_numbers_are_unique_under_concurrency,
                 tickets_concurrent_changes_one_wins,
@@ -1442,4 +1589,55 @@ async fn sqlite_stores_opened_at_once_on_a_new_file_all_open() {
             }
         }
     }
+}
+
+/// Deleting an analysis row deletes its signature and postings with it (foreign
+/// keys), so nothing of a deleted analysis is ever recalled.
+#[tokio::test]
+async fn sqlite_deleting_an_analysis_deletes_its_signature() {
+    use oncall_core::analysis::Analysis;
+    use oncall_core::memory::{Signature, recall};
+    use oncall_core::store::{AnalysisStore, MemoryStore, SqliteStore, Store};
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&support::sqlite_url(&dir)).await.unwrap();
+    let a = Analysis::pending(
+        "old".into(),
+        "{}".into(),
+        serde_json::json!({}),
+        "a@b.c".into(),
+    );
+    store.insert_analysis(&a).await.unwrap();
+    let sig = Signature {
+        alert_name: "KafkaLag".into(),
+        templates: vec!["0011223344556677".into()],
+        ..Signature::default()
+    };
+    let at = chrono::Utc::now() - chrono::Duration::hours(1);
+    store.remember_signature(a.id, at, at, &sig).await.unwrap();
+    let me = uuid::Uuid::now_v7();
+    assert_eq!(
+        recall(&store, &sig, me, chrono::Utc::now(), 3)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    sqlx::query("DELETE FROM analyses WHERE id = ?")
+        .bind(a.id.to_string())
+        .execute(store.pool())
+        .await
+        .unwrap();
+    assert!(store.signature(a.id).await.unwrap().is_none());
+    let postings: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM memory_terms")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(postings, 0);
+    assert!(
+        recall(&store, &sig, me, chrono::Utc::now(), 3)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    store.close().await;
 }

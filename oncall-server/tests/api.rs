@@ -533,6 +533,31 @@ async fn analyses_are_accepted_pending_and_listed() {
     );
     assert!(a["raw_alert"].as_str().unwrap().contains("ts-order"));
 
+    // "Seen before": an analysis not completed yet has no signature, so nothing;
+    // an unknown one is 404; no token is 401.
+    let (s, similar) = api
+        .call(
+            "GET",
+            &format!("/api/analysis/{id}/similar"),
+            Some(&viewer),
+            None,
+        )
+        .await;
+    assert_eq!((s, similar), (StatusCode::OK, json!([])));
+    let (s, b) = api
+        .call(
+            "GET",
+            "/api/analysis/0190f1f2-0000-7000-8000-000000000000/similar",
+            Some(&viewer),
+            None,
+        )
+        .await;
+    assert_error(s, &b, StatusCode::NOT_FOUND, "not_found");
+    let (s, _) = api
+        .call("GET", &format!("/api/analysis/{id}/similar"), None, None)
+        .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+
     let (s, page) = api
         .call(
             "GET",

@@ -161,6 +161,19 @@ async fn tool_round_trip(url: &str) {
         1,
         "a forced tool call comes back as one call"
     );
+    // The memory tool is offered and callable like the others.
+    let forced_memory = ChatRequest {
+        tool_choice: Some(json!({"type": "function", "function": {"name": "past_incidents"}})),
+        ..forced
+    };
+    let memory = client
+        .chat(&forced_memory, deadline)
+        .await
+        .expect("a forced past_incidents call accepted");
+    let memory_call = &memory.choices[0].message.tool_calls;
+    assert_eq!(memory_call.len(), 1, "{memory_call:?}");
+    assert_eq!(memory_call[0].function.name, "past_incidents");
+
     let call = &mut reply.tool_calls[0];
     assert_eq!(call.function.name, "list_metrics");
     // The arguments arrive as JSON text (the agent answers unparsable ones with an

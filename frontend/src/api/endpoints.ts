@@ -6,6 +6,7 @@ import type {
   Analysis,
   AnalysisPage,
   AnalysisStatus,
+  PastIncident,
   Channel,
   ChannelInput,
   ChannelPage,
@@ -59,6 +60,7 @@ export const api = {
   submitAnalysis: (s: SubmitAnalysis) => request<Accepted>("/api/analysis", { method: "POST", body: s }),
   understand: (s: SubmitAnalysis) => request<UnderstoodAlert>("/api/analysis/understand", { method: "POST", body: s }),
   analysis: (id: string) => request<Analysis>(`/api/analysis/${enc(id)}`),
+  similarAnalyses: (id: string) => request<PastIncident[]>(`/api/analysis/${enc(id)}/similar`),
   analyses: (f: AnalysisFilter) => request<AnalysisPage>("/api/analysis", { query: { ...f } }),
 
   webhooks: (page = 1, page_size = 200) => request<WebhookPage>("/api/webhooks", { query: { page, page_size } }),

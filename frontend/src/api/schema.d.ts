@@ -2316,6 +2316,150 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/analysis/{id}/similar": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * "Seen before": the past incidents most similar to this one (at most three,
+         *     best first, each older than it), by the tf-idf cosine of their incident
+         *     signatures, with the current state of their tickets (status, confirmed root
+         *     cause, resolution). Empty until the analysis completed.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["PastIncident"][];
+                    };
+                };
+                /** @description Malformed request. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description No token, or an invalid or expired one. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description The caller's role does not allow this. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description No such thing. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Duplicate, stale version or transition not allowed. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Body too large. */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /**
+                 * @description The body is not `application/json` (answered by poem before any handler;
+                 *     listed so the document says so).
+                 */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Validation failed. */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Too many attempts. */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Our fault. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description A dependency is down. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/analysis/{id}/revisions": {
         parameters: {
             query?: never;
@@ -6660,6 +6804,11 @@ export interface components {
              *     stored before it was recorded).
              */
             coverage?: components["schemas"]["CoverageView"] & unknown;
+            /**
+             * @description Similar past incidents as they were when this analysis ran, and what the
+             *     memory prior did (see `GET /api/analysis/{id}/similar` for their tickets now).
+             */
+            memory?: components["schemas"]["MemoryDigest"] & unknown;
         };
         /**
          * EvidenceWindow
@@ -6784,6 +6933,19 @@ export interface components {
              * @description Seconds until it expires.
              */
             expires_in: number;
+        };
+        /**
+         * MemoryDigest
+         * @description What memory contributed to one analysis, stored with its evidence and given to
+         *     the LLM agent: the closest past incidents and what the prior did.
+         */
+        MemoryDigest: {
+            /** @description The closest past incidents, best first (at most [`retrieval::SHOWN`]). */
+            similar: components["schemas"]["PastIncident"][];
+            /** @description Suspects the prior raised. */
+            raised: components["schemas"]["PriorNote"][];
+            /** @description Confirmed past causes with no current evidence: shown, not ranked. */
+            hints: components["schemas"]["PriorNote"][];
         };
         /**
          * MetricPoint
@@ -6976,6 +7138,43 @@ export interface components {
             expires_in: number;
         };
         /**
+         * PastIncident
+         * @description A past analysis a new one resembles, with its ticket's current state.
+         */
+        PastIncident: {
+            /**
+             * Format: uuid
+             * @description The past analysis.
+             */
+            analysis_id: string;
+            /** @description Its title. */
+            title: string;
+            /** @description Its alert's name. */
+            alert_name: string;
+            /**
+             * Format: date-time
+             * @description When its incident began (the alert's start).
+             */
+            incident_at: string;
+            /**
+             * Format: double
+             * @description Cosine similarity of the two signatures, 0..1.
+             */
+            similarity: number;
+            /** @description What the two have in common, in plain words, most telling first. */
+            shared: string[];
+            /** @description Its top suspect then. */
+            top_suspect?: string;
+            /** @description The ticket made from it, if any. */
+            ticket_no?: string;
+            /** @description That ticket's status now. */
+            ticket_status?: string;
+            /** @description The root cause an engineer confirmed on that ticket. */
+            confirmed_root_cause?: string;
+            /** @description What fixed it, as written on that ticket. */
+            resolution?: string;
+        };
+        /**
          * PathDivergenceView
          * @description How often requests left their usual path at a service.
          */
@@ -7012,6 +7211,21 @@ export interface components {
             unexpected?: string;
             /** @description A step the baseline took next instead (absent: it used to end there). */
             expected?: string;
+        };
+        /**
+         * PriorNote
+         * @description One confirmed past cause the prior looked at.
+         */
+        PriorNote: {
+            /** @description The component the past ticket confirmed. */
+            component: string;
+            /** @description That ticket. */
+            ticket_no: string;
+            /**
+             * Format: double
+             * @description Similarity of that past incident to this one.
+             */
+            similarity: number;
         };
         /**
          * ResourceFindingView

@@ -19,6 +19,7 @@ export type AuthKind = S["AuthKind"];
 export type DataSourcePage = S["DataSourcePage"];
 export type Analysis = S["AnalysisView"];
 export type AnalysisSummary = S["AnalysisSummary"];
+export type PastIncident = S["PastIncident"];
 export type AnalysisResult = S["AnalysisResult"];
 export type ResultEvidence = S["EvidenceItem"];
 export type ResultSuspect = S["ResultSuspect"];

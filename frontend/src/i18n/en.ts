@@ -460,6 +460,16 @@ export const en = {
   "accuracy.confirmedCause": "Confirmed cause",
   "accuracy.rank": "Rank",
   "accuracy.notTop3": "not in top 3",
+  "memory.title": "Seen before",
+  "memory.hint": "similar past incidents; memory informs, current evidence decides",
+  "memory.none": "No similar past incident.",
+  "memory.similarity": "Similarity",
+  "memory.noTicket": "no ticket",
+  "memory.confirmed": "Confirmed root cause: {cause}",
+  "memory.topSuspect": "Not confirmed; top suspect then: {suspect}",
+  "memory.unconfirmed": "Root cause not confirmed",
+  "memory.resolution": "resolved by: {resolution}",
+  "memory.shared": "In common: {what}",
 } as const;
 
 export type MessageKey = keyof typeof en;

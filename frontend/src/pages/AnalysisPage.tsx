@@ -74,6 +74,7 @@ import MetricChart from "../components/MetricChart";
 import AlertQueryCard from "../components/AlertQueryCard";
 import TicketFormModal from "../components/TicketFormModal";
 import { AnalyzerCard, AnalyzerTag } from "../components/AnalyzerCard";
+import SeenBefore from "../components/SeenBefore";
 import { asSeverity } from "../lib/tickets";
 import { alertScope, formatWithZone, minutesFrom, timingParts } from "../lib/understood";
 import { formatMetricValue, seriesLabel } from "../lib/evidence";
@@ -128,6 +129,9 @@ export default function AnalysisPage() {
           <UnderstoodSummary analysis={a} />
         </Col>
         {result && <ResultCards analysis={a} result={result} evidence={evidence} window={win} />}
+        <Col xs={24}>
+          <SeenBefore analysisId={a.id} completed={a.status === "completed"} />
+        </Col>
         <Col xs={24}>
           <ProgressCard analysis={a} events={events} mode={mode} />
         </Col>

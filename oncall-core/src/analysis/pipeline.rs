@@ -515,6 +515,8 @@ pub(crate) async fn run(engine: &OnCall, mut analysis: Analysis, owner: &str) ->
             None,
         )
         .await;
+    let signature =
+        crate::engine::memory::recall_into(engine, analysis.id, &alert, &mut evidence).await;
     let statistical = analyze(&alert, &evidence, language, &evidence_sources);
     let mut notes: Vec<String> = Vec::new();
     let failed_sources: Vec<&str> = reports
@@ -588,6 +590,7 @@ pub(crate) async fn run(engine: &OnCall, mut analysis: Analysis, owner: &str) ->
         .store
         .update_claimed_analysis(&analysis, owner)
         .await?;
+    crate::engine::memory::remember(engine, analysis.id, &alert, signature).await;
     let top = result
         .suspects
         .first()

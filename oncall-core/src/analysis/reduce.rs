@@ -110,6 +110,9 @@ pub struct Evidence {
     /// How much of the windows the data covered.
     #[serde(default)]
     pub coverage: Coverage,
+    /// Similar past incidents and what the memory prior did (see [`crate::memory`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<crate::memory::MemoryDigest>,
 }
 
 /// How much of the windows the collected data covered, so a result can say when
@@ -392,6 +395,7 @@ impl Findings {
             series: self.series,
             templates_total: self.templates_total,
             coverage: self.coverage,
+            memory: None,
         }
     }
 }

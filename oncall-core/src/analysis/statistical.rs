@@ -524,7 +524,8 @@ pub fn headline(t: &Suspect, evidence: &Evidence, alert: &Alert, zh: bool) -> St
                 )
             }
         }
-        None => fallback(),
+        // Memory alone never leads (see crate::memory::prior).
+        Some(EvidenceKind::Memory) | None => fallback(),
     }
 }
 

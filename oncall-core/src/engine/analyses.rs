@@ -647,6 +647,10 @@ pub struct EvidenceView {
     /// stored before it was recorded).
     #[serde(default, deserialize_with = "lenient_opt")]
     pub coverage: Option<CoverageView>,
+    /// Similar past incidents as they were when this analysis ran, and what the
+    /// memory prior did (see `GET /api/analysis/{id}/similar` for their tickets now).
+    #[serde(default, deserialize_with = "lenient_opt")]
+    pub memory: Option<crate::memory::MemoryDigest>,
 }
 
 /// The baseline and incident windows the evidence compares.
@@ -1341,6 +1345,7 @@ mod view_tests {
                 trace_lines: 0,
                 planned_baseline_start: None,
             },
+            memory: None,
         };
         a.evidence = serde_json::to_value(&evidence).unwrap();
         a.window = json!({

@@ -17,6 +17,7 @@ mod analyses;
 pub(crate) mod claims;
 mod datasources;
 mod identities;
+pub(crate) mod memory;
 mod notifications;
 mod stream_tickets;
 mod tickets;

@@ -188,6 +188,9 @@ pub enum EvidenceKind {
     Resources,
     /// Where the service graph's anomalous edges lead (service-graph metrics).
     Graph,
+    /// Confirmed root cause of a similar past incident (a bounded prior; see
+    /// [`crate::memory::prior`]).
+    Memory,
 }
 
 /// Everything [`rank_suspects`] weighs: one slice per kind of evidence and what

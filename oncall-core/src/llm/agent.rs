@@ -251,6 +251,16 @@ pub fn render_context(input: &AgentInput<'_>) -> String {
             );
         }
     }
+    if let Some(m) = e.memory.as_ref().filter(|m| !m.similar.is_empty()) {
+        let _ = writeln!(
+            out,
+            "\nseen before (similar past incidents; memory informs, current evidence decides; tool past_incidents has more):"
+        );
+        out.push_str(&clip(&m.prompt_text(), CONTEXT_CLIP * 8));
+        if !out.ends_with('\n') {
+            out.push('\n');
+        }
+    }
     let _ = writeln!(
         out,
         "\nstatistical root cause: {}",

@@ -7,7 +7,7 @@
 use crate::alert::Language;
 
 /// Bumped whenever the wording or the context layout changes.
-pub const PROMPT_VERSION: &str = "rca-2026-12-04.1";
+pub const PROMPT_VERSION: &str = "rca-2026-12-07.1";
 
 /// Opens a block of untrusted data.
 pub const DATA_BEGIN: &str = "<<<DATA";

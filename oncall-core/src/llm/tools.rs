@@ -135,6 +135,13 @@ pub fn specs() -> Vec<ToolSpec> {
             }, "required": ["source"]}),
         ),
         spec(
+            "past_incidents",
+            "Similar past incidents (\"seen before\"): similarity 0..1, their ticket, the root cause engineers confirmed and the resolution, what they share with this one, and confirmed causes with no current evidence (hints). Memory informs; the current evidence decides.",
+            json!({"type": "object", "properties": {
+                "component": {"type": "string", "description": "only incidents whose confirmed root cause or top suspect is this component"}
+            }}),
+        ),
+        spec(
             "log_templates",
             "Log templates (messages with variable parts masked) with counts in the baseline and the incident window, optionally for one service or a custom time range.",
             json!({"type": "object", "properties": {
@@ -179,6 +186,12 @@ struct SearchLogs {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct PastIncidents {
+    component: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct LogTemplates {
     service: Option<String>,
     start: Option<String>,
@@ -211,8 +224,12 @@ impl ToolBox<'_> {
                     Ok(a) => self.log_templates(a).await,
                     Err(e) => ToolOutput::err(e),
                 },
+                "past_incidents" => match parse_args(name, arguments) {
+                    Ok(a) => self.past_incidents(a),
+                    Err(e) => ToolOutput::err(e),
+                },
                 other => ToolOutput::err(format!(
-                    "unknown tool `{other}`; the tools are query_metrics, list_metrics, search_logs, log_templates"
+                    "unknown tool `{other}`; the tools are query_metrics, list_metrics, search_logs, log_templates, past_incidents"
                 )),
             }
         };
@@ -449,6 +466,50 @@ impl ToolBox<'_> {
             }
             Err(e) => ToolOutput::err(e.to_string()),
         }
+    }
+
+    /// The incident-memory digest of this analysis (read-only: retrieval ran before
+    /// the agent), optionally about one component.
+    fn past_incidents(&self, a: PastIncidents) -> ToolOutput {
+        use crate::memory::prior::same_component;
+        let component = a.component.filter(|c| !c.trim().is_empty());
+        let about = |c: Option<&String>| match (&component, c) {
+            (None, _) => true,
+            (Some(want), Some(c)) => same_component(c, want),
+            (Some(_), None) => false,
+        };
+        let Some(m) = self.evidence.memory.as_ref() else {
+            return ToolOutput::ok(
+                json!({"incidents": [], "hints": [], "note": "no similar past incident is stored"}),
+                0,
+            );
+        };
+        let incidents: Vec<Value> = m
+            .similar
+            .iter()
+            .filter(|p| about(p.confirmed_root_cause.as_ref()) || about(p.top_suspect.as_ref()))
+            .map(|p| {
+                json!({
+                    "alert": p.alert_name,
+                    "at": p.incident_at.to_rfc3339(),
+                    "similarity": p.similarity,
+                    "ticket": p.ticket_no,
+                    "ticket_status": p.ticket_status,
+                    "confirmed_root_cause": p.confirmed_root_cause,
+                    "resolution": p.resolution,
+                    "top_suspect_then": p.top_suspect,
+                    "shared": p.shared,
+                })
+            })
+            .collect();
+        let hints: Vec<Value> = m
+            .hints
+            .iter()
+            .filter(|h| about(Some(&h.component)))
+            .map(|h| json!({"component": h.component, "ticket": h.ticket_no, "similarity": h.similarity, "current_evidence": false}))
+            .collect();
+        let rows = (incidents.len() + hints.len()) as u64;
+        ToolOutput::ok(json!({"incidents": incidents, "hints": hints}), rows)
     }
 
     async fn log_templates(&self, a: LogTemplates) -> ToolOutput {

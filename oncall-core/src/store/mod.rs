@@ -23,6 +23,7 @@ use crate::users::{Role, User};
 use crate::webhooks::{AlertBatch, AlertOutcome, Webhook};
 
 mod intake_sql;
+mod memory_sql;
 mod mysql;
 mod sql;
 mod sqlite;
@@ -525,10 +526,83 @@ pub trait NotificationStore: Send + Sync {
     async fn prune_deliveries(&self, before: DateTime<Utc>) -> Result<u64>;
 }
 
+/// A past signature with what is joined to it when read: its analysis' title and
+/// the current state of the ticket made from it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecalledSignature {
+    /// The analysis.
+    pub analysis_id: Uuid,
+    /// Its title.
+    pub title: String,
+    /// When its incident began.
+    pub incident_at: DateTime<Utc>,
+    /// The signature.
+    pub signature: crate::memory::Signature,
+    /// The ticket made from it (the one with a confirmed root cause, else the newest).
+    pub ticket: Option<RecalledTicket>,
+}
+
+/// A ticket's state as [`MemoryStore::recall_signatures`] reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecalledTicket {
+    /// Its number.
+    pub no: String,
+    /// Its status now.
+    pub status: String,
+    /// The confirmed root cause (a component), if an engineer set one.
+    pub confirmed_root_cause: Option<String>,
+    /// What fixed it.
+    pub resolution: Option<String>,
+}
+
+/// Incident memory: signatures, their inverted index and document frequencies
+/// (see [`crate::memory`]).
+#[async_trait]
+pub trait MemoryStore: Send + Sync {
+    /// Stores the signature of analysis `analysis_id` (replacing an earlier one of
+    /// it) with its terms and their document frequencies, in one transaction.
+    /// [`Error::NotFound`] if the analysis is gone.
+    async fn remember_signature(
+        &self,
+        analysis_id: Uuid,
+        incident_at: DateTime<Utc>,
+        stored_at: DateTime<Utc>,
+        signature: &crate::memory::Signature,
+    ) -> Result<()>;
+    /// Deletes an analysis' signature and its postings, lowering the document
+    /// frequencies; false if it had none.
+    async fn forget_signature(&self, analysis_id: Uuid) -> Result<bool>;
+    /// An analysis' signature and its incident time, if stored.
+    async fn signature(
+        &self,
+        analysis_id: Uuid,
+    ) -> Result<Option<(DateTime<Utc>, crate::memory::Signature)>>;
+    /// How many signatures are stored, and how many hold each of `terms` (terms no
+    /// signature holds are left out).
+    async fn document_frequencies(&self, terms: &[String]) -> Result<(u64, Vec<(String, u64)>)>;
+    /// The `limit` most recent postings of `term` whose incident began before
+    /// `before`, leaving out `exclude`: (analysis, weight).
+    async fn postings(
+        &self,
+        term: &str,
+        before: DateTime<Utc>,
+        exclude: Uuid,
+        limit: u32,
+    ) -> Result<Vec<(Uuid, f64)>>;
+    /// Every term of these analyses' signatures: (analysis, term, weight, document
+    /// frequency).
+    async fn signature_terms(&self, ids: &[Uuid]) -> Result<Vec<(Uuid, String, f64, u64)>>;
+    /// These analyses' signatures with their titles and current ticket state.
+    async fn recall_signatures(&self, ids: &[Uuid]) -> Result<Vec<RecalledSignature>>;
+    /// Forgets signatures stored before `before`; returns how many.
+    async fn prune_signatures(&self, before: DateTime<Utc>) -> Result<u64>;
+}
+
 /// Everything the engine stores. One implementation per database.
 #[async_trait]
 pub trait Store:
-    UserStore
+    MemoryStore
+    + UserStore
     + ThrottleStore
     + DataSourceStore
     + AnalysisStore

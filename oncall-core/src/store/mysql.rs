@@ -135,6 +135,14 @@ super::intake_sql::intake_sql_store!(
     limit = ("LIMIT ", "")
 );
 
+super::memory_sql::memory_sql_store!(
+    MysqlStore,
+    sqlx::MySql,
+    count_up = "INSERT INTO memory_term_counts (term, documents) VALUES (?, 1) \
+                ON DUPLICATE KEY UPDATE documents = documents + 1",
+    limit = ("LIMIT ", "")
+);
+
 #[async_trait]
 impl Store for MysqlStore {
     async fn ping(&self) -> Result<()> {

@@ -227,6 +227,15 @@ super::intake_sql::intake_sql_store!(
     limit = ("LIMIT CAST(", " AS INTEGER)")
 );
 
+super::memory_sql::memory_sql_store!(
+    SqliteStore,
+    sqlx::Sqlite,
+    count_up = "INSERT INTO memory_term_counts (term, documents) VALUES (?, 1) \
+                ON CONFLICT (term) DO UPDATE SET documents = documents + 1",
+    // As above.
+    limit = ("LIMIT CAST(", " AS INTEGER)")
+);
+
 #[async_trait]
 impl Store for SqliteStore {
     async fn ping(&self) -> Result<()> {

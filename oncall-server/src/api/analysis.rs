@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use futures_util::stream::{self, BoxStream, StreamExt};
 use oncall_core::analysis::AnalysisEvent;
 use oncall_core::analysis::{AnalysisStatus, AnalysisSummary};
+use oncall_core::memory::PastIncident;
 use oncall_core::store::AnalysisFilter;
 use oncall_core::{AnalysisOptions, AnalysisView, UnderstoodAlert};
 use poem::web::Data;
@@ -110,6 +111,20 @@ impl AnalysisApi {
         id: Path<Uuid>,
     ) -> ApiResult<Json<AnalysisView>> {
         Ok(Json(state.oncall.analysis(&auth.0, id.0).await?))
+    }
+
+    /// "Seen before": the past incidents most similar to this one (at most three,
+    /// best first, each older than it), by the tf-idf cosine of their incident
+    /// signatures, with the current state of their tickets (status, confirmed root
+    /// cause, resolution). Empty until the analysis completed.
+    #[oai(path = "/api/analysis/:id/similar", method = "get")]
+    async fn similar(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+    ) -> ApiResult<Json<Vec<PastIncident>>> {
+        Ok(Json(state.oncall.similar_analyses(&auth.0, id.0).await?))
     }
 
     /// The earlier runs of an analysis, oldest first, each as the analysis stood
