@@ -76,7 +76,7 @@ import { AnalyzerCard, AnalyzerTag } from "../components/AnalyzerCard";
 import { asSeverity } from "../lib/tickets";
 import { alertScope, formatWithZone, minutesFrom, timingParts } from "../lib/understood";
 import { formatMetricValue, seriesLabel } from "../lib/evidence";
-import { CoverageLine, LatencyCard, SubjectCard } from "../components/EvidenceExtras";
+import { CoverageLine, LatencyCard, NoServiceGraph, ServiceGraphCard, SubjectCard } from "../components/EvidenceExtras";
 
 export default function AnalysisPage() {
   const { id = "" } = useParams();
@@ -233,11 +233,12 @@ function ProgressCard({ analysis: a, events, mode }: { analysis: Analysis; event
 
 /** One progress event: time, stage, message (wrapped however long), and the tool call it reports. */
 function EventLine({ event: e }: { event: ProgressEvent }) {
+  const t = useT();
   const tool = e.tool;
   return (
     <div className="event">
       {e.at && <Typography.Text type="secondary">{formatTime(e.at)}</Typography.Text>}
-      <Tag>{e.stage}</Tag>
+      <Tag>{named(t, "analysis.stage", e.stage)}</Tag>
       <span className="event-message">{e.message}</span>
       {tool && (tool.arguments.trim() || tool.error) && (
         <div className="event-detail">
@@ -564,6 +565,19 @@ function EvidenceCards({
         <Col xs={24}>
           <LatencyCard latency={e.latency ?? []} />
         </Col>
+      )}
+      {e.service_graph ? (
+        <Col xs={24}>
+          <ServiceGraphCard graph={e.service_graph} />
+        </Col>
+      ) : (
+        // Said only by analyzers that look for one, and not for a host's own alert.
+        e.coverage?.trace_lines != null &&
+        !e.subject && (
+          <Col xs={24}>
+            <NoServiceGraph traceLines={e.coverage.trace_lines} />
+          </Col>
+        )
       )}
       {(e.path_divergences ?? []).length > 0 && (
         <Col xs={24}>
@@ -1010,7 +1024,7 @@ function SourcesCard({ sources, final, evidence }: { sources: SourceReport[]; fi
           },
         ]}
       />
-      <CoverageLine coverage={evidence?.coverage} window={evidence?.window} />
+      <CoverageLine coverage={evidence?.coverage} window={evidence?.window} logLines={evidence?.log_lines} />
     </Card>
   );
 }
@@ -1024,7 +1038,7 @@ function AlertCard({ analysis: a }: { analysis: Analysis }) {
       {facts.length > 0 && (
         <Descriptions size="small" column={{ xs: 1, sm: 2, lg: 3 }} style={{ marginBottom: 8 }}>
           {facts.map(([k, v]) => (
-            <Descriptions.Item key={k} label={k}>
+            <Descriptions.Item key={k} label={named(t, "analysis.alertFact", k)}>
               {k === "starts_at" ? formatDateTime(v) : v}
             </Descriptions.Item>
           ))}
