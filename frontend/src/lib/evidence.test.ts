@@ -116,6 +116,9 @@ describe("coverage notes", () => {
     );
     expect(notes.map((n) => n.key)).toEqual(["analysis.coverage.span", "analysis.coverage.judged", "analysis.coverage.noBaseline", "analysis.coverage.rates"]);
     expect(notes.find((n) => n.key === "analysis.coverage.noBaseline")!.warn).toBe(true);
+    // Every series without a baseline (a short history) is worth a warning too.
+    const all = coverageNotes({ series_judged: 879, series_without_baseline: 879, counters_as_rates: 0, duplicate_series: 0 }, w, fmt);
+    expect(all.find((n) => n.key === "analysis.coverage.noBaseline")!.warn).toBe(true);
   });
 });
 

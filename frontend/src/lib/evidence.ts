@@ -193,7 +193,8 @@ const NOT_FILLED_MS = 2 * 60_000;
  * asked (the analyzer started it where the data began) or one the data began late
  * in (more than a tenth of it missing), an incident window not filled yet, log lines
  * with trace ids (none, when there were logs), series judged, series without a
- * baseline, counters judged as rates, duplicates dropped. Zero counts are left out.
+ * baseline (a warning when half or more), counters judged as rates, duplicates
+ * dropped. Zero counts are left out.
  */
 export function coverageNotes(
   c: CoverageView | null | undefined,
@@ -227,7 +228,8 @@ export function coverageNotes(
   else if (c.trace_lines === 0 && logLines > 0) out.push({ key: "analysis.coverage.noTraceLines", values: {}, warn: false });
   if (c.series_judged) out.push({ key: "analysis.coverage.judged", values: { n: c.series_judged }, warn: false });
   if (c.series_without_baseline)
-    out.push({ key: "analysis.coverage.noBaseline", values: { n: c.series_without_baseline }, warn: c.series_without_baseline > c.series_judged });
+    // Half or more without a baseline: the metrics could hardly speak.
+    out.push({ key: "analysis.coverage.noBaseline", values: { n: c.series_without_baseline }, warn: c.series_without_baseline * 2 >= c.series_judged });
   if (c.counters_as_rates) out.push({ key: "analysis.coverage.rates", values: { n: c.counters_as_rates }, warn: false });
   if (c.duplicate_series) out.push({ key: "analysis.coverage.duplicates", values: { n: c.duplicate_series }, warn: false });
   return out;
