@@ -290,7 +290,7 @@ export const en = {
   "analysis.stage.done": "done",
   "analysis.stage.completed": "completed",
   "analysis.stage.failed": "failed",
-  "analysis.subject.labels": "series labels",
+  "analysis.subject.labels": "labels all its series share, left out of the rows below",
   "analysis.alertFact.name": "Name",
   "analysis.alertFact.alertname": "Alert name",
   "analysis.alertFact.service": "Service",

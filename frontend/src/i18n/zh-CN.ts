@@ -292,7 +292,7 @@ export const zhCN: Record<MessageKey, string> = {
   "analysis.stage.done": "完成",
   "analysis.stage.completed": "已完成",
   "analysis.stage.failed": "失败",
-  "analysis.subject.labels": "时序标签",
+  "analysis.subject.labels": "其所有时序共有的标签，下面各行不再重复",
   "analysis.alertFact.name": "名称",
   "analysis.alertFact.alertname": "告警名",
   "analysis.alertFact.service": "服务",
