@@ -145,6 +145,19 @@ async function signIn(page, who) {
   await page.getByTestId("login-submit").click();
 }
 
+/** Calls the API from the page with its session's token; answers the parsed JSON. */
+async function apiCall(page, method, path, body) {
+  return page.evaluate(
+    async ([method, path, body]) => {
+      const token = JSON.parse(localStorage.getItem("oncall.auth")).state.token;
+      const h = { Authorization: `Bearer ${token}`, "Content-Type": "application/json" };
+      const r = await fetch(path, { method, headers: h, ...(body ? { body: JSON.stringify(body) } : {}) });
+      return r.json();
+    },
+    [method, path, body],
+  );
+}
+
 /** Picks `label` in the AntD Select found by `selector`. */
 async function choose(page, selector, label) {
   await page.locator(selector).first().click();
@@ -444,9 +457,38 @@ async function run(page, deadPort) {
     return state.ticketNo;
   });
 
-  await step("move the ticket open → processing → resolved → closed", async () => {
+  await step("move the ticket open → processing → resolved (confirming the root cause) → closed", async () => {
+    // The confirmation is measured against the analysis' ranking: let it finish first.
+    const analysisId = state.analysisUrl.split("/").pop();
+    const analysis = await poll(
+      () => apiCall(page, "GET", `/api/analysis/${analysisId}`),
+      (a) => ["completed", "failed"].includes(a.status),
+      60_000,
+    );
+    expect(analysis.status === "completed", `the analysis ended ${analysis.status}: ${analysis.error ?? ""}`);
+    state.topSuspect = analysis.result?.suspects?.[0]?.component ?? null;
     for (const to of ["processing", "resolved", "closed"]) {
       await page.getByTestId(`ticket-action-${to}`).click();
+      if (to === "resolved") {
+        // The resolve form: prefilled with the analysis' #1 suspect, one click when it was right.
+        await page.locator("#resolve-resolution").waitFor();
+        const prefilled = await page.inputValue("#resolve-cause");
+        expect(prefilled === (state.topSuspect ?? ""), `cause prefilled with “${prefilled}”, the analysis' #1 is “${state.topSuspect}”`);
+        await page.fill("#resolve-resolution", "rolled back v2.3");
+        await shot(page, "10a-ticket-resolve");
+        if (state.topSuspect) {
+          await page.getByTestId("resolve-analysis-right").click();
+          state.confirmed = state.topSuspect;
+        } else {
+          await page.fill("#resolve-cause", "checkout-api");
+          await page.getByTestId("resolve-submit").click();
+          state.confirmed = "checkout-api";
+        }
+        await page.locator("#resolve-resolution").waitFor({ state: "detached" });
+        const shown = await page.getByTestId("ticket-confirmed-cause").textContent();
+        expect(shown === state.confirmed, `the ticket shows “${shown}” as the confirmed cause`);
+        await page.getByTestId("ticket-confirmation").getByText("rolled back v2.3").waitFor();
+      }
       await page.locator(`.page-head [data-status="${to}"]`).waitFor();
       if (to === "processing") await shot(page, "09-ticket-processing");
     }
@@ -456,6 +498,63 @@ async function run(page, deadPort) {
     const offered = await page.locator("[data-testid^=ticket-action-]").evaluateAll((els) => els.map((e) => e.getAttribute("data-testid")));
     expect(offered.join() === "ticket-action-processing", `a closed ticket offers ${offered.join()}`);
     await shot(page, "10-ticket-closed");
+  });
+
+  await step("the accuracy page counts the confirmed ticket (by month, by alert, misses)", async () => {
+    await page.getByTestId("nav-accuracy").click();
+    await page.waitForURL(`${base}/accuracy`);
+    const confirmed = page.locator("[data-testid=accuracy-confirmed] .ant-statistic-content-value");
+    await poll(() => confirmed.textContent(), (v) => v === "1");
+    expect((await confirmed.textContent()) === "1", `confirmed tickets: ${await confirmed.textContent()}`);
+    const top1 = await page.locator("[data-testid=accuracy-top1] .ant-statistic-content-value").textContent();
+    const hit = state.topSuspect !== null;
+    expect(top1 === (hit ? "100%" : "0%"), `top-1 share ${top1}, expected ${hit ? "100%" : "0%"}`);
+    const month = new Date().toISOString().slice(0, 7);
+    await page.getByTestId("accuracy-by-month").locator("tr", { hasText: month }).waitFor();
+    await page.getByTestId("accuracy-by-alert").locator("tr", { hasText: "HighErrorRate" }).waitFor();
+    const missRows = page.getByTestId("accuracy-misses").locator("tbody tr.ant-table-row");
+    if (hit) {
+      expect((await missRows.count()) === 0, "a hit is listed as a miss");
+    } else {
+      await missRows.filter({ hasText: state.ticketNo }).getByRole("link").click();
+      await page.waitForURL(new RegExp(`/tickets/${state.ticketNo}$`));
+      await page.goto(`${base}/accuracy`);
+      await page.getByTestId("accuracy-totals").waitFor();
+    }
+    await shot(page, "10b-accuracy");
+    return `${top1} at #1 (${hit ? `analysis' #1 ${state.topSuspect}` : "the analysis named no suspect"})`;
+  });
+
+  await step("“The analysis was right” confirms its #1 suspect in one click (ranking served from the fixture)", async () => {
+    // This run's analyses name no suspect (their only source is down): the form is
+    // shown the fixture's ranking for the ticket's analysis.
+    const analysisId = state.analysisUrl.split("/").pop();
+    const real = await apiCall(page, "GET", `/api/analysis/${analysisId}`);
+    const ranked = { ...real, result: { ...real.result, suspects: fixture.result.suspects } };
+    await page.route(`**/api/analysis/${analysisId}`, (r) => r.fulfill({ json: ranked }));
+    const t = await apiCall(page, "POST", "/api/tickets", { analysis_id: analysisId });
+    await apiCall(page, "PATCH", `/api/tickets/${t.no}`, { status: "processing", version: t.version });
+    await page.goto(`${base}/tickets/${t.no}`);
+    await page.getByTestId("ticket-action-resolved").click();
+    const top = fixture.result.suspects[0].component;
+    await poll(() => page.inputValue("#resolve-cause"), (v) => v === top);
+    expect((await page.inputValue("#resolve-cause")) === top, `cause not prefilled with ${top}`);
+    await page.getByTestId("resolve-analysis-right").click();
+    await page.locator('.page-head [data-status="resolved"]').waitFor();
+    const shown = await page.getByTestId("ticket-confirmed-cause").textContent();
+    expect(shown === top, `the ticket shows “${shown}”, expected ${top}`);
+    await page.unroute(`**/api/analysis/${analysisId}`);
+    // Corrected afterwards through the edit form.
+    const second = fixture.result.suspects[1].component;
+    await page.getByTestId("ticket-edit").click();
+    await page.fill("#ticket-confirmed-root-cause", second);
+    await page.getByTestId("ticket-submit").click();
+    await poll(() => page.getByTestId("ticket-confirmed-cause").textContent(), (v) => v === second);
+    const corrected = await page.getByTestId("ticket-confirmed-cause").textContent();
+    expect(corrected === second, `the ticket shows “${corrected}” after the edit, expected ${second}`);
+    const report = await apiCall(page, "GET", "/api/stats/accuracy");
+    expect(report.totals.confirmed === 2, `accuracy counts ${report.totals.confirmed} confirmed tickets, expected 2`);
+    return `${t.no} confirmed as ${top}, corrected to ${second}`;
   });
 
   await step("a stale edit shows the conflict (409) instead of overwriting", async () => {

@@ -16,6 +16,7 @@ const AnalysisPage = lazy(() => import("./pages/AnalysisPage"));
 const HistoryPage = lazy(() => import("./pages/HistoryPage"));
 const TicketsPage = lazy(() => import("./pages/TicketsPage"));
 const TicketPage = lazy(() => import("./pages/TicketPage"));
+const AccuracyPage = lazy(() => import("./pages/AccuracyPage"));
 const DataSourcesPage = lazy(() => import("./pages/DataSourcesPage"));
 const UsersPage = lazy(() => import("./pages/UsersPage"));
 const WebhooksPage = lazy(() => import("./pages/WebhooksPage"));
@@ -49,6 +50,7 @@ export default function App() {
                 <Route path="analyses/:id" element={<AnalysisPage />} />
                 <Route path="tickets" element={<TicketsPage />} />
                 <Route path="tickets/:no" element={<TicketPage />} />
+                <Route path="accuracy" element={<AccuracyPage />} />
                 <Route path="datasources" element={<DataSourcesPage />} />
                 <Route
                   path="users"

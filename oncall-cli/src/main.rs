@@ -86,6 +86,20 @@ enum Command {
     /// Manage accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// The analyzer's accuracy on resolved tickets: how often the engineer's
+    /// confirmed root cause was the analysis' #1 suspect or in its top 3, by month
+    /// and by alert name, with the misses.
+    Stats {
+        /// Only tickets opened on or after this day (YYYY-MM-DD) or time (RFC 3339).
+        #[arg(long)]
+        since: Option<String>,
+        /// Only tickets opened before this day (YYYY-MM-DD) or time (RFC 3339).
+        #[arg(long)]
+        until: Option<String>,
+        /// Print the whole report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// What to analyse, how, and where.
@@ -324,6 +338,13 @@ enum TicketCommand {
         /// Why (required to close an open ticket).
         #[arg(long)]
         reason: Option<String>,
+        /// The component (service, pod or host) confirmed as the root cause, e.g.
+        /// when resolving ('' clears it).
+        #[arg(long)]
+        confirmed_root_cause: Option<String>,
+        /// What fixed it, e.g. "rolled back v2.3" ('' clears it).
+        #[arg(long)]
+        resolution: Option<String>,
         /// The version you read (`ticket show`); a stale one fails with exit code 4.
         #[arg(long)]
         version: Option<i64>,
@@ -348,6 +369,12 @@ enum TicketCommand {
         /// Description ('' clears it).
         #[arg(long)]
         description: Option<String>,
+        /// The component (service, pod or host) confirmed as the root cause ('' clears it).
+        #[arg(long)]
+        confirmed_root_cause: Option<String>,
+        /// What fixed it, e.g. "raised the pool size" ('' clears it).
+        #[arg(long)]
+        resolution: Option<String>,
         /// The version you read (`ticket show`); a stale one fails with exit code 4.
         #[arg(long)]
         version: Option<i64>,
@@ -635,9 +662,119 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Datasource(cmd) => datasource_command(&oncall, &me, cmd).await?,
         Command::Ticket(cmd) => ticket_command(&oncall, &me, cmd).await?,
+        Command::Stats { since, until, json } => {
+            let since = since.as_deref().map(|s| cli_time("since", s)).transpose()?;
+            let until = until.as_deref().map(|s| cli_time("until", s)).transpose()?;
+            let report = oncall.accuracy_stats(&me, since, until).await?;
+            if json {
+                print_json(&report)?;
+            } else {
+                print_accuracy(&report);
+            }
+        }
     }
     oncall.close().await;
     Ok(())
+}
+
+/// A day (`2026-11-01`, midnight UTC) or an RFC 3339 time.
+fn cli_time(field: &str, s: &str) -> Result<chrono::DateTime<chrono::Utc>, Error> {
+    let s = s.trim();
+    if let Ok(day) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return Ok(day.and_time(chrono::NaiveTime::MIN).and_utc());
+    }
+    chrono::DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|_| {
+            Error::invalid(
+                field,
+                format!("`{s}` is neither a day (2026-11-01) nor an RFC 3339 time"),
+            )
+        })
+}
+
+/// A share as a percentage, `-` when nothing was confirmed.
+fn percent(share: Option<f64>) -> String {
+    share.map_or_else(|| "-".to_owned(), |s| format!("{:.0}%", s * 100.0))
+}
+
+/// The accuracy report as three tables: by month, by alert, the misses.
+fn print_accuracy(r: &oncall_core::tickets::AccuracyReport) {
+    let t = &r.totals;
+    println!(
+        "resolved tickets with a confirmed root cause: {}  top-1: {} ({})  top-3: {} ({})  unconfirmed: {}  without analysis: {}",
+        t.confirmed,
+        t.hit_at_1,
+        percent(t.share_at_1),
+        t.hit_at_3,
+        percent(t.share_at_3),
+        t.unconfirmed,
+        r.without_analysis
+    );
+    let counts = |c: &oncall_core::tickets::AccuracyCount| {
+        [
+            c.confirmed.to_string(),
+            format!("{} ({})", c.hit_at_1, percent(c.share_at_1)),
+            format!("{} ({})", c.hit_at_3, percent(c.share_at_3)),
+            c.unconfirmed.to_string(),
+        ]
+    };
+    println!();
+    let mut table = Table::new(&[
+        Column::fixed("MONTH"),
+        Column::fixed("CONFIRMED"),
+        Column::fixed("TOP-1"),
+        Column::fixed("TOP-3"),
+        Column::fixed("UNCONFIRMED"),
+    ]);
+    for m in &r.by_month {
+        let [a, b, c, d] = counts(&m.count);
+        table.row([m.month.clone(), a, b, c, d]);
+    }
+    table.print();
+    println!();
+    let mut table = Table::new(&[
+        Column::flexible("ALERT"),
+        Column::fixed("CONFIRMED"),
+        Column::fixed("TOP-1"),
+        Column::fixed("TOP-3"),
+        Column::fixed("UNCONFIRMED"),
+    ]);
+    for a in &r.by_alert {
+        let [w, x, y, z] = counts(&a.count);
+        table.row([a.alert_name.clone(), w, x, y, z]);
+    }
+    table.print();
+    if r.misses.is_empty() {
+        return;
+    }
+    println!();
+    println!(
+        "misses at #1: {} (newest first{})",
+        r.misses_total,
+        if r.misses_total > r.misses.len() as u64 {
+            format!(", {} listed", r.misses.len())
+        } else {
+            String::new()
+        }
+    );
+    let mut table = Table::new(&[
+        Column::fixed("TICKET"),
+        Column::flexible("ALERT"),
+        Column::flexible("ANALYZER #1"),
+        Column::flexible("CONFIRMED"),
+        Column::fixed("RANK"),
+    ]);
+    for m in &r.misses {
+        table.row([
+            m.ticket_no.clone(),
+            m.alert_name.clone(),
+            m.analyzer_top.clone().unwrap_or_else(|| "-".into()),
+            m.confirmed_root_cause.clone(),
+            m.rank.map_or_else(|| ">3".to_owned(), |r| r.to_string()),
+        ]);
+    }
+    table.print();
 }
 
 /// The analysis options of the command line.
@@ -1006,11 +1143,16 @@ async fn ticket_command(oncall: &OnCall, me: &User, cmd: TicketCommand) -> Resul
             no,
             status,
             reason,
+            confirmed_root_cause,
+            resolution,
             version,
         } => {
             let patch = TicketPatch {
                 status: Some(status.parse()?),
                 reason,
+                // The engine reads an empty text as "clear it".
+                confirmed_root_cause: confirmed_root_cause.map(Some),
+                resolution: resolution.map(Some),
                 version,
                 ..Default::default()
             };
@@ -1024,6 +1166,8 @@ async fn ticket_command(oncall: &OnCall, me: &User, cmd: TicketCommand) -> Resul
             assignee,
             root_cause,
             description,
+            confirmed_root_cause,
+            resolution,
             version,
             json,
         } => {
@@ -1031,9 +1175,11 @@ async fn ticket_command(oncall: &OnCall, me: &User, cmd: TicketCommand) -> Resul
                 title,
                 root_cause,
                 severity: severity.map(|s| s.parse()).transpose()?,
-                // The engine reads an empty assignee or description as "clear it".
+                // The engine reads an empty text as "clear it".
                 assignee: assignee.map(Some),
                 description: description.map(Some),
+                confirmed_root_cause: confirmed_root_cause.map(Some),
+                resolution: resolution.map(Some),
                 version,
                 ..Default::default()
             };

@@ -737,3 +737,83 @@ fn help_names_the_environment_and_exit_codes() {
         5,
     );
 }
+
+#[test]
+fn resolving_with_a_confirmed_cause_shows_in_stats() {
+    let cli = Cli::new();
+    let a: serde_json::Value = serde_json::from_str(&cli.ok(&[
+        "analyze",
+        "--json",
+        "--quiet",
+        "订单服务 错误率 升高 service=order-api namespace=shop",
+    ]))
+    .unwrap();
+    let id = a["id"].as_str().unwrap();
+    let top = a["result"]["suspects"][0]["component"].as_str();
+    let mut nos = Vec::new();
+    for _ in 0..2 {
+        let created = cli.ok(&["ticket", "create", "--from-analysis", id]);
+        let no = created.split_whitespace().nth(1).unwrap().to_owned();
+        cli.ok(&["ticket", "set-status", &no, "processing"]);
+        nos.push(no);
+    }
+    let e = cli.fails_env(
+        &[
+            "ticket",
+            "set-status",
+            &nos[0],
+            "resolved",
+            "--confirmed-root-cause",
+            "the database",
+        ],
+        &[],
+        2,
+    );
+    assert!(e.contains("confirmed_root_cause"), "{e}");
+    cli.ok(&[
+        "ticket",
+        "set-status",
+        &nos[0],
+        "resolved",
+        "--confirmed-root-cause",
+        "orders-db-0",
+        "--resolution",
+        "raised the pool size",
+    ]);
+    let t: serde_json::Value = serde_json::from_str(&cli.ok(&["ticket", "show", &nos[0]])).unwrap();
+    assert_eq!(t["status"], "resolved");
+    assert_eq!(t["confirmed_root_cause"], "orders-db-0");
+    assert_eq!(t["resolution"], "raised the pool size");
+    // The second through `edit`, after resolving: the analysis' #1 when it named one.
+    cli.ok(&["ticket", "set-status", &nos[1], "resolved"]);
+    let second = top.unwrap_or("order-api");
+    cli.ok(&["ticket", "edit", &nos[1], "--confirmed-root-cause", second]);
+
+    let r: serde_json::Value = serde_json::from_str(&cli.ok(&["stats", "--json"])).unwrap();
+    let hits = u64::from(top.is_some());
+    assert_eq!(r["totals"]["confirmed"], 2, "{r}");
+    assert_eq!(r["totals"]["hit_at_1"], hits, "{r}");
+    assert_eq!(r["misses_total"], 2 - hits, "{r}");
+    assert_eq!(
+        r["misses"][r["misses"].as_array().unwrap().len() - 1]["ticket_no"],
+        nos[0].as_str()
+    );
+
+    let table = cli.ok(&["stats", "--since", "2020-01-01"]);
+    assert!(
+        table.contains("resolved tickets with a confirmed root cause: 2"),
+        "{table}"
+    );
+    assert!(
+        table.contains("MONTH") && table.contains("ALERT"),
+        "{table}"
+    );
+    assert!(table.contains("orders-db-0"), "the miss is listed: {table}");
+    let none = cli.ok(&["stats", "--since", "2999-01-01T00:00:00Z"]);
+    assert!(
+        none.contains("resolved tickets with a confirmed root cause: 0"),
+        "{none}"
+    );
+    let e = cli.fails_env(&["stats", "--since", "yesterday"], &[], 2);
+    assert!(e.contains("since"), "{e}");
+}

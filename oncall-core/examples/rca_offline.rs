@@ -87,6 +87,7 @@ fn load(dir: &Path) -> (Collected, DateTime<Utc>) {
         Collected {
             logs,
             series: series.into_values().collect(),
+            ..Default::default()
         },
         starts,
     )

@@ -461,6 +461,7 @@ pub fn generate(cfg: &SyntheticConfig) -> SyntheticIncident {
         collected: Collected {
             logs: lines,
             series,
+            ..Default::default()
         },
         window,
         alert_start,

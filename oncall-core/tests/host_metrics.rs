@@ -144,6 +144,16 @@ fn assert_names(
         "with the numbers: {}",
         why()
     );
+    // What paged comes first: the rule's expression, evaluated without its
+    // threshold, over both windows.
+    let paged = &done.evidence["alert_query"];
+    assert!(paged["threshold"]["op"].is_string(), "{paged:#}");
+    assert!(paged["series"][0]["peak"].is_number(), "{paged:#}");
+    assert_eq!(result["evidence"][0]["kind"], "alert", "{}", why());
+    assert!(
+        done.refresh_at.is_some(),
+        "a webhook's analysis whose window is still open is run again later"
+    );
     for shift in done.evidence["metric_shifts"].as_array().unwrap() {
         let score = shift["score"].as_f64().unwrap();
         assert!(
@@ -284,6 +294,13 @@ async fn a_host_alert_names_memory_then_cpu_on_the_instance() {
     .await;
     drop(burn);
     assert_names(&done, "cpu", "CPU", &instance);
+    let peak = done.evidence["alert_query"]["series"][0]["peak"]
+        .as_f64()
+        .unwrap();
+    assert!(
+        peak > 70.0,
+        "every core burnt: the rule's value peaked at {peak}"
+    );
     let notes: Value = done.result.as_ref().unwrap()["summary"].clone();
     assert!(
         notes.as_str().unwrap().contains("the baseline"),

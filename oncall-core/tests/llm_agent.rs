@@ -156,6 +156,7 @@ fn case() -> Case {
         &Collected {
             logs,
             series: vec![],
+            ..Default::default()
         },
         &window,
     );

@@ -424,6 +424,64 @@ mod suite {
         );
     }
 
+    pub async fn due_refreshes_become_new_revisions(s: &dyn Store) {
+        let now = Utc::now();
+        let mut a = analysis("HighCPU on node-1", "{}", 5);
+        a.status = AnalysisStatus::Completed;
+        a.evidence = json!({"suspects": [{"component": "node-1"}]});
+        a.result =
+            Some(json!({"root_cause": "CPU on node-1", "suspects": [{"component": "node-1"}]}));
+        a.analyzer = Some("statistical".into());
+        a.started_at = Some(now - Duration::minutes(4));
+        a.completed_at = Some(now - Duration::minutes(3));
+        a.refresh_at = Some(now + Duration::minutes(2));
+        s.insert_analysis(&a).await.unwrap();
+        // Not due yet: nothing moves.
+        assert!(s.requeue_due_refreshes(now, 8).await.unwrap().is_empty());
+        assert!(s.analysis_revisions(a.id).await.unwrap().is_empty());
+        // Due: back to pending as revision 2, the first run kept as it was.
+        let later = now + Duration::minutes(3);
+        assert_eq!(s.requeue_due_refreshes(later, 8).await.unwrap(), vec![a.id]);
+        let got = s.analysis(a.id).await.unwrap();
+        assert_eq!(got.status, AnalysisStatus::Pending);
+        assert_eq!(got.revision, 2);
+        assert_eq!(
+            (got.refresh_at, got.started_at, got.completed_at),
+            (None, None, None)
+        );
+        assert_eq!(
+            got.result, a.result,
+            "the last answer stays readable while it runs again"
+        );
+        let revs = s.analysis_revisions(a.id).await.unwrap();
+        assert_eq!(revs.len(), 1);
+        assert_eq!(revs[0].revision, 1);
+        assert_eq!(revs[0].result, a.result);
+        assert_eq!(revs[0].evidence, a.evidence);
+        assert_eq!(revs[0].completed_at, a.completed_at.map(micros));
+        // Once only: a second look (another process) finds nothing due.
+        assert!(s.requeue_due_refreshes(later, 8).await.unwrap().is_empty());
+        // The pending revision is claimed like any new analysis.
+        let claimed = s
+            .claim_analysis("w1", later + Duration::seconds(30), later)
+            .await
+            .unwrap()
+            .expect("the refresh is claimable");
+        assert_eq!((claimed.analysis.id, claimed.attempts), (a.id, 1));
+        // A running or failed analysis is never put back, whatever its refresh time.
+        let mut b = analysis("other", "{}", 1);
+        b.refresh_at = Some(now);
+        s.insert_analysis(&b).await.unwrap();
+        assert!(s.requeue_due_refreshes(later, 8).await.unwrap().is_empty());
+        assert_eq!(
+            s.analysis_revisions(Uuid::now_v7())
+                .await
+                .unwrap_err()
+                .code(),
+            ErrorCode::NotFound
+        );
+    }
+
     pub async fn analyses_filter_and_paginate(s: &dyn Store) {
         let old = analysis("DiskFull on node-1", "disk almost full", 120);
         let mid = analysis("HighLatency", "p99 latency 5s on checkout", 60);
@@ -814,6 +872,213 @@ mod suite {
         assert_eq!(e.code(), ErrorCode::NotFound);
     }
 
+    /// Sets `t`'s confirmation (and status) the way the engine does.
+    fn confirm(
+        t: &Ticket,
+        to: TicketStatus,
+        cause: Option<&str>,
+        resolution: Option<&str>,
+    ) -> (Ticket, TicketHistoryEntry) {
+        let (mut next, mut entry) = change(t, to);
+        next.confirmed_root_cause = cause.map(Into::into);
+        next.resolution = resolution.map(Into::into);
+        next.confirmed_by = Some("han.meimei@example.com".into());
+        next.confirmed_at = Some(next.updated_at);
+        entry.changes = json!({
+            "status": {"from": t.status, "to": to},
+            "confirmed_root_cause": {"from": t.confirmed_root_cause, "to": cause},
+        });
+        (next, entry)
+    }
+
+    pub async fn tickets_keep_their_confirmation(s: &dyn Store) {
+        let t = s
+            .create_ticket(&new_ticket("pool", Severity::P1, None), day(24))
+            .await
+            .unwrap();
+        assert_eq!(
+            (
+                t.confirmed_root_cause.as_deref(),
+                t.resolution.as_deref(),
+                t.confirmed_at
+            ),
+            (None, None, None)
+        );
+        let (next, entry) = change(&t, TicketStatus::Processing);
+        s.update_ticket(&next, t.version, &entry).await.unwrap();
+        let t = s.ticket(&t.no).await.unwrap();
+        let (next, entry) = confirm(
+            &t,
+            TicketStatus::Resolved,
+            Some("ts-order-service-5d9f7-abc12"),
+            Some("调大连接池 (raised the pool size)\nfrom 10 to 50"),
+        );
+        s.update_ticket(&next, t.version, &entry).await.unwrap();
+        let got = s.ticket(&t.no).await.unwrap();
+        assert_eq!(
+            got.confirmed_root_cause.as_deref(),
+            Some("ts-order-service-5d9f7-abc12")
+        );
+        assert_eq!(
+            got.resolution.as_deref(),
+            Some("调大连接池 (raised the pool size)\nfrom 10 to 50")
+        );
+        assert_eq!(got.confirmed_by.as_deref(), Some("han.meimei@example.com"));
+        assert_eq!(got.confirmed_at, next.confirmed_at.map(micros));
+        // Lists read the same columns (SQLite's direct path included).
+        let listed = s
+            .list_tickets(&TicketFilter::default(), page(1, 20))
+            .await
+            .unwrap();
+        assert_eq!(listed.items, vec![got.clone()]);
+        let history = s.ticket_history(&t.no).await.unwrap();
+        assert_eq!(
+            history.last().unwrap().changes["confirmed_root_cause"]["to"],
+            "ts-order-service-5d9f7-abc12"
+        );
+        // Cleared again (a reopen): NULLs, not empty texts.
+        let mut next = got.clone();
+        next.status = TicketStatus::Processing;
+        next.confirmed_root_cause = None;
+        next.resolution = None;
+        next.confirmed_by = None;
+        next.confirmed_at = None;
+        next.version += 1;
+        let (_, entry) = change(&got, TicketStatus::Processing);
+        s.update_ticket(&next, got.version, &entry).await.unwrap();
+        let got = s.ticket(&t.no).await.unwrap();
+        assert_eq!(
+            (
+                got.confirmed_root_cause,
+                got.resolution,
+                got.confirmed_by,
+                got.confirmed_at
+            ),
+            (None, None, None, None)
+        );
+    }
+
+    /// A completed analysis whose result ranks `suspects`, padded to a realistic
+    /// size (the accuracy read must not need the rest).
+    async fn analysed(s: &dyn Store, alert: &str, suspects: &[&str]) -> Uuid {
+        let mut a = analysis(alert, "raw", 0);
+        a.status = AnalysisStatus::Completed;
+        a.alert = json!({"name": alert, "labels": {"alertname": alert}});
+        a.result = Some(json!({
+            "summary": "x".repeat(20_000),
+            "root_cause": suspects.first(),
+            "suspects": suspects
+                .iter()
+                .map(|c| json!({"component": c, "kind": "service", "score": 0.5, "reasons": ["r"]}))
+                .collect::<Vec<_>>(),
+        }));
+        s.insert_analysis(&a).await.unwrap();
+        a.id
+    }
+
+    pub async fn accuracy_rows_read_the_top_suspects(s: &dyn Store) {
+        let before = Utc::now() - Duration::seconds(5);
+        let mut made = Vec::new();
+        // (alert, suspects, final status, confirmed cause)
+        let cases: [(&str, &[&str], TicketStatus, Option<&str>); 6] = [
+            (
+                "HighLatency",
+                &["cart", "db", "web", "gateway"],
+                TicketStatus::Resolved,
+                Some("db"),
+            ),
+            ("HighLatency", &["cart"], TicketStatus::Closed, Some("cart")),
+            ("订单错误率升高", &[], TicketStatus::Resolved, None),
+            (
+                "PodCrashLooping",
+                &["redis"],
+                TicketStatus::Processing,
+                Some("redis"),
+            ),
+            ("", &[], TicketStatus::Resolved, Some("manual-host")),
+            ("", &[], TicketStatus::Resolved, None),
+        ];
+        for (i, (alert, suspects, status, cause)) in cases.iter().enumerate() {
+            let mut new = new_ticket(&format!("t{i}"), Severity::P2, None);
+            if !alert.is_empty() {
+                new.analysis_id = Some(analysed(s, alert, suspects).await);
+            }
+            let t = s.create_ticket(&new, day(24)).await.unwrap();
+            let (next, entry) = change(&t, TicketStatus::Processing);
+            s.update_ticket(&next, t.version, &entry).await.unwrap();
+            let t = s.ticket(&t.no).await.unwrap();
+            if *status != TicketStatus::Processing {
+                let (mut next, entry) = confirm(&t, TicketStatus::Resolved, *cause, None);
+                if cause.is_none() {
+                    (next.confirmed_by, next.confirmed_at) = (None, None);
+                }
+                s.update_ticket(&next, t.version, &entry).await.unwrap();
+                if *status == TicketStatus::Closed {
+                    let t = s.ticket(&t.no).await.unwrap();
+                    let (next, entry) = change(&t, TicketStatus::Closed);
+                    s.update_ticket(&next, t.version, &entry).await.unwrap();
+                }
+            } else {
+                let (next, entry) = confirm(&t, TicketStatus::Processing, *cause, None);
+                s.update_ticket(&next, t.version, &entry).await.unwrap();
+            }
+            made.push(t.no.clone());
+        }
+        let mut rows = s.accuracy_rows(Some(before), None).await.unwrap();
+        rows.sort_by(|a, b| a.ticket_no.cmp(&b.ticket_no));
+        let got: Vec<_> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r.ticket_no.as_str(),
+                    r.alert_name.as_str(),
+                    r.has_result,
+                    r.confirmed_root_cause.as_deref(),
+                    r.suspects.iter().map(String::as_str).collect::<Vec<_>>(),
+                )
+            })
+            .collect();
+        // The open (processing) ticket and the one with neither analysis nor
+        // confirmation are left out; only the first three suspects come back.
+        assert_eq!(
+            got,
+            vec![
+                (
+                    made[0].as_str(),
+                    "HighLatency",
+                    true,
+                    Some("db"),
+                    vec!["cart", "db", "web"]
+                ),
+                (
+                    made[1].as_str(),
+                    "HighLatency",
+                    true,
+                    Some("cart"),
+                    vec!["cart"]
+                ),
+                (made[2].as_str(), "订单错误率升高", true, None, vec![]),
+                (made[4].as_str(), "", false, Some("manual-host"), vec![]),
+            ]
+        );
+        assert_eq!(rows[0].title, "t0");
+        assert!(rows[0].created_at >= micros(before));
+        // The time bounds apply to the tickets' creation.
+        assert!(
+            s.accuracy_rows(None, Some(before))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            s.accuracy_rows(Some(Utc::now() + Duration::seconds(5)), None)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(s.accuracy_rows(None, None).await.unwrap().len(), 4);
+    }
+
     pub async fn tickets_filter_and_paginate(s: &dyn Store) {
         let a = s
             .create_ticket(
@@ -1093,6 +1358,7 @@ macro_rules! all_backends {
                 datasource_tests_are_kept,
                 analysis_history_rows_carry_scope,
                 analyses_round_trip_and_update,
+                due_refreshes_become_new_revisions,
                 analyses_filter_and_paginate,
                 analyses_are_claimed_with_leases,
                 released_claims_are_pending_again_and_uncharged,
@@ -1100,6 +1366,8 @@ macro_rules! all_backends {
                 tickets_are_numbered_per_day,
                 tickets_update_with_version_check,
                 tickets_filter_and_paginate,
+                tickets_keep_their_confirmation,
+                accuracy_rows_read_the_top_suspects,
                 outbox_prunes_only_finished_old_deliveries,
             ], shared: [
                 tickets_numbers_are_unique_under_concurrency,

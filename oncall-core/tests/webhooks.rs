@@ -411,6 +411,89 @@ async fn after_the_window_a_new_analysis_starts(url: String) {
     oncall.close().await;
 }
 
+/// A webhook's alert arrives as it fires: the first run sees only the start of its
+/// incident window, so it is run again once the window has filled, as revision 2,
+/// and the first run is kept for comparison (the engine's own clock decides when;
+/// here the refresh time is passed in instead of waiting ten minutes).
+async fn an_analysis_started_by_a_webhook_is_refreshed_once_its_window_filled(url: String) {
+    let oncall = engine(&url, |_| {}).await;
+    let admin = oncall.local_admin();
+    let (id, token) = endpoint(
+        &oncall,
+        &admin,
+        WebhookKind::Alertmanager,
+        WebhookOptions::default(),
+    )
+    .await;
+    let now = Utc::now();
+    let mut body = alertmanager("refresh", &["cart-1"], "firing");
+    body["alerts"][0]["startsAt"] = json!(now.to_rfc3339());
+    let receipt = oncall
+        .receive_webhook(WebhookKind::Alertmanager, id, &token, &body)
+        .await
+        .unwrap();
+    let analysis = receipt.analysis_ids[0];
+    let first = oncall
+        .run_until_done(analysis, Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(first.revision, 1);
+    let refresh_at = first
+        .refresh_at
+        .expect("the window was still open: a refresh is planned");
+    let incident_end = now
+        + minutes(i64::from(
+            oncall_core::analysis::window::DEFAULT_INCIDENT_MINUTES,
+        ));
+    assert!(
+        refresh_at >= incident_end && refresh_at <= incident_end + minutes(2),
+        "{refresh_at} vs window end {incident_end}"
+    );
+    assert!(
+        first.error.as_deref().unwrap_or("").contains("runs again"),
+        "{:?}",
+        first.error
+    );
+    // Not before its time.
+    assert!(
+        oncall
+            .requeue_due_refreshes(Utc::now())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Once the window has filled: revision 2 runs; the first run is kept.
+    let requeued = oncall.requeue_due_refreshes(refresh_at).await.unwrap();
+    assert_eq!(requeued, vec![analysis]);
+    let second = oncall
+        .run_until_done(analysis, Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(second.revision, 2);
+    assert_eq!(second.refresh_at, None, "a refresh is not refreshed again");
+    let revisions = oncall.analysis_revisions(&admin, analysis).await.unwrap();
+    assert_eq!(revisions.len(), 1);
+    assert_eq!(revisions[0].revision, 1);
+    assert_eq!(revisions[0].completed_at, first.completed_at);
+    assert!(revisions[0].result.is_some());
+    let events = oncall.analysis_events(&admin, analysis, 0).await.unwrap();
+    assert!(
+        events.iter().any(|e| e.message.starts_with("revision 2:")),
+        "the re-run says what it is"
+    );
+    // A person's submission is not refreshed: they chose the moment.
+    let mine = oncall
+        .submit_analysis(&admin, body["alerts"][0].clone(), Default::default())
+        .await
+        .unwrap();
+    let done = oncall
+        .run_until_done(mine.id, Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(done.refresh_at, None);
+    oncall.close().await;
+}
+
 async fn resolved_alerts_reach_the_analysis_and_its_ticket(url: String) {
     let oncall = engine(&url, |_| {}).await;
     let admin = oncall.local_admin();
@@ -1148,6 +1231,7 @@ on_both!(
     tokens_are_checked,
     the_same_alert_twenty_times_is_one_analysis,
     a_storm_of_one_group_is_one_analysis,
+    an_analysis_started_by_a_webhook_is_refreshed_once_its_window_filled,
     after_the_window_a_new_analysis_starts,
     resolved_alerts_reach_the_analysis_and_its_ticket,
     grafana_notifications_and_filters,

@@ -21,7 +21,7 @@ use serde_json::Value;
 
 use crate::convert;
 use crate::errors::{invalid, to_py};
-use crate::records::{Analysis, ConnectionTest, DataSource, Ticket, User};
+use crate::records::{AccuracyReport, Analysis, ConnectionTest, DataSource, Ticket, User};
 use crate::runtime::{awaitable, blocking, runtime};
 
 /// Where development mode keeps generated keys (shared with the CLI and server).
@@ -363,6 +363,19 @@ mod ops {
         Ticket::detailed(t)
     }
 
+    pub async fn accuracy_stats(
+        core: Shared,
+        since: Option<chrono::DateTime<chrono::Utc>>,
+        until: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> PyResult<AccuracyReport> {
+        let engine = core.engine().await?;
+        let r = engine
+            .accuracy_stats(&engine.local_admin(), since, until)
+            .await
+            .map_err(to_py)?;
+        AccuracyReport::new(&r)
+    }
+
     pub async fn add_user(core: Shared, new: NewUser) -> PyResult<User> {
         let engine = core.engine().await?;
         let u = engine
@@ -623,19 +636,27 @@ macro_rules! engine_class {
             /// Moves a ticket: open → processing → resolved → closed, resolved →
             /// processing, or open → closed with a `reason` (false alarm). A move
             /// the state machine forbids raises `Conflict`; with `version`, so does
-            /// a ticket changed since that version was read.
-            #[pyo3(signature = (no, status, reason=None, *, version=None))]
+            /// a ticket changed since that version was read. Resolving can confirm
+            /// the root cause (`confirmed_root_cause`: the component's name) and say
+            /// what fixed it (`resolution`); reopening clears both (the history
+            /// keeps them).
+            #[pyo3(signature = (no, status, reason=None, *, confirmed_root_cause=None, resolution=None, version=None))]
+            #[allow(clippy::too_many_arguments)]
             fn transition_ticket(
                 &self,
                 py: Python<'_>,
                 no: String,
                 status: String,
                 reason: Option<String>,
+                confirmed_root_cause: Option<String>,
+                resolution: Option<String>,
                 version: Option<i64>,
             ) -> PyResult<Py<PyAny>> {
                 let patch = TicketPatch {
                     status: parse::<TicketStatus>(Some(status))?,
                     reason,
+                    confirmed_root_cause: confirmed_root_cause.map(Some),
+                    resolution: resolution.map(Some),
                     version,
                     ..Default::default()
                 };
@@ -643,8 +664,9 @@ macro_rules! engine_class {
             }
 
             /// Edits a ticket's fields; those left None stay. `assignee=""` unassigns,
-            /// `description=""` clears. `version`: as in `transition_ticket`.
-            #[pyo3(signature = (no, *, title=None, root_cause=None, severity=None, assignee=None, description=None, version=None))]
+            /// `description=""`, `confirmed_root_cause=""` and `resolution=""`
+            /// clear. `version`: as in `transition_ticket`.
+            #[pyo3(signature = (no, *, title=None, root_cause=None, severity=None, assignee=None, description=None, confirmed_root_cause=None, resolution=None, version=None))]
             #[allow(clippy::too_many_arguments)]
             fn update_ticket(
                 &self,
@@ -655,6 +677,8 @@ macro_rules! engine_class {
                 severity: Option<String>,
                 assignee: Option<String>,
                 description: Option<String>,
+                confirmed_root_cause: Option<String>,
+                resolution: Option<String>,
                 version: Option<i64>,
             ) -> PyResult<Py<PyAny>> {
                 let patch = TicketPatch {
@@ -663,10 +687,28 @@ macro_rules! engine_class {
                     severity: parse::<Severity>(severity)?,
                     assignee: assignee.map(Some),
                     description: description.map(Some),
+                    confirmed_root_cause: confirmed_root_cause.map(Some),
+                    resolution: resolution.map(Some),
                     version,
                     ..Default::default()
                 };
                 $wait(py, ops::update_ticket(self.core.clone(), no, patch))
+            }
+
+            /// The analyzer's accuracy on resolved tickets opened in `[since,
+            /// until)`: how often the confirmed root cause was the analysis' #1
+            /// suspect or in its top 3, by month and alert name, with the misses.
+            /// Tickets without a confirmed root cause count as `unconfirmed`.
+            #[pyo3(signature = (*, since=None, until=None))]
+            fn accuracy_stats(
+                &self,
+                py: Python<'_>,
+                since: Option<&Bound<'_, PyAny>>,
+                until: Option<&Bound<'_, PyAny>>,
+            ) -> PyResult<Py<PyAny>> {
+                let since = time("since", since)?;
+                let until = time("until", until)?;
+                $wait(py, ops::accuracy_stats(self.core.clone(), since, until))
             }
 
             /// Creates an account: `role` is `admin`, `engineer` or `viewer`.

@@ -34,6 +34,7 @@ fn oncall(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<records::DataSource>()?;
     m.add_class::<records::ConnectionTest>()?;
     m.add_class::<records::Ticket>()?;
+    m.add_class::<records::AccuracyReport>()?;
     m.add_class::<records::User>()?;
     Ok(())
 }

@@ -18,7 +18,11 @@ const TIMES: &[&str] = &[
     "updated_at",
     "started_at",
     "completed_at",
+    "refresh_at",
     "at",
+    "confirmed_at",
+    "since",
+    "until",
 ];
 
 /// Longest cell shown by `_repr_html_`.
@@ -93,7 +97,7 @@ fn field_to_py(py: Python<'_>, key: &str, value: &Value) -> PyResult<Py<PyAny>> 
     if TIMES.contains(&key) {
         return time_to_py(py, value);
     }
-    if key == "history"
+    if (key == "history" || key == "misses")
         && let Value::Array(entries) = value
     {
         let list = pyo3::types::PyList::empty(py);
@@ -220,6 +224,10 @@ record! {
         started_at,
         /// When it reached a final state.
         completed_at,
+        /// 1 for the first run, one more for each time it was run again.
+        revision,
+        /// When it runs again (a webhook's analysis whose incident window was still open), or None.
+        refresh_at,
     ]
     extra: {
     /// The result's suspects, most likely first (empty without a result).
@@ -304,6 +312,14 @@ record! {
         analysis_id,
         /// Free text.
         description,
+        /// The component (service, pod or host) confirmed as the root cause.
+        confirmed_root_cause,
+        /// What fixed it.
+        resolution,
+        /// Email of who set the confirmation.
+        confirmed_by,
+        /// When the confirmation was set.
+        confirmed_at,
         /// Bumped on every change.
         version,
         /// Email of the creator.
@@ -341,6 +357,34 @@ impl Ticket {
             history: None,
         })
     }
+}
+
+record! {
+    /// The analyzer's accuracy on resolved tickets: how often the confirmed root
+    /// cause was the analysis' #1 suspect / in its top 3 (`totals`, `by_month`,
+    /// `by_alert`: dicts with `confirmed`, `hit_at_1`, `hit_at_3`, `share_at_1`,
+    /// `share_at_3`, `unconfirmed`), and the misses.
+    AccuracyReport from oncall_core::tickets::AccuracyReport,
+    repr: ["totals"],
+    fields: [
+        /// Tickets opened at or after this time were counted (None: no bound).
+        since,
+        /// Tickets opened before this time were counted (None: no bound).
+        until,
+        /// Counts over every ticket.
+        totals,
+        /// Resolved tickets with a confirmed root cause but no analysis result.
+        without_analysis,
+        /// Per month (`month`: `YYYY-MM`), oldest first.
+        by_month,
+        /// Per alert name (`alert_name`), most tickets first.
+        by_alert,
+        /// Misses at #1 in all.
+        misses_total,
+        /// The misses, newest first (ticket_no, alert_name, analyzer_top,
+        /// analyzer_top3, confirmed_root_cause, rank, created_at, title).
+        misses,
+    ]
 }
 
 record! {

@@ -146,6 +146,8 @@ def test_analyses(oc: oncall.OnCall):
     assert a.result is not None and a.result["summary"] and a.analyzer == "statistical"
     assert a.suspects == a.result["suspects"]
     assert a.completed_at >= a.created_at
+    # A person's submission runs once: revision 1, no refresh planned.
+    assert a.revision == 1 and a.refresh_at is None
 
     # JSON, as a dict or as a str holding it
     alert = json.loads((SCENARIO / "alert.json").read_text())

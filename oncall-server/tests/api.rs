@@ -782,6 +782,271 @@ async fn tickets_walk_their_states_with_history_and_version_checks() {
     assert_error(s, &b, StatusCode::UNPROCESSABLE_ENTITY, "invalid");
 }
 
+/// A completed analysis of `alert` ranking `suspects`, written straight into the
+/// server's database (the analyzer's ranking is what is under test here).
+async fn completed_analysis(db: &str, alert: &str, suspects: &[&str]) -> String {
+    let store = oncall_core::store::open(db).await.unwrap();
+    let mut a = oncall_core::analysis::Analysis::pending(
+        alert.into(),
+        format!("{alert} firing"),
+        json!({}),
+        "e@example.com".into(),
+    );
+    a.status = oncall_core::analysis::AnalysisStatus::Completed;
+    a.alert = json!({"name": alert});
+    a.result = Some(json!({
+        "summary": format!("{alert}: {}", suspects.first().unwrap_or(&"nothing")),
+        "root_cause": suspects.first(),
+        "confidence": 0.7,
+        "severity": "P2",
+        "evidence": [],
+        "suggestions": [],
+        "suspects": suspects
+            .iter()
+            .map(|c| json!({"component": c, "kind": "service", "score": 0.5, "reasons": ["r"]}))
+            .collect::<Vec<_>>(),
+    }));
+    a.completed_at = Some(chrono::Utc::now());
+    store.insert_analysis(&a).await.unwrap();
+    store.close().await;
+    a.id.to_string()
+}
+
+#[tokio::test]
+async fn resolving_confirms_the_root_cause_and_accuracy_counts_it() {
+    let api = api().await;
+    let db = format!("sqlite://{}", api._dir.path().join("t.db").display());
+    let admin = api.admin().await;
+    let eng = api.user(&admin, "e@example.com", "engineer").await;
+    let viewer = api.user(&admin, "v@example.com", "viewer").await;
+    let latency =
+        completed_analysis(&db, "HighLatency", &["ts-order-service", "mysql", "redis"]).await;
+    let errors = completed_analysis(&db, "HighErrorRate", &["ts-order-service", "mysql"]).await;
+    let crash = completed_analysis(&db, "PodCrashLooping", &["carts"]).await;
+
+    let mut nos = Vec::new();
+    for id in [&latency, &errors, &crash] {
+        let (s, t) = api
+            .call(
+                "POST",
+                "/api/tickets",
+                Some(&eng),
+                Some(json!({"analysis_id": id})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{t}");
+        let no = t["no"].as_str().unwrap().to_owned();
+        let (s, t) = api
+            .call(
+                "PATCH",
+                &format!("/api/tickets/{no}"),
+                Some(&eng),
+                Some(json!({"status": "processing"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{t}");
+        nos.push(no);
+    }
+    let path = |i: usize| format!("/api/tickets/{}", nos[i]);
+
+    // Bad input: clear 422s naming the field, and nothing changes.
+    for (body, field) in [
+        (
+            json!({"status": "resolved", "confirmed_root_cause": "the database"}),
+            "confirmed_root_cause",
+        ),
+        (
+            json!({"status": "resolved", "confirmed_root_cause": "x".repeat(254)}),
+            "confirmed_root_cause",
+        ),
+        (
+            json!({"status": "resolved", "resolution": "y".repeat(2001)}),
+            "resolution",
+        ),
+    ] {
+        let (s, b) = api.call("PATCH", &path(0), Some(&eng), Some(body)).await;
+        assert_error(s, &b, StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+        assert!(b["message"].as_str().unwrap().starts_with(field), "{b}");
+    }
+    let (s, b) = api
+        .call(
+            "PATCH",
+            &path(0),
+            Some(&viewer),
+            Some(json!({"status": "resolved", "confirmed_root_cause": "mysql"})),
+        )
+        .await;
+    assert_error(s, &b, StatusCode::FORBIDDEN, "forbidden");
+    let (_, t) = api.call("GET", &path(0), Some(&viewer), None).await;
+    assert_eq!(
+        (t["status"].as_str(), t["version"].as_i64()),
+        (Some("processing"), Some(2))
+    );
+    assert!(t.get("confirmed_root_cause").is_none(), "{t}");
+
+    // Resolve with a pod of the analysis' #1 and what fixed it.
+    let (s, t) = api
+        .call(
+            "PATCH",
+            &path(0),
+            Some(&eng),
+            Some(json!({
+                "status": "resolved",
+                "confirmed_root_cause": "  ts-order-service-5d9f7-abc12 ",
+                "resolution": "rolled back v2.3",
+                "version": 2,
+            })),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{t}");
+    assert_eq!(t["confirmed_root_cause"], "ts-order-service-5d9f7-abc12");
+    assert_eq!(t["resolution"], "rolled back v2.3");
+    assert_eq!(t["confirmed_by"], "e@example.com");
+    assert!(t["confirmed_at"].is_string(), "{t}");
+    let last = t["history"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["to_status"], "resolved");
+    assert_eq!(
+        last["changes"]["confirmed_root_cause"]["to"],
+        "ts-order-service-5d9f7-abc12"
+    );
+    assert_eq!(last["changes"]["resolution"]["to"], "rolled back v2.3");
+    // Lists carry it too.
+    let (_, page) = api
+        .call("GET", "/api/tickets?status=resolved", Some(&viewer), None)
+        .await;
+    assert_eq!(
+        page["items"][0]["confirmed_root_cause"],
+        "ts-order-service-5d9f7-abc12"
+    );
+
+    // Reopening clears it; the history keeps what it was.
+    let (s, t) = api
+        .call(
+            "PATCH",
+            &path(0),
+            Some(&eng),
+            Some(json!({"status": "processing"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{t}");
+    for k in [
+        "confirmed_root_cause",
+        "resolution",
+        "confirmed_by",
+        "confirmed_at",
+    ] {
+        assert!(t.get(k).is_none(), "{k} kept after reopening: {t}");
+    }
+    let last = t["history"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        last["changes"]["confirmed_root_cause"]["from"],
+        "ts-order-service-5d9f7-abc12"
+    );
+    assert_eq!(last["changes"]["resolution"]["from"], "rolled back v2.3");
+    // Resolved again, the analysis was right ("one click": its #1, any case).
+    let (s, _) = api
+        .call(
+            "PATCH",
+            &path(0),
+            Some(&eng),
+            Some(json!({"status": "resolved", "confirmed_root_cause": "TS-Order-Service"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    // #2 of the second analysis; the third resolved without confirming.
+    let (s, _) = api
+        .call(
+            "PATCH",
+            &path(1),
+            Some(&eng),
+            Some(json!({"status": "resolved", "confirmed_root_cause": "mysql", "resolution": "raised the pool size"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = api
+        .call(
+            "PATCH",
+            &path(2),
+            Some(&eng),
+            Some(json!({"status": "resolved"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+
+    let (s, r) = api
+        .call("GET", "/api/stats/accuracy", Some(&viewer), None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    let totals = &r["totals"];
+    assert_eq!(
+        (
+            totals["confirmed"].as_u64(),
+            totals["hit_at_1"].as_u64(),
+            totals["hit_at_3"].as_u64(),
+            totals["unconfirmed"].as_u64()
+        ),
+        (Some(2), Some(1), Some(2), Some(1)),
+        "{r}"
+    );
+    assert_eq!(totals["share_at_1"], 0.5);
+    assert_eq!(totals["share_at_3"], 1.0);
+    let month = chrono::Utc::now().format("%Y-%m").to_string();
+    assert_eq!(r["by_month"][0]["month"], month.as_str());
+    assert_eq!(r["by_month"][0]["confirmed"], 2);
+    let alerts: Vec<_> = r["by_alert"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["alert_name"].as_str().unwrap(),
+                a["hit_at_1"].as_u64().unwrap(),
+                a["unconfirmed"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        alerts,
+        [
+            ("HighErrorRate", 0, 0),
+            ("HighLatency", 1, 0),
+            ("PodCrashLooping", 0, 1)
+        ]
+    );
+    assert_eq!(r["misses_total"], 1);
+    let miss = &r["misses"][0];
+    assert_eq!(miss["ticket_no"], nos[1].as_str());
+    assert_eq!(miss["analyzer_top"], "ts-order-service");
+    assert_eq!(miss["confirmed_root_cause"], "mysql");
+    assert_eq!(miss["rank"], 2);
+
+    // A period with no tickets, a backwards one, no token.
+    let (s, r) = api
+        .call(
+            "GET",
+            "/api/stats/accuracy?until=2020-01-01T00:00:00Z",
+            Some(&viewer),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, r["totals"]["confirmed"].as_u64()),
+        (StatusCode::OK, Some(0))
+    );
+    assert!(r["totals"].get("share_at_1").is_none(), "{r}");
+    let (s, b) = api
+        .call(
+            "GET",
+            "/api/stats/accuracy?since=2026-02-01T00:00:00Z&until=2026-01-01T00:00:00Z",
+            Some(&viewer),
+            None,
+        )
+        .await;
+    assert_error(s, &b, StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+    let (s, b) = api.call("GET", "/api/stats/accuracy", None, None).await;
+    assert_error(s, &b, StatusCode::UNAUTHORIZED, "unauthorized");
+}
+
 #[tokio::test]
 async fn health_metrics_docs_and_the_committed_spec() {
     let api = api().await;

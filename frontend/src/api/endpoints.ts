@@ -1,6 +1,7 @@
 // One function per REST endpoint the UI calls (SPEC §4).
 import { request } from "./client";
 import type {
+  AccuracyReport,
   Accepted,
   Analysis,
   AnalysisPage,
@@ -80,6 +81,7 @@ export const api = {
   ticket: (no: string) => request<TicketDetail>(`/api/tickets/${enc(no)}`),
   updateTicket: (no: string, p: TicketUpdate) =>
     request<TicketDetail>(`/api/tickets/${enc(no)}`, { method: "PATCH", body: p }),
+  accuracy: (f: { since?: string; until?: string }) => request<AccuracyReport>("/api/stats/accuracy", { query: { ...f } }),
 };
 
 export interface AnalysisFilter {

@@ -2316,6 +2316,151 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/analysis/{id}/revisions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The earlier runs of an analysis, oldest first, each as the analysis stood
+         *     when that run ended (same shape as `GET /api/analysis/{id}`). A webhook's
+         *     analysis that completed while its incident window was still open runs again
+         *     once the window has filled; the run before is kept here, never overwritten.
+         *     Empty when it ran once.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["AnalysisView"][];
+                    };
+                };
+                /** @description Malformed request. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description No token, or an invalid or expired one. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description The caller's role does not allow this. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description No such thing. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Duplicate, stale version or transition not allowed. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Body too large. */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /**
+                 * @description The body is not `application/json` (answered by poem before any handler;
+                 *     listed so the document says so).
+                 */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Validation failed. */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Too many attempts. */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Our fault. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description A dependency is down. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/analysis/{id}/stream-ticket": {
         parameters: {
             query?: never;
@@ -3146,6 +3291,154 @@ export interface paths {
                 };
             };
         };
+        trace?: never;
+    };
+    "/api/stats/accuracy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The analyzer's accuracy on real incidents: of the resolved and closed
+         *     tickets opened in `[since, until)`, the share whose confirmed root cause was
+         *     the analysis' #1 suspect / in its top 3, in all, by month and by alert name,
+         *     with the misses. Tickets without a confirmed root cause are counted as
+         *     `unconfirmed`, never as misses.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Tickets opened at or after this time (RFC 3339). */
+                    since?: string;
+                    /** @description Tickets opened before this time (RFC 3339). */
+                    until?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["AccuracyReport"];
+                    };
+                };
+                /** @description Malformed request. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description No token, or an invalid or expired one. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description The caller's role does not allow this. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description No such thing. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Duplicate, stale version or transition not allowed. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Body too large. */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /**
+                 * @description The body is not `application/json` (answered by poem before any handler;
+                 *     listed so the document says so).
+                 */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Validation failed. */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Too many attempts. */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Our fault. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description A dependency is down. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/webhooks": {
@@ -5348,6 +5641,143 @@ export interface components {
             status: components["schemas"]["AnalysisStatus"] & unknown;
         };
         /**
+         * AccuracyCount
+         * @description Hits and shares for one group of tickets.
+         */
+        AccuracyCount: {
+            /**
+             * Format: uint64
+             * @description Resolved tickets with a confirmed root cause and an analysis result.
+             */
+            confirmed: number;
+            /**
+             * Format: uint64
+             * @description Of those, how many had the confirmed cause as the analysis' #1 suspect.
+             */
+            hit_at_1: number;
+            /**
+             * Format: uint64
+             * @description Of those, how many had it among the first three suspects.
+             */
+            hit_at_3: number;
+            /**
+             * Format: double
+             * @description `hit_at_1 / confirmed`; absent when nothing was confirmed.
+             */
+            share_at_1?: number;
+            /**
+             * Format: double
+             * @description `hit_at_3 / confirmed`; absent when nothing was confirmed.
+             */
+            share_at_3?: number;
+            /**
+             * Format: uint64
+             * @description Resolved tickets with an analysis but no confirmed root cause (not misses).
+             */
+            unconfirmed: number;
+        };
+        /**
+         * AccuracyMiss
+         * @description A ticket whose confirmed root cause was not the analysis' #1 suspect.
+         */
+        AccuracyMiss: {
+            /** @description The ticket. */
+            ticket_no: string;
+            /** @description Its title. */
+            title: string;
+            /** @description The alert's name. */
+            alert_name: string;
+            /**
+             * Format: date-time
+             * @description When the ticket was opened.
+             */
+            created_at: string;
+            /** @description The analysis' #1 suspect; absent when it named none. */
+            analyzer_top?: string;
+            /** @description The analysis' first three suspects, #1 first. */
+            analyzer_top3: string[];
+            /** @description What the engineer confirmed. */
+            confirmed_root_cause: string;
+            /**
+             * Format: uint32
+             * @description Where the confirmed cause stood among the first three suspects (2 or 3);
+             *     absent when it was not among them.
+             */
+            rank?: number;
+        };
+        /**
+         * AccuracyReport
+         * @description The analyzer's accuracy on resolved tickets.
+         */
+        AccuracyReport: {
+            /**
+             * Format: date-time
+             * @description Tickets opened at or after this time were counted.
+             */
+            since?: string;
+            /**
+             * Format: date-time
+             * @description Tickets opened before this time were counted.
+             */
+            until?: string;
+            /** @description Over every counted ticket. */
+            totals: components["schemas"]["AccuracyCount"] & unknown;
+            /**
+             * Format: uint64
+             * @description Resolved tickets with a confirmed root cause but no analysis result to judge.
+             */
+            without_analysis: number;
+            /** @description Per month of the tickets' creation, oldest first. */
+            by_month: components["schemas"]["MonthAccuracy"][];
+            /** @description Per alert name, most confirmed tickets first. */
+            by_alert: components["schemas"]["AlertAccuracy"][];
+            /**
+             * Format: uint64
+             * @description How many confirmed tickets missed at #1 (all of them, listed or not).
+             */
+            misses_total: number;
+            /** @description The misses, newest first, at most [`MAX_LISTED_MISSES`]. */
+            misses: components["schemas"]["AccuracyMiss"][];
+        };
+        /**
+         * AlertAccuracy
+         * @description Accuracy for the tickets of one alert name.
+         */
+        AlertAccuracy: {
+            /** @description The alert's name (empty when the analysis did not know it). */
+            alert_name: string;
+            /**
+             * Format: uint64
+             * @description Resolved tickets with a confirmed root cause and an analysis result.
+             */
+            confirmed: number;
+            /**
+             * Format: uint64
+             * @description Of those, how many had the confirmed cause as the analysis' #1 suspect.
+             */
+            hit_at_1: number;
+            /**
+             * Format: uint64
+             * @description Of those, how many had it among the first three suspects.
+             */
+            hit_at_3: number;
+            /**
+             * Format: double
+             * @description `hit_at_1 / confirmed`; absent when nothing was confirmed.
+             */
+            share_at_1?: number;
+            /**
+             * Format: double
+             * @description `hit_at_3 / confirmed`; absent when nothing was confirmed.
+             */
+            share_at_3?: number;
+            /**
+             * Format: uint64
+             * @description Resolved tickets with an analysis but no confirmed root cause (not misses).
+             */
+            unconfirmed: number;
+        };
+        /**
          * AlertOccurrence
          * @description One accepted alert as stored.
          */
@@ -5380,6 +5810,50 @@ export interface components {
              * @description When it arrived.
              */
             received_at: string;
+        };
+        /**
+         * AlertQueryView
+         * @description The alert's own expression evaluated over both windows: what paged, drawn
+         *     first (see [`crate::analysis::alert_query`]).
+         */
+        AlertQueryView: {
+            /** @description The rule's expression as the alert carried it. */
+            expr: string;
+            /** @description What was evaluated: the expression without its threshold. */
+            query: string;
+            /** @description The rule's threshold, when it compares with a number. */
+            threshold?: components["schemas"]["Threshold"] & unknown;
+            /** @description The metric source it was evaluated on. */
+            source: string;
+            /** @description Its series, those past the threshold first (at most 10). */
+            series: components["schemas"]["AlertSeriesView"][];
+        };
+        /**
+         * AlertSeriesView
+         * @description One series of the alert's expression.
+         */
+        AlertSeriesView: {
+            /** @description Its labels (an aggregate has only its `by` labels, or none). */
+            labels: {
+                [key: string]: string;
+            };
+            /**
+             * Format: double
+             * @description Median over the baseline.
+             */
+            baseline?: number;
+            /**
+             * Format: double
+             * @description The extreme of the incident window in the rule's direction.
+             */
+            peak?: number;
+            /**
+             * Format: date-time
+             * @description Since when the rule's condition held without a break.
+             */
+            breached_at?: string;
+            /** @description The samples over both windows, time order. */
+            points: components["schemas"]["MetricPoint"][];
         };
         /**
          * AnalysisAlerts
@@ -5674,6 +6148,18 @@ export interface components {
             notices: string[];
             /** @description How long it took, once a worker started it. */
             timing?: components["schemas"]["AnalysisTiming"] & unknown;
+            /**
+             * Format: int64
+             * @description 1 for the first run, one more for each time it was run again; the earlier
+             *     runs are at `GET /api/analysis/{id}/revisions`.
+             */
+            revision: number;
+            /**
+             * Format: date-time
+             * @description When it runs again (a webhook's analysis that completed while its incident
+             *     window was still open), if it will.
+             */
+            refresh_at?: string;
         };
         /**
          * AuthInput
@@ -6139,6 +6625,11 @@ export interface components {
         EvidenceView: {
             /** @description The windows compared. */
             window?: components["schemas"]["EvidenceWindow"] & unknown;
+            /**
+             * @description The alert's own expression (without its threshold) evaluated over the
+             *     windows: what paged, drawn first.
+             */
+            alert_query?: components["schemas"]["AlertQueryView"] & unknown;
             /** @description Log templates worth a look (new, bursting or error-level), strongest first. */
             log_templates: components["schemas"]["LogTemplateView"][];
             /** @description Series that moved, strongest first. */
@@ -6467,6 +6958,44 @@ export interface components {
             step: string;
         };
         /**
+         * MonthAccuracy
+         * @description Accuracy for the tickets opened in one month.
+         */
+        MonthAccuracy: {
+            /** @description `YYYY-MM` (UTC) of the tickets' creation. */
+            month: string;
+            /**
+             * Format: uint64
+             * @description Resolved tickets with a confirmed root cause and an analysis result.
+             */
+            confirmed: number;
+            /**
+             * Format: uint64
+             * @description Of those, how many had the confirmed cause as the analysis' #1 suspect.
+             */
+            hit_at_1: number;
+            /**
+             * Format: uint64
+             * @description Of those, how many had it among the first three suspects.
+             */
+            hit_at_3: number;
+            /**
+             * Format: double
+             * @description `hit_at_1 / confirmed`; absent when nothing was confirmed.
+             */
+            share_at_1?: number;
+            /**
+             * Format: double
+             * @description `hit_at_3 / confirmed`; absent when nothing was confirmed.
+             */
+            share_at_3?: number;
+            /**
+             * Format: uint64
+             * @description Resolved tickets with an analysis but no confirmed root cause (not misses).
+             */
+            unconfirmed: number;
+        };
+        /**
          * NewUser
          * @description What it takes to create an account.
          */
@@ -6791,6 +7320,19 @@ export interface components {
             incident: number;
         };
         /**
+         * Threshold
+         * @description A rule's comparison with a number: `> 70`.
+         */
+        Threshold: {
+            /** @description `>`, `>=`, `<`, `<=`, `==` or `!=`. */
+            op: string;
+            /**
+             * Format: double
+             * @description The number compared with.
+             */
+            value: number;
+        };
+        /**
          * Ticket
          * @description A ticket as stored and shown.
          */
@@ -6814,6 +7356,21 @@ export interface components {
             analysis_id?: string;
             /** @description Free text. */
             description?: string;
+            /**
+             * @description The component (service, pod or host) the engineer confirmed as the root
+             *     cause, usually when resolving; compared with the analysis' suspects by
+             *     [`same_component`].
+             */
+            confirmed_root_cause?: string;
+            /** @description What fixed it, in a few words ("raised the pool size", "rolled back v2.3"). */
+            resolution?: string;
+            /** @description Email of who last set the confirmed root cause or the resolution. */
+            confirmed_by?: string;
+            /**
+             * Format: date-time
+             * @description When the confirmed root cause or the resolution was last set (UTC).
+             */
+            confirmed_at?: string;
             /**
              * Format: int64
              * @description Bumped on every change; a write must name the version it read.
@@ -6856,6 +7413,21 @@ export interface components {
             analysis_id?: string;
             /** @description Free text. */
             description?: string;
+            /**
+             * @description The component (service, pod or host) the engineer confirmed as the root
+             *     cause, usually when resolving; compared with the analysis' suspects by
+             *     [`same_component`].
+             */
+            confirmed_root_cause?: string;
+            /** @description What fixed it, in a few words ("raised the pool size", "rolled back v2.3"). */
+            resolution?: string;
+            /** @description Email of who last set the confirmed root cause or the resolution. */
+            confirmed_by?: string;
+            /**
+             * Format: date-time
+             * @description When the confirmed root cause or the resolution was last set (UTC).
+             */
+            confirmed_at?: string;
             /**
              * Format: int64
              * @description Bumped on every change; a write must name the version it read.
@@ -6970,9 +7542,22 @@ export interface components {
             description?: string;
             /**
              * @description Move to this status: open → processing → resolved → closed, open → closed
-             *     (with a reason), resolved → processing.
+             *     (with a reason), resolved → processing, closed → processing (with a
+             *     reason). Reopening clears the confirmed root cause and resolution (the
+             *     history keeps them) unless this request sets new ones.
              */
             status?: components["schemas"]["TicketStatus"] & unknown;
+            /**
+             * @description The component (service, pod or host) confirmed as the root cause, e.g. when
+             *     resolving: one name, no spaces, at most 253 characters; `null` or `""`
+             *     clears it. Compared with the analysis' suspects by `/api/stats/accuracy`.
+             */
+            confirmed_root_cause?: string;
+            /**
+             * @description What fixed it ("raised the pool size", "rolled back v2.3"), at most 2000
+             *     characters; `null` or `""` clears it.
+             */
+            resolution?: string;
             /** @description Why; required to close an open ticket. */
             reason?: string;
             /**

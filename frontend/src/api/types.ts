@@ -28,6 +28,7 @@ export type EvidenceView = S["EvidenceView"];
 export type LogTemplateView = S["LogTemplateView"];
 export type LogLevelName = S["LogLevelName"];
 export type MetricShiftView = S["MetricShiftView"];
+export type AlertQueryView = S["AlertQueryView"];
 export type MetricPoint = S["MetricPoint"];
 export type ErrorOriginView = S["ErrorOriginView"];
 export type PathDivergenceView = S["PathDivergenceView"];
@@ -56,6 +57,11 @@ export type TicketHistoryEntry = S["TicketHistoryEntry"];
 export type TicketInput = S["TicketInput"];
 export type TicketStatus = S["TicketStatus"];
 export type Severity = S["Severity"];
+export type AccuracyReport = S["AccuracyReport"];
+export type AccuracyCount = S["AccuracyCount"];
+export type MonthAccuracy = S["MonthAccuracy"];
+export type AlertAccuracy = S["AlertAccuracy"];
+export type AccuracyMiss = S["AccuracyMiss"];
 export type ErrorBody = S["ErrorBody"];
 export type UnderstoodAlert = S["UnderstoodAlert"];
 export type SourceStatus = S["SourceStatus"];
@@ -75,10 +81,13 @@ export type Delivery = S["Delivery"];
 export type DeliveryPage = S["DeliveryPage"];
 export type NotificationEvent = S["NotificationEvent"];
 
-/** `PATCH /api/tickets/{no}`: `assignee`/`description` take `null` to clear. */
-export type TicketUpdate = Omit<S["TicketUpdate"], "assignee" | "description"> & {
+/** `PATCH /api/tickets/{no}`: `assignee`, `description`, `confirmed_root_cause` and
+ * `resolution` take `null` to clear. */
+export type TicketUpdate = Omit<S["TicketUpdate"], "assignee" | "description" | "confirmed_root_cause" | "resolution"> & {
   assignee?: string | null;
   description?: string | null;
+  confirmed_root_cause?: string | null;
+  resolution?: string | null;
 };
 
 /** `POST /api/datasources/{id}/test` (SPEC §4; lands with the connectors). */

@@ -2,6 +2,7 @@ import { lazy, Suspense, useState } from "react";
 import { Link, Outlet, useLocation, useNavigate } from "react-router-dom";
 import { Alert, Avatar, Button, Dropdown, Grid, Layout, Menu, Tag } from "antd";
 import {
+  AimOutlined,
   AlertOutlined,
   ApiOutlined,
   BellOutlined,
@@ -41,6 +42,7 @@ export default function AppLayout() {
     { key: "/analyze", icon: <AlertOutlined />, label: <Link to="/analyze">{t("nav.analyze")}</Link> },
     { key: "/analyses", icon: <HistoryOutlined />, label: <Link to="/analyses">{t("nav.history")}</Link> },
     { key: "/tickets", icon: <ProfileOutlined />, label: <Link to="/tickets">{t("nav.tickets")}</Link> },
+    { key: "/accuracy", icon: <AimOutlined />, label: <Link to="/accuracy" data-testid="nav-accuracy">{t("nav.accuracy")}</Link> },
     { key: "/datasources", icon: <DatabaseOutlined />, label: <Link to="/datasources">{t("nav.datasources")}</Link> },
     ...(hasRole(me?.role, "admin")
       ? [

@@ -9,6 +9,7 @@ import type { TicketDetail, TicketInput } from "../api/types";
 import { SEVERITIES, ticketChanges, type TicketFormValues } from "../lib/tickets";
 import { useT } from "../i18n";
 import { useCan } from "../lib/queries";
+import { CONFIRMED_ROOT_CAUSE_MAX, RESOLUTION_MAX } from "../lib/accuracy";
 
 type Props =
   | { mode: "create"; initial: Partial<TicketFormValues>; analysisId?: string; onClose: () => void; onDone: (t: TicketDetail) => void }
@@ -48,6 +49,8 @@ export default function TicketFormModal(props: Props) {
           severity: props.ticket.severity,
           assignee: props.ticket.assignee ?? undefined,
           description: props.ticket.description ?? undefined,
+          confirmed_root_cause: props.ticket.confirmed_root_cause ?? undefined,
+          resolution: props.ticket.resolution ?? undefined,
         }
       : { severity: "P2", ...props.initial };
 
@@ -102,6 +105,21 @@ export default function TicketFormModal(props: Props) {
         <Form.Item name="description" label={t("tickets.description")}>
           <Input.TextArea autoSize={{ minRows: 3, maxRows: 10 }} />
         </Form.Item>
+        {props.mode === "edit" &&
+          (props.ticket.status === "resolved" || props.ticket.status === "closed" || props.ticket.confirmed_root_cause || props.ticket.resolution) && (
+            <>
+              <Form.Item
+                name="confirmed_root_cause"
+                label={t("tickets.confirmedRootCause")}
+                rules={[{ max: CONFIRMED_ROOT_CAUSE_MAX }, { pattern: /^\S*$/, message: t("resolve.causeOneName") }]}
+              >
+                <Input id="ticket-confirmed-root-cause" allowClear placeholder={t("resolve.causePlaceholder")} />
+              </Form.Item>
+              <Form.Item name="resolution" label={t("tickets.resolution")} rules={[{ max: RESOLUTION_MAX }]}>
+                <Input.TextArea id="ticket-resolution" autoSize={{ minRows: 2, maxRows: 6 }} />
+              </Form.Item>
+            </>
+          )}
       </Form>
     </Modal>
   );

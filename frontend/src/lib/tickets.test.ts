@@ -25,6 +25,34 @@ describe("roles", () => {
   });
 });
 
+describe("ticketChanges of a confirmation", () => {
+  const resolved = {
+    no: "INC-20260101-0002",
+    title: "Slow checkout",
+    root_cause: "",
+    severity: "P2",
+    status: "resolved",
+    assignee: null,
+    description: null,
+    confirmed_root_cause: "ts-order-service",
+    resolution: "rolled back v2.3",
+    version: 4,
+  } as unknown as TicketDetail;
+  const same = { title: "Slow checkout", root_cause: "", severity: "P2" as const };
+  it("sends a corrected cause, clears with null, and leaves fields the form did not show", () => {
+    expect(ticketChanges(resolved, { ...same, confirmed_root_cause: " mysql ", resolution: "rolled back v2.3" })).toEqual({
+      version: 4,
+      confirmed_root_cause: "mysql",
+    });
+    expect(ticketChanges(resolved, { ...same, confirmed_root_cause: "", resolution: "" })).toEqual({
+      version: 4,
+      confirmed_root_cause: null,
+      resolution: null,
+    });
+    expect(ticketChanges(resolved, same)).toEqual({ version: 4 });
+  });
+});
+
 describe("ticketChanges", () => {
   const before = {
     no: "INC-20260101-0001",

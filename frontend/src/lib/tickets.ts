@@ -59,6 +59,9 @@ export interface TicketFormValues {
   severity: Severity;
   assignee?: string;
   description?: string;
+  /** Only in the edit form of a resolved or confirmed ticket. */
+  confirmed_root_cause?: string;
+  resolution?: string;
 }
 
 export const SEVERITIES: Severity[] = ["P0", "P1", "P2", "P3"];
@@ -77,6 +80,14 @@ export function ticketChanges(before: TicketDetail, v: TicketFormValues): Ticket
   if (assignee !== (before.assignee ?? null)) p.assignee = assignee;
   const description = v.description?.trim() || null;
   if (description !== (before.description ?? null)) p.description = description;
+  if (v.confirmed_root_cause !== undefined) {
+    const cause = v.confirmed_root_cause?.trim() || null;
+    if (cause !== (before.confirmed_root_cause ?? null)) p.confirmed_root_cause = cause;
+  }
+  if (v.resolution !== undefined) {
+    const resolution = v.resolution?.trim() || null;
+    if (resolution !== (before.resolution ?? null)) p.resolution = resolution;
+  }
   return p;
 }
 

@@ -71,6 +71,7 @@ import type { ProgressEvent } from "../lib/sse";
 import { AnalysisStatusTag, CodeBlock, ErrorBox, PageHead, SeverityTag } from "../components/common";
 import { PageSpinner } from "../components/shell";
 import MetricChart from "../components/MetricChart";
+import AlertQueryCard from "../components/AlertQueryCard";
 import TicketFormModal from "../components/TicketFormModal";
 import { AnalyzerCard, AnalyzerTag } from "../components/AnalyzerCard";
 import { asSeverity } from "../lib/tickets";
@@ -338,12 +339,14 @@ function ResultCards({
   const suspects = useMemo(() => suspectRows(r, e), [r, e]);
   const [allSuspects, setAllSuspects] = useState(false);
   const w = a.window;
-  const key = (e?.metric_shifts ?? []).find((m) => m.points.length > 0);
+  // What paged comes first; without the rule's expression, the strongest shift.
+  const paged = e?.alert_query && e.alert_query.series.some((s) => s.points.length > 0) ? e.alert_query : null;
+  const key = paged ? undefined : (e?.metric_shifts ?? []).find((m) => m.points.length > 0);
   const incident: [number, number] | null = win.incidentStart !== null && win.incidentEnd !== null ? [win.incidentStart, win.incidentEnd] : null;
   const alertAt = w?.alert_start ?? alertScope(a.alert).startsAt;
   return (
     <>
-      <Col xs={24} lg={key ? 14 : 16}>
+      <Col xs={24} lg={key || paged ? 14 : 16}>
         <Card style={{ height: "100%" }} data-testid="analysis-result">
           <Typography.Text type="secondary">{t("analysis.rootCause")}</Typography.Text>
           <Typography.Title level={4} style={{ marginTop: 4 }} data-testid="root-cause">
@@ -368,7 +371,11 @@ function ResultCards({
           </Space>
         </Card>
       </Col>
-      {key ? (
+      {paged ? (
+        <Col xs={24} lg={10}>
+          <AlertQueryCard query={paged} alertStart={win.alertStart} incident={incident} />
+        </Col>
+      ) : key ? (
         <Col xs={24} lg={10}>
           <Card size="small" style={{ height: "100%" }} title={t("analysis.keyChart")} data-testid="key-chart">
             <Typography.Text className="mono selector" ellipsis>

@@ -13,6 +13,7 @@ import { formatDateTime } from "../lib/format";
 import { ErrorBox, PageHead, SeverityTag, TicketStatusTag } from "../components/common";
 import { PageSpinner } from "../components/shell";
 import TicketFormModal from "../components/TicketFormModal";
+import ResolveTicketModal from "../components/ResolveTicketModal";
 
 export default function TicketPage() {
   const { no = "" } = useParams();
@@ -23,6 +24,7 @@ export default function TicketPage() {
   const q = useQuery({ queryKey: ["ticket", no], queryFn: () => api.ticket(no) });
   const [editing, setEditing] = useState(false);
   const [closing, setClosing] = useState<Transition | null>(null);
+  const [resolving, setResolving] = useState(false);
   const [conflict, setConflict] = useState<string | null>(null);
 
   const setData = (d: TicketDetail) => {
@@ -115,6 +117,25 @@ export default function TicketPage() {
             <Typography.Paragraph style={{ whiteSpace: "pre-wrap" }}>{d.root_cause || "—"}</Typography.Paragraph>
             <Typography.Title level={5}>{t("tickets.description")}</Typography.Title>
             <Typography.Paragraph style={{ whiteSpace: "pre-wrap", marginBottom: 0 }}>{d.description || "—"}</Typography.Paragraph>
+            {(d.confirmed_root_cause || d.resolution) && (
+              <div data-testid="ticket-confirmation">
+                <Typography.Title level={5} style={{ marginTop: 16 }}>
+                  {t("tickets.confirmedRootCause")}
+                </Typography.Title>
+                <Typography.Paragraph style={{ marginBottom: 4 }}>
+                  <span className="mono" data-testid="ticket-confirmed-cause">
+                    {d.confirmed_root_cause || "—"}
+                  </span>
+                  {d.confirmed_by && (
+                    <Typography.Text type="secondary" style={{ marginLeft: 8, fontSize: 12 }}>
+                      {t("tickets.confirmedBy", { who: d.confirmed_by, time: formatDateTime(d.confirmed_at) })}
+                    </Typography.Text>
+                  )}
+                </Typography.Paragraph>
+                <Typography.Title level={5}>{t("tickets.resolution")}</Typography.Title>
+                <Typography.Paragraph style={{ whiteSpace: "pre-wrap", marginBottom: 0 }}>{d.resolution || "—"}</Typography.Paragraph>
+              </div>
+            )}
           </Card>
           {canWrite && (
             <Card size="small" style={{ marginTop: 16 }} title={t("common.actions")}>
@@ -126,7 +147,7 @@ export default function TicketPage() {
                       type={a.action === "start" || a.action === "resolve" || a.action === "close" ? "primary" : "default"}
                       danger={a.action === "closeFalseAlarm"}
                       loading={move.isPending && move.variables?.to === a.to}
-                      onClick={() => (a.needsReason ? setClosing(a) : move.mutate({ to: a.to }))}
+                      onClick={() => (a.needsReason ? setClosing(a) : a.to === "resolved" ? setResolving(true) : move.mutate({ to: a.to }))}
                       data-testid={`ticket-action-${a.to}`}
                     >
                       {t(`tickets.action.${a.action}` as MessageKey)}
@@ -155,6 +176,21 @@ export default function TicketPage() {
             setEditing(false);
             setData(nd);
             void message.success(t("tickets.updated"));
+          }}
+        />
+      )}
+      {resolving && (
+        <ResolveTicketModal
+          ticket={d}
+          onCancel={() => setResolving(false)}
+          onConflict={(msg) => {
+            setResolving(false);
+            setConflict(msg);
+          }}
+          onDone={(nd) => {
+            setResolving(false);
+            setData(nd);
+            void message.success(t("tickets.moved", { status: t(`tickets.status.${nd.status}` as MessageKey) }));
           }}
         />
       )}

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use crate::error::{Error, Result};
 
+pub mod alert_query;
 pub mod pipeline;
 pub mod reduce;
 pub mod statistical;
@@ -212,6 +213,71 @@ pub struct Analysis {
     pub started_at: Option<DateTime<Utc>>,
     /// When it reached a final state.
     pub completed_at: Option<DateTime<Utc>>,
+    /// 1 for the first run, one more for each time it was run again; earlier runs
+    /// are kept as [`AnalysisRevision`]s.
+    #[serde(default = "first_revision")]
+    pub revision: i64,
+    /// When a worker runs it again: set on a webhook's analysis that completed
+    /// before its incident window had filled ([`refresh_time`]); `None`: never.
+    #[serde(default)]
+    pub refresh_at: Option<DateTime<Utc>>,
+}
+
+fn first_revision() -> i64 {
+    1
+}
+
+/// An earlier run of an analysis, kept when the analysis was run again: what the
+/// analysis held when the new run began.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Object),
+    oai(skip_serializing_if_is_none)
+)]
+pub struct AnalysisRevision {
+    /// Which run (1 = the first).
+    pub revision: i64,
+    /// The time window looked at.
+    pub window: Value,
+    /// Per data source: query sent, rows seen, time taken, error.
+    pub sources: Value,
+    /// Log templates, metric shifts and suspects.
+    pub evidence: Value,
+    /// The root-cause result of that run.
+    pub result: Option<Value>,
+    /// Notes or the failure of that run.
+    pub error: Option<String>,
+    /// `statistical` or the LLM model name.
+    pub analyzer: Option<String>,
+    /// Token counts and timings.
+    pub usage: Option<Value>,
+    /// When that run started.
+    pub started_at: Option<DateTime<Utc>>,
+    /// When that run ended.
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+/// Slack after the incident window's end before an analysis is run again: the
+/// last scrape interval and the log pipeline's delay (shippers batch for seconds to
+/// tens of seconds; a minute covers the usual Prometheus scrape and Promtail/Filebeat
+/// flush intervals).
+pub const REFRESH_LAG: chrono::Duration = chrono::Duration::seconds(60);
+
+/// When a completed analysis should be run again, if at all: a webhook's analysis
+/// (the alert arrives as it fires, so the incident window is still filling) whose
+/// first run completed before its incident window ended is run again once the
+/// window has filled, plus [`REFRESH_LAG`]. A person's submission is not (they
+/// chose the moment), nor is a refresh (its window has filled).
+pub fn refresh_time(
+    analysis: &Analysis,
+    incident_end: DateTime<Utc>,
+    completed_at: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    (analysis.revision == 1
+        && analysis.created_by.starts_with("webhook:")
+        && completed_at < incident_end)
+        .then_some(incident_end + REFRESH_LAG)
 }
 
 impl Analysis {
@@ -235,6 +301,8 @@ impl Analysis {
             created_at: Utc::now(),
             started_at: None,
             completed_at: None,
+            revision: 1,
+            refresh_at: None,
         }
     }
 }

@@ -186,16 +186,7 @@ pub fn short_baseline(
 /// The resource the alert is about, from its rule's expression (Prometheus'
 /// `generatorURL` carries it as `g0.expr`), its name and its summary.
 pub fn alert_resource(alert: &Alert) -> Option<crate::evidence::resources::Resource> {
-    let expr = alert
-        .generator_url
-        .as_deref()
-        .and_then(|u| url::Url::parse(u).ok())
-        .and_then(|u| {
-            u.query_pairs()
-                .find(|(k, _)| k.ends_with(".expr"))
-                .map(|(_, v)| v.into_owned())
-        })
-        .unwrap_or_default();
+    let expr = super::alert_query::expression(alert).unwrap_or_default();
     let summary = alert.annotations.get("summary").map_or("", String::as_str);
     crate::evidence::resources::resource_named(&[&expr, &alert.name, summary])
 }
@@ -324,6 +315,18 @@ pub(crate) async fn run(engine: &OnCall, mut analysis: Analysis, owner: &str) ->
         .store
         .update_claimed_analysis(&analysis, owner)
         .await?;
+    if analysis.revision > 1 {
+        reporter
+            .emit(
+                Stage::Collecting,
+                format!(
+                    "revision {}: running again now that the incident window has filled",
+                    analysis.revision
+                ),
+                Some(json!({"revision": analysis.revision})),
+            )
+            .await;
+    }
     let sources = enabled_sources(engine).await?;
     if input.is_string() {
         for (ds, _) in &sources {
@@ -444,6 +447,10 @@ pub(crate) async fn run(engine: &OnCall, mut analysis: Analysis, owner: &str) ->
         }
         collected.logs.extend(data.logs);
         collected.series.extend(data.series);
+        if collected.alert.is_empty() {
+            collected.alert = data.alert;
+        }
+        collected.metric_types.extend(data.metric_types);
         reports.push(report);
     }
     analysis.sources = serde_json::to_value(&reports).unwrap_or(Value::Null);
@@ -484,6 +491,9 @@ pub(crate) async fn run(engine: &OnCall, mut analysis: Analysis, owner: &str) ->
         }
         None => window,
     };
+    let alert_query = super::alert_query::expression(&alert).and_then(|expr| {
+        super::alert_query::AlertQuery::new(expr, std::mem::take(&mut collected.alert), &window)
+    });
     let subject = single_subject(&alert.scope);
     let about = alert_resource(&alert);
     let mut evidence: Evidence = tokio::task::spawn_blocking(move || {
@@ -496,6 +506,7 @@ pub(crate) async fn run(engine: &OnCall, mut analysis: Analysis, owner: &str) ->
     if window != planned {
         evidence.coverage.planned_baseline_start = Some(planned.baseline_start);
     }
+    evidence.alert_query = alert_query;
 
     reporter
         .emit(
@@ -559,11 +570,20 @@ pub(crate) async fn run(engine: &OnCall, mut analysis: Analysis, owner: &str) ->
     analysis.evidence = serde_json::to_value(&evidence).unwrap_or(Value::Null);
     analysis.result = Some(serde_json::to_value(&result).unwrap_or(Value::Null));
     analysis.analyzer = Some(analyzer);
-    analysis.error = (!notes.is_empty()).then(|| notes.join("; "));
     usage["seconds"] = json!(started.elapsed().as_secs_f64());
     analysis.usage = Some(usage);
+    let completed_at = Utc::now();
+    analysis.refresh_at = super::refresh_time(&analysis, plan.incident_end, completed_at);
+    if let Some(at) = analysis.refresh_at {
+        notes.push(format!(
+            "the incident window was still open: this analysis runs again at {} (revision {})",
+            at.format("%H:%M UTC"),
+            analysis.revision + 1
+        ));
+    }
+    analysis.error = (!notes.is_empty()).then(|| notes.join("; "));
     analysis.status = AnalysisStatus::Completed;
-    analysis.completed_at = Some(Utc::now());
+    analysis.completed_at = Some(completed_at);
     engine
         .store
         .update_claimed_analysis(&analysis, owner)
@@ -761,6 +781,10 @@ async fn collect_one(
     (report, data)
 }
 
+/// Series of the alert's expression read (a fleet-wide rule returns one per
+/// instance); [`crate::analysis::alert_query::MAX_ALERT_SERIES`] of them are kept.
+const ALERT_SERIES_READ: usize = 200;
+
 async fn collect_metrics(
     ds: &DataSource,
     conn: &dyn Connector,
@@ -804,6 +828,48 @@ async fn collect_metrics(
                     .map(|p| (p.timestamp, p.value))
                     .collect(),
             });
+        }
+    }
+    // The source's own word on which series are counters (Prometheus `TYPE`),
+    // for the names collected; without it, the naming conventions decide.
+    match conn.metric_types().await {
+        Ok(types) => {
+            let names: std::collections::BTreeSet<&str> = data
+                .series
+                .iter()
+                .filter_map(|s| s.labels.get("__name__").map(String::as_str))
+                .collect();
+            data.metric_types = types
+                .into_iter()
+                .filter(|(name, _)| names.contains(name.as_str()))
+                .collect();
+        }
+        Err(e) => report.notes.push(format!(
+            "no metric metadata ({e}): counters told by their names (_total, _count, _sum)"
+        )),
+    }
+    // What paged, as a curve: the rule's expression without its threshold.
+    if let Some(expr) = super::alert_query::expression(alert) {
+        let (query, _) = super::alert_query::split_threshold(&expr);
+        match conn.metric_range(&query, &range, Some(step)).await {
+            Ok(result) => {
+                report.queries.push(result.query.clone());
+                data.alert
+                    .extend(result.series.into_iter().take(ALERT_SERIES_READ).map(|s| {
+                        CollectedSeries {
+                            source: ds.name.clone(),
+                            labels: s.labels,
+                            points: s
+                                .samples
+                                .into_iter()
+                                .map(|p| (p.timestamp, p.value))
+                                .collect(),
+                        }
+                    }));
+            }
+            Err(e) => report.notes.push(format!(
+                "the alert's expression could not be evaluated: {e}"
+            )),
         }
     }
     report.rows = data.series.len() as u64;

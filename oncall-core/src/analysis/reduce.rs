@@ -62,6 +62,12 @@ pub struct Collected {
     pub logs: Vec<CollectedLog>,
     /// Series of every metric source.
     pub series: Vec<CollectedSeries>,
+    /// Series of the alert's own expression (without its threshold): shown first,
+    /// not judged with the rest.
+    pub alert: Vec<CollectedSeries>,
+    /// Metric name → type (`counter`, `gauge`, ...) as the source's metadata gives
+    /// it (Prometheus `TYPE`), for the collected names it knows.
+    pub metric_types: BTreeMap<String, String>,
 }
 
 /// What the reduce stage found; stored as the analysis' evidence.
@@ -69,6 +75,10 @@ pub struct Collected {
 pub struct Evidence {
     /// The windows compared.
     pub window: Option<TimeWindow>,
+    /// The alert's own expression evaluated over the windows, when the alert
+    /// carries one (Prometheus' `generatorURL`) and a metric source answered it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert_query: Option<crate::analysis::alert_query::AlertQuery>,
     /// Log templates worth a look (new, bursting or error-level), strongest first.
     pub log_templates: Vec<LogTemplate>,
     /// Series that moved, strongest first.
@@ -237,7 +247,7 @@ pub fn findings(collected: &Collected, window: &TimeWindow) -> Findings {
         miner.template_text(id).unwrap_or_default()
     });
 
-    let prepared = prepare_series(&collected.series);
+    let prepared = prepare_series(&collected.series, &collected.metric_types);
     let inputs: Vec<SeriesInput<'_>> = prepared
         .series
         .iter()
@@ -364,6 +374,7 @@ impl Findings {
 
         Evidence {
             window: Some(self.window),
+            alert_query: None,
             log_templates: interesting,
             metric_shifts: self.shifts.into_iter().take(KEEP_SHIFTS).collect(),
             error_origins: self.origins.into_iter().take(KEEP_SUSPECTS * 2).collect(),
@@ -469,8 +480,10 @@ struct PreparedSeries {
 /// turns counters into rates: a counter's raw value only says how long the
 /// process has been up, its rate says what it is doing. Histogram buckets are
 /// left out: their `_sum` and `_count` carry the same change in two series
-/// instead of one per bucket boundary.
-fn prepare_series(series: &[CollectedSeries]) -> PreparedSeries {
+/// instead of one per bucket boundary. A counter is what the source's metadata
+/// says is one (`types`, Prometheus `TYPE`), else what the naming conventions say
+/// ([`is_counter`]); metadata that calls a `_total` a gauge wins.
+fn prepare_series(series: &[CollectedSeries], types: &BTreeMap<String, String>) -> PreparedSeries {
     let mut seen: std::collections::HashSet<&BTreeMap<String, String>> =
         std::collections::HashSet::new();
     let mut out = Vec::with_capacity(series.len());
@@ -484,7 +497,14 @@ fn prepare_series(series: &[CollectedSeries]) -> PreparedSeries {
         if name.ends_with("_bucket") {
             continue;
         }
-        if is_counter(name) {
+        let counter = match types.get(name).map(String::as_str) {
+            Some("counter") => true,
+            Some("gauge") => false,
+            // histogram / summary metadata is keyed by the family's name, not its
+            // `_sum` / `_count` series; `unknown` and absent: by name.
+            _ => is_counter(name),
+        };
+        if counter {
             counters += 1;
             let mut labels = s.labels.clone();
             labels.insert(RATE_LABEL.to_owned(), String::new());
@@ -684,6 +704,7 @@ mod tests {
             logs: vec![],
             // The same series twice, as two scope selectors return it.
             series: vec![series(&labels, cpu), series(&labels, cpu)],
+            ..Default::default()
         };
         let e = reduce(&collected, &window());
         assert_eq!(e.coverage.duplicate_series, 1);
@@ -736,6 +757,7 @@ mod tests {
                     |m| 2.0e10 + (m % 3) as f64 * 1e6,
                 ),
             ],
+            ..Default::default()
         };
         let e = findings(&collected, &window())
             .with_subject(Some("a:9100"), None)
@@ -786,6 +808,7 @@ mod tests {
                 ),
                 series(&svc("http_request_errors_total"), per_min(0.1, 5.0)),
             ],
+            ..Default::default()
         };
         let e = reduce(&collected, &window());
         let shift = |metric: &str| e.metric_shifts.iter().find(|s| s.metric == metric);
@@ -814,6 +837,7 @@ mod tests {
             &Collected {
                 logs: vec![],
                 series: vec![s],
+                ..Default::default()
             },
             &window(),
         );

@@ -103,6 +103,18 @@ pub fn analyze(
         .collect();
 
     let mut items = Vec::new();
+    // What paged comes first.
+    let paged = evidence.alert_query.as_ref().and_then(|q| {
+        let sentence = q.sentence(zh)?;
+        items.push(EvidenceItem {
+            source: q.source.clone(),
+            kind: "alert".into(),
+            detail: sentence.clone(),
+            query: Some(q.query.clone()),
+        });
+        Some(sentence + if zh { "。" } else { "." })
+    });
+    let paged = paged.unwrap_or_default();
     let (log_source, log_query) = sources.logs.clone().unwrap_or_default();
     for t in evidence
         .log_templates
@@ -219,6 +231,7 @@ pub fn analyze(
             (
                 [
                     head.clone() + if zh { "。" } else { "." },
+                    paged,
                     others,
                     looked,
                     notes,
@@ -231,7 +244,11 @@ pub fn analyze(
             )
         }
         None => {
-            let notes = coverage_notes(evidence, zh).join(" ");
+            let notes = std::iter::once(paged)
+                .chain(coverage_notes(evidence, zh))
+                .filter(|p| !p.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ");
             if zh {
                 (
                     format!(

@@ -59,9 +59,20 @@ impl OnCall {
             move || {
                 let (engine, owner) = claiming.clone();
                 async move {
+                    // Webhook analyses whose incident window has filled since
+                    // they ran go back to pending first (a new revision).
+                    let now = Utc::now();
+                    match engine.requeue_due_refreshes(now).await {
+                        Ok(ids) => {
+                            for id in ids {
+                                tracing::info!(analysis = %id, "incident window filled: running it again");
+                            }
+                        }
+                        Err(e) => tracing::warn!(error = %e, "putting due refreshes back"),
+                    }
                     engine
                         .store
-                        .claim_analysis(&owner, engine.lease_until(), Utc::now())
+                        .claim_analysis(&owner, engine.lease_until(), now)
                         .await
                 }
             },

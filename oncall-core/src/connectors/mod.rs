@@ -577,6 +577,13 @@ pub trait Connector: Send + Sync + fmt::Debug {
         Err(ConnectorError::unsupported(self.kind(), "metric queries"))
     }
 
+    /// Metric name → type (`counter`, `gauge`, `histogram`, `summary`, `unknown`)
+    /// as the server's metadata gives it (Prometheus `# TYPE`, from its scrape
+    /// targets; backfilled data has none).
+    async fn metric_types(&self) -> ConnectorResult<BTreeMap<String, String>> {
+        Err(ConnectorError::unsupported(self.kind(), "metric metadata"))
+    }
+
     /// The label sets of the series matching any of the `matchers` (e.g.
     /// `up{job="api"}`) in the range, at most `limit` of them.
     async fn series(

@@ -132,6 +132,20 @@ impl Connector for PrometheusConnector {
         )
     }
 
+    async fn metric_types(&self) -> ConnectorResult<BTreeMap<String, String>> {
+        // One entry per metric is enough for its type (`limit_per_metric`).
+        let (metadata, _) = self
+            .data::<BTreeMap<String, Vec<MetricMetadata>>>(
+                "api/v1/metadata",
+                &[("limit_per_metric", "1")],
+            )
+            .await?;
+        Ok(metadata
+            .into_iter()
+            .filter_map(|(name, m)| Some((name, m.into_iter().next()?.kind)))
+            .collect())
+    }
+
     async fn series(
         &self,
         matchers: &[String],
@@ -193,6 +207,13 @@ impl Connector for PrometheusConnector {
         let path = format!("api/v1/label/{label}/values");
         Ok(self.data::<Vec<String>>(&path, &query).await?.0)
     }
+}
+
+/// One entry of `/api/v1/metadata`.
+#[derive(Deserialize)]
+struct MetricMetadata {
+    #[serde(rename = "type")]
+    kind: String,
 }
 
 #[derive(Deserialize)]

@@ -316,6 +316,46 @@ impl OnCall {
         self.store.analysis(id).await.map(AnalysisView::from)
     }
 
+    /// Puts the webhook analyses whose incident window has filled since they ran
+    /// (their `refresh_at` is at or before `now`) back to pending as a new
+    /// revision, the run before kept; returns their ids. The workers call it
+    /// before each claim; with several processes each refresh happens once.
+    pub async fn requeue_due_refreshes(&self, now: DateTime<Utc>) -> Result<Vec<Uuid>> {
+        let ids = self.store.requeue_due_refreshes(now, REFRESH_BATCH).await?;
+        if !ids.is_empty() {
+            self.wake.notify_one();
+        }
+        Ok(ids)
+    }
+
+    /// The earlier runs of an analysis, oldest first, each as the analysis stood
+    /// when that run ended (any role); empty when it ran once.
+    pub async fn analysis_revisions(&self, actor: &User, id: Uuid) -> Result<Vec<AnalysisView>> {
+        actor.require(Role::Viewer)?;
+        let current = self.store.analysis(id).await?;
+        let revisions = self.store.analysis_revisions(id).await?;
+        Ok(revisions
+            .into_iter()
+            .map(|r| {
+                AnalysisView::from(Analysis {
+                    status: crate::analysis::AnalysisStatus::Completed,
+                    window: r.window,
+                    sources: r.sources,
+                    evidence: r.evidence,
+                    result: r.result,
+                    error: r.error,
+                    analyzer: r.analyzer,
+                    usage: r.usage,
+                    started_at: r.started_at,
+                    completed_at: r.completed_at,
+                    revision: r.revision,
+                    refresh_at: None,
+                    ..current.clone()
+                })
+            })
+            .collect())
+    }
+
     /// Analyses, newest first (any role).
     pub async fn list_analyses(
         &self,
@@ -343,6 +383,10 @@ impl OnCall {
         self.store.list_analysis_summaries(filter, page).await
     }
 }
+
+/// Due refreshes put back to pending per call of
+/// [`OnCall::requeue_due_refreshes`].
+const REFRESH_BATCH: u32 = 8;
 
 /// One analysis as readers see it: the stored [`Analysis`] with its window, source
 /// reports, evidence and result typed. A part whose stored JSON does not read as its
@@ -395,6 +439,17 @@ pub struct AnalysisView {
     pub notices: Vec<String>,
     /// How long it took, once a worker started it.
     pub timing: Option<AnalysisTiming>,
+    /// 1 for the first run, one more for each time it was run again; the earlier
+    /// runs are at `GET /api/analysis/{id}/revisions`.
+    #[serde(default = "one")]
+    pub revision: i64,
+    /// When it runs again (a webhook's analysis that completed while its incident
+    /// window was still open), if it will.
+    pub refresh_at: Option<DateTime<Utc>>,
+}
+
+fn one() -> i64 {
+    1
 }
 
 /// How long an analysis took, in parts: the one duration every front end shows.
@@ -506,6 +561,8 @@ impl From<Analysis> for AnalysisView {
             completed_at: a.completed_at,
             notices,
             timing,
+            revision: a.revision,
+            refresh_at: a.refresh_at,
         }
     }
 }
@@ -547,6 +604,10 @@ pub struct EvidenceView {
     /// The windows compared.
     #[serde(default)]
     pub window: Option<EvidenceWindow>,
+    /// The alert's own expression (without its threshold) evaluated over the
+    /// windows: what paged, drawn first.
+    #[serde(default, deserialize_with = "lenient_opt")]
+    pub alert_query: Option<AlertQueryView>,
     /// Log templates worth a look (new, bursting or error-level), strongest first.
     #[serde(default, deserialize_with = "lenient_vec")]
     pub log_templates: Vec<LogTemplateView>,
@@ -703,6 +764,55 @@ pub enum ShiftDirection {
     Up,
     /// Below its baseline.
     Down,
+}
+
+/// The alert's own expression evaluated over both windows: what paged, drawn
+/// first (see [`crate::analysis::alert_query`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Object),
+    oai(skip_serializing_if_is_none)
+)]
+pub struct AlertQueryView {
+    /// The rule's expression as the alert carried it.
+    pub expr: String,
+    /// What was evaluated: the expression without its threshold.
+    pub query: String,
+    /// The rule's threshold, when it compares with a number.
+    #[serde(default)]
+    pub threshold: Option<crate::analysis::alert_query::Threshold>,
+    /// The metric source it was evaluated on.
+    #[serde(default)]
+    pub source: String,
+    /// Its series, those past the threshold first (at most 10).
+    #[serde(default, deserialize_with = "lenient_vec")]
+    pub series: Vec<AlertSeriesView>,
+}
+
+/// One series of the alert's expression.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Object),
+    oai(skip_serializing_if_is_none)
+)]
+pub struct AlertSeriesView {
+    /// Its labels (an aggregate has only its `by` labels, or none).
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// Median over the baseline.
+    #[serde(default)]
+    pub baseline: Option<f64>,
+    /// The extreme of the incident window in the rule's direction.
+    #[serde(default)]
+    pub peak: Option<f64>,
+    /// Since when the rule's condition held without a break.
+    #[serde(default)]
+    pub breached_at: Option<DateTime<Utc>>,
+    /// The samples over both windows, time order.
+    #[serde(default, deserialize_with = "lenient_vec")]
+    pub points: Vec<MetricPoint>,
 }
 
 /// One sample of a series. Stored as `[time, value]`; shown as an object.
@@ -1210,6 +1320,7 @@ mod view_tests {
         };
         let evidence = Evidence {
             window: Some(window),
+            alert_query: None,
             log_templates: vec![LogTemplate {
                 id: TemplateId(139),
                 merged_ids: vec![TemplateId(140)],

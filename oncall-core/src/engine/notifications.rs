@@ -337,6 +337,21 @@ impl OnCall {
             AnalysisStatus::Failed => (NotificationEvent::AnalysisFailed, "failed"),
             _ => return Ok(()),
         };
+        // A refresh tells the channels only when it changed the answer.
+        let mut word = word.to_owned();
+        if a.revision > 1 {
+            let top = |r: Option<&Value>| {
+                r.and_then(|r| r.pointer("/suspects/0/component"))
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            };
+            let before = self.store.analysis_revisions(id).await?;
+            let previous = before.last().and_then(|r| top(r.result.as_ref()));
+            if previous == top(a.result.as_ref()) && event == NotificationEvent::AnalysisCompleted {
+                return Ok(());
+            }
+            word = format!("{word} (revision {}: the answer changed)", a.revision);
+        }
         let field = |k: &str| {
             a.result
                 .as_ref()
@@ -392,8 +407,11 @@ impl OnCall {
             summary,
             root_cause,
         };
-        self.enqueue_notice(&format!("analysis:{id}:{word}"), &notice)
-            .await?;
+        let key = match a.revision {
+            1 => format!("analysis:{id}:{}", a.status.as_str()),
+            n => format!("analysis:{id}:r{n}:{}", a.status.as_str()),
+        };
+        self.enqueue_notice(&key, &notice).await?;
         Ok(())
     }
 

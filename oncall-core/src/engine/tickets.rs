@@ -1,7 +1,7 @@
 //! Tickets through the facade: creation (by hand or from an analysis), the state
 //! machine, optimistic concurrency and history.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::OnCall;
 use crate::error::{Error, Result};
 use crate::store::{NewTicketRecord, Page, PageRequest, TicketFilter};
-use crate::tickets::{self, Severity, Ticket, TicketHistoryEntry, TicketStatus};
+use crate::tickets::{self, AccuracyReport, Severity, Ticket, TicketHistoryEntry, TicketStatus};
 use crate::users::{self, Role, User};
 
 /// A ticket as a client creates it. With `analysis_id`, omitted title, root cause
@@ -50,7 +50,18 @@ pub struct TicketPatch {
     /// `Some(None)` clears.
     #[serde(default, deserialize_with = "present")]
     pub description: Option<Option<String>>,
-    /// Move to this status (checked by [`tickets::transition`]).
+    /// The component (service, pod or host) confirmed as the root cause, trimmed,
+    /// at most [`tickets::MAX_CONFIRMED_ROOT_CAUSE`] characters, no spaces;
+    /// `Some(None)` (JSON `null`) or an empty text clears it.
+    #[serde(default, deserialize_with = "present")]
+    pub confirmed_root_cause: Option<Option<String>>,
+    /// What fixed it, trimmed, at most [`tickets::MAX_RESOLUTION`] characters;
+    /// `Some(None)` (JSON `null`) or an empty text clears it.
+    #[serde(default, deserialize_with = "present")]
+    pub resolution: Option<Option<String>>,
+    /// Move to this status (checked by [`tickets::transition`]). Reopening a
+    /// resolved or closed ticket clears its confirmed root cause and resolution
+    /// (unless this patch sets new ones); the history keeps the old values.
     pub status: Option<TicketStatus>,
     /// Why (required to close an open ticket).
     pub reason: Option<String>,
@@ -195,6 +206,26 @@ impl OnCall {
         self.store.list_tickets(filter, page).await
     }
 
+    /// The analyzer's accuracy on real incidents (any role): of the resolved and
+    /// closed tickets opened in `[since, until)`, how many had their confirmed root
+    /// cause as the analysis' #1 suspect or among its first three, in all, by
+    /// month and by alert name, with the misses (see [`tickets::accuracy_report`]).
+    pub async fn accuracy_stats(
+        &self,
+        actor: &User,
+        since: Option<DateTime<Utc>>,
+        until: Option<DateTime<Utc>>,
+    ) -> Result<AccuracyReport> {
+        actor.require(Role::Viewer)?;
+        if let (Some(s), Some(u)) = (since, until)
+            && s >= u
+        {
+            return Err(Error::invalid("until", "must be after `since`"));
+        }
+        let rows = self.store.accuracy_rows(since, until).await?;
+        Ok(tickets::accuracy_report(rows, since, until))
+    }
+
     /// Changes a ticket's status and/or fields (engineer), keeping a history entry.
     pub async fn update_ticket(
         &self,
@@ -255,6 +286,15 @@ impl OnCall {
             .as_deref()
             .map(str::trim)
             .filter(|r| !r.is_empty());
+        let mut confirmation_changed = false;
+        if let Some(c) = &patch.confirmed_root_cause {
+            next.confirmed_root_cause = tickets::clean_confirmed_root_cause(c.as_deref())?;
+            confirmation_changed |= next.confirmed_root_cause != current.confirmed_root_cause;
+        }
+        if let Some(r) = &patch.resolution {
+            next.resolution = tickets::clean_resolution(r.as_deref())?;
+            confirmation_changed |= next.resolution != current.resolution;
+        }
         let status_changed = match patch.status {
             Some(to) => {
                 next.status = tickets::transition(current.status, to, reason)?;
@@ -263,6 +303,34 @@ impl OnCall {
             }
             None => false,
         };
+        let reopened = status_changed
+            && next.status == TicketStatus::Processing
+            && matches!(
+                current.status,
+                TicketStatus::Resolved | TicketStatus::Closed
+            );
+        if reopened {
+            // The old confirmation was about the incident as it was resolved; it is
+            // back, so the cause is open again. The history keeps the old values.
+            if patch.confirmed_root_cause.is_none() {
+                next.confirmed_root_cause = None;
+            }
+            if patch.resolution.is_none() {
+                next.resolution = None;
+            }
+            confirmation_changed = next.confirmed_root_cause != current.confirmed_root_cause
+                || next.resolution != current.resolution;
+        }
+        note(
+            "confirmed_root_cause",
+            json!(current.confirmed_root_cause),
+            json!(next.confirmed_root_cause),
+        );
+        note(
+            "resolution",
+            json!(current.resolution),
+            json!(next.resolution),
+        );
         if changes.is_empty() {
             return Err(Error::Invalid {
                 field: None,
@@ -271,6 +339,11 @@ impl OnCall {
         }
         next.version = current.version + 1;
         next.updated_at = Utc::now();
+        if confirmation_changed {
+            let confirmed = next.confirmed_root_cause.is_some() || next.resolution.is_some();
+            next.confirmed_by = confirmed.then(|| actor.email.clone());
+            next.confirmed_at = confirmed.then_some(next.updated_at);
+        }
         let entry = TicketHistoryEntry {
             id: Uuid::now_v7(),
             ticket_no: no.to_owned(),

@@ -211,11 +211,7 @@ macro_rules! intake_sql_store {
         }
 
         async fn insert_analysis(tx: &mut Tx<'_>, a: &Analysis) -> Result<()> {
-            let sql = concat!(
-                "INSERT INTO analyses (",
-                $crate::store::sql::analysis_columns!(),
-                ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            );
+            let sql = $crate::store::sql::analysis_insert!();
             sqlx::query(sql)
                 .bind(a.id.to_string())
                 .bind(a.status.as_str())
@@ -234,6 +230,8 @@ macro_rules! intake_sql_store {
                 .bind(micros(a.created_at))
                 .bind(a.started_at.map(micros))
                 .bind(a.completed_at.map(micros))
+                .bind(a.revision)
+                .bind(a.refresh_at.map(micros))
                 .execute(&mut **tx)
                 .await?;
             Ok(())

@@ -12,11 +12,13 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::analysis::{Analysis, AnalysisEvent, AnalysisStatus, AnalysisSummary, ClaimedAnalysis};
+use crate::analysis::{
+    Analysis, AnalysisEvent, AnalysisRevision, AnalysisStatus, AnalysisSummary, ClaimedAnalysis,
+};
 use crate::connectors::DataSource;
 use crate::error::{Error, Result};
 use crate::notify::{Notice, NotificationChannel};
-use crate::tickets::{Severity, Ticket, TicketHistoryEntry, TicketStatus};
+use crate::tickets::{AccuracyRow, Severity, Ticket, TicketHistoryEntry, TicketStatus};
 use crate::users::{Role, User};
 use crate::webhooks::{AlertBatch, AlertOutcome, Webhook};
 
@@ -296,6 +298,16 @@ pub trait AnalysisStore: Send + Sync {
     async fn append_event(&self, analysis_id: Uuid, event: &AnalysisEvent) -> Result<()>;
     /// Events with `seq > after`, in order.
     async fn events(&self, analysis_id: Uuid, after: i64) -> Result<Vec<AnalysisEvent>>;
+    /// Puts completed analyses whose `refresh_at` has come (at most `limit`) back to
+    /// `pending` for another run: each one's current run is copied into its
+    /// revisions, its `revision` goes up by one, and `refresh_at`, run times,
+    /// attempts and lease are cleared, in one transaction per analysis (a
+    /// compare-and-set, so with several processes each refresh happens once).
+    /// Returns the ids put back.
+    async fn requeue_due_refreshes(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Uuid>>;
+    /// The earlier runs of an analysis, oldest first (empty when it ran once;
+    /// [`Error::NotFound`] when there is no such analysis).
+    async fn analysis_revisions(&self, analysis_id: Uuid) -> Result<Vec<AnalysisRevision>>;
 }
 
 /// Tickets and their history.
@@ -319,6 +331,15 @@ pub trait TicketStore: Send + Sync {
     ) -> Result<()>;
     /// The ticket's changes, oldest first.
     async fn ticket_history(&self, no: &str) -> Result<Vec<TicketHistoryEntry>>;
+    /// One row per resolved or closed ticket created in `[since, until)` that has
+    /// a confirmed root cause or an analysis, any order, for
+    /// [`crate::tickets::accuracy_report`]: one statement that takes only the
+    /// analysis' alert name and first three suspects out of its documents.
+    async fn accuracy_rows(
+        &self,
+        since: Option<DateTime<Utc>>,
+        until: Option<DateTime<Utc>>,
+    ) -> Result<Vec<AccuracyRow>>;
 }
 
 /// One accepted alert as stored.

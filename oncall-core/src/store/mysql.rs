@@ -121,7 +121,11 @@ super::sql::sql_store!(
     MysqlStore,
     sqlx::MySql,
     insert_ignore = "INSERT IGNORE INTO",
-    limit = ("LIMIT ", "")
+    limit = ("LIMIT ", ""),
+    // CAST: a text in the connection's character set whichever type the server
+    // gives JSON_UNQUOTE (MySQL and MariaDB differ).
+    json_text = ("CAST(JSON_UNQUOTE(JSON_EXTRACT(", ")) AS CHAR)"),
+    json_values = ("CAST(JSON_EXTRACT(", ") AS CHAR)")
 );
 
 super::intake_sql::intake_sql_store!(

@@ -214,6 +214,8 @@ super::sql::sql_store!(
     sqlx::Sqlite,
     insert_ignore = "INSERT OR IGNORE INTO",
     limit = ("LIMIT CAST(", " AS INTEGER)"),
+    json_text = ("json_extract(", ")"),
+    json_values = ("json_extract(", ")"),
     direct_ticket_page = direct_ticket_page
 );
 
@@ -318,6 +320,13 @@ mod tests {
                 next.status = [TicketStatus::Processing, TicketStatus::Resolved][i as usize % 2];
                 next.version = 2;
                 next.updated_at = Utc::now();
+                if i % 8 == 1 {
+                    // A confirmation: both read paths decode its columns alike.
+                    next.confirmed_root_cause = Some(format!("ts-order-service-5d9f7-{i:05}"));
+                    next.resolution = (i % 16 == 1).then(|| "回滚 v2.3\nrolled back".into());
+                    next.confirmed_by = Some("eng1@x.io".into());
+                    next.confirmed_at = Some(next.updated_at);
+                }
                 let entry = TicketHistoryEntry {
                     id: Uuid::now_v7(),
                     ticket_no: t.no.clone(),

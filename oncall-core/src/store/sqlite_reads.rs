@@ -258,7 +258,7 @@ fn ticket_page(
     let mut total = None;
     while let Some(row) = rows.next()? {
         if total.is_none() {
-            total = Some(integer(row.get_ref(12)?, "total_rows")?);
+            total = Some(integer(row.get_ref(TICKET_COLUMNS)?, "total_rows")?);
         }
         items.push(ticket_from_row(row)?);
     }
@@ -285,6 +285,9 @@ fn ticket_page(
     })
 }
 
+/// How many columns [`super::sql::ticket_columns!`] names (`total_rows` follows).
+const TICKET_COLUMNS: usize = 16;
+
 /// One row of [`super::sql::ticket_columns!`], decoded as sqlx decodes it: text
 /// columns must be text (or NULL where optional), `version` an integer.
 fn ticket_from_row(r: &rusqlite::Row<'_>) -> Result<Ticket, Miss> {
@@ -307,6 +310,14 @@ fn ticket_from_row(r: &rusqlite::Row<'_>) -> Result<Ticket, Miss> {
         created_by: text(r.get_ref(9)?, "tickets.created_by")?.to_owned(),
         created_at: time(r.get_ref(10)?, "tickets.created_at")?,
         updated_at: time(r.get_ref(11)?, "tickets.updated_at")?,
+        confirmed_root_cause: opt_text(r.get_ref(12)?, "tickets.confirmed_root_cause")?
+            .map(str::to_owned),
+        resolution: opt_text(r.get_ref(13)?, "tickets.resolution")?.map(str::to_owned),
+        confirmed_by: opt_text(r.get_ref(14)?, "tickets.confirmed_by")?.map(str::to_owned),
+        confirmed_at: match r.get_ref(TICKET_COLUMNS - 1)? {
+            ValueRef::Null => None,
+            v => Some(time(v, "tickets.confirmed_at")?),
+        },
     })
 }
 

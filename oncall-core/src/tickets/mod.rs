@@ -7,6 +7,64 @@ use uuid::Uuid;
 
 use crate::error::{Error, Result};
 
+mod accuracy;
+
+pub use accuracy::{
+    AccuracyCount, AccuracyMiss, AccuracyReport, AccuracyRow, AlertAccuracy, MAX_LISTED_MISSES,
+    MonthAccuracy, accuracy_report, same_component, service_of_pod,
+};
+
+/// The longest confirmed root cause: a component name (DNS names stop at 253).
+pub const MAX_CONFIRMED_ROOT_CAUSE: usize = 253;
+
+/// The longest resolution ("what fixed it" is a sentence or two).
+pub const MAX_RESOLUTION: usize = 2000;
+
+/// A confirmed root cause as stored: trimmed, one name without spaces or control
+/// characters, at most [`MAX_CONFIRMED_ROOT_CAUSE`] characters; `None` or an
+/// empty text clears it.
+pub fn clean_confirmed_root_cause(value: Option<&str>) -> Result<Option<String>> {
+    let Some(v) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    if v.chars().count() > MAX_CONFIRMED_ROOT_CAUSE {
+        return Err(Error::invalid(
+            "confirmed_root_cause",
+            format!("must be at most {MAX_CONFIRMED_ROOT_CAUSE} characters"),
+        ));
+    }
+    if v.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(Error::invalid(
+            "confirmed_root_cause",
+            "must be one component name (service, pod or host) without spaces; put the story in `resolution`",
+        ));
+    }
+    Ok(Some(v.to_owned()))
+}
+
+/// A resolution as stored: trimmed, at most [`MAX_RESOLUTION`] characters, no
+/// control characters but line breaks and tabs; `None` or an empty text clears it.
+pub fn clean_resolution(value: Option<&str>) -> Result<Option<String>> {
+    let Some(v) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    if v.chars().count() > MAX_RESOLUTION {
+        return Err(Error::invalid(
+            "resolution",
+            format!("must be at most {MAX_RESOLUTION} characters"),
+        ));
+    }
+    if v.chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(Error::invalid(
+            "resolution",
+            "must not contain control characters",
+        ));
+    }
+    Ok(Some(v.to_owned()))
+}
+
 /// Where a ticket is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -168,6 +226,16 @@ pub struct Ticket {
     pub analysis_id: Option<Uuid>,
     /// Free text.
     pub description: Option<String>,
+    /// The component (service, pod or host) the engineer confirmed as the root
+    /// cause, usually when resolving; compared with the analysis' suspects by
+    /// [`same_component`].
+    pub confirmed_root_cause: Option<String>,
+    /// What fixed it, in a few words ("raised the pool size", "rolled back v2.3").
+    pub resolution: Option<String>,
+    /// Email of who last set the confirmed root cause or the resolution.
+    pub confirmed_by: Option<String>,
+    /// When the confirmed root cause or the resolution was last set (UTC).
+    pub confirmed_at: Option<DateTime<Utc>>,
     /// Bumped on every change; a write must name the version it read.
     pub version: i64,
     /// Email of the creator.
@@ -301,6 +369,40 @@ mod tests {
         let d = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
         assert_eq!(ticket_number(d, 7), "INC-20261124-0007");
         assert_eq!(ticket_number(d, 12345), "INC-20261124-12345");
+    }
+
+    #[test]
+    fn confirmations_are_trimmed_bounded_and_clearable() {
+        assert_eq!(
+            clean_confirmed_root_cause(Some("  ts-order-service \n")).unwrap(),
+            Some("ts-order-service".to_owned())
+        );
+        assert_eq!(clean_confirmed_root_cause(Some("   ")).unwrap(), None);
+        assert_eq!(clean_confirmed_root_cause(None).unwrap(), None);
+        let long = "a".repeat(MAX_CONFIRMED_ROOT_CAUSE + 1);
+        for bad in [long.as_str(), "the database", "db\u{1}"] {
+            let e = clean_confirmed_root_cause(Some(bad)).unwrap_err();
+            assert!(
+                matches!(&e, Error::Invalid { field: Some(f), .. } if f == "confirmed_root_cause"),
+                "{e:?}"
+            );
+        }
+        let exact = "a".repeat(MAX_CONFIRMED_ROOT_CAUSE);
+        assert!(clean_confirmed_root_cause(Some(&exact)).is_ok());
+
+        assert_eq!(
+            clean_resolution(Some(" raised the pool size\nfrom 10 to 50 ")).unwrap(),
+            Some("raised the pool size\nfrom 10 to 50".to_owned())
+        );
+        assert_eq!(clean_resolution(Some("")).unwrap(), None);
+        let long = "回".repeat(MAX_RESOLUTION + 1);
+        for bad in [long.as_str(), "rolled back\u{7}"] {
+            let e = clean_resolution(Some(bad)).unwrap_err();
+            assert!(
+                matches!(&e, Error::Invalid { field: Some(f), .. } if f == "resolution"),
+                "{e:?}"
+            );
+        }
     }
 
     #[test]

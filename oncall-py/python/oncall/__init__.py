@@ -12,6 +12,7 @@ engine). Errors are subclasses of `OnCallError`.
 """
 
 from ._oncall import (
+    AccuracyReport,
     Analysis,
     AsyncOnCall,
     Conflict,
@@ -33,6 +34,7 @@ from ._oncall import (
 )
 
 __all__ = [
+    "AccuracyReport",
     "Analysis",
     "AsyncOnCall",
     "Conflict",

@@ -112,6 +112,21 @@ impl AnalysisApi {
         Ok(Json(state.oncall.analysis(&auth.0, id.0).await?))
     }
 
+    /// The earlier runs of an analysis, oldest first, each as the analysis stood
+    /// when that run ended (same shape as `GET /api/analysis/{id}`). A webhook's
+    /// analysis that completed while its incident window was still open runs again
+    /// once the window has filled; the run before is kept here, never overwritten.
+    /// Empty when it ran once.
+    #[oai(path = "/api/analysis/:id/revisions", method = "get")]
+    async fn revisions(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+    ) -> ApiResult<Json<Vec<AnalysisView>>> {
+        Ok(Json(state.oncall.analysis_revisions(&auth.0, id.0).await?))
+    }
+
     /// A short-lived (30 s), single-use ticket to open this analysis's event
     /// stream with `?ticket=`, for clients that cannot send an `Authorization`
     /// header (a browser's `EventSource`): no access token in a URL.

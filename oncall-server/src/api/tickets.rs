@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use oncall_core::store::TicketFilter;
-use oncall_core::tickets::{Severity, Ticket, TicketStatus};
+use oncall_core::tickets::{AccuracyReport, Severity, Ticket, TicketStatus};
 use oncall_core::{TicketDetail, TicketInput, TicketPatch};
 use poem::web::Data;
 use poem_openapi::param::{Header, Path, Query};
@@ -55,6 +55,9 @@ impl SizeHint for TicketPage {
                     + t.created_by.len()
                     + t.assignee.as_ref().map_or(0, String::len)
                     + t.description.as_ref().map_or(0, String::len)
+                    + t.confirmed_root_cause.as_ref().map_or(0, String::len)
+                    + t.resolution.as_ref().map_or(0, String::len)
+                    + t.confirmed_by.as_ref().map_or(0, String::len)
             })
             .sum::<usize>()
     }
@@ -67,7 +70,7 @@ impl serde::Serialize for TicketJson<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
         let t = self.0;
-        let mut m = s.serialize_struct("Ticket", 12)?;
+        let mut m = s.serialize_struct("Ticket", 16)?;
         match &t.analysis_id {
             Some(id) => m.serialize_field("analysis_id", id)?,
             None => m.skip_field("analysis_id")?,
@@ -76,6 +79,18 @@ impl serde::Serialize for TicketJson<'_> {
             Some(a) => m.serialize_field("assignee", a)?,
             None => m.skip_field("assignee")?,
         }
+        match &t.confirmed_at {
+            Some(at) => m.serialize_field("confirmed_at", &Rfc3339(at))?,
+            None => m.skip_field("confirmed_at")?,
+        }
+        match &t.confirmed_by {
+            Some(b) => m.serialize_field("confirmed_by", b)?,
+            None => m.skip_field("confirmed_by")?,
+        }
+        match &t.confirmed_root_cause {
+            Some(c) => m.serialize_field("confirmed_root_cause", c)?,
+            None => m.skip_field("confirmed_root_cause")?,
+        }
         m.serialize_field("created_at", &Rfc3339(&t.created_at))?;
         m.serialize_field("created_by", &t.created_by)?;
         match &t.description {
@@ -83,6 +98,10 @@ impl serde::Serialize for TicketJson<'_> {
             None => m.skip_field("description")?,
         }
         m.serialize_field("no", &t.no)?;
+        match &t.resolution {
+            Some(r) => m.serialize_field("resolution", r)?,
+            None => m.skip_field("resolution")?,
+        }
         m.serialize_field("root_cause", &t.root_cause)?;
         m.serialize_field("severity", t.severity.as_str())?;
         m.serialize_field("status", t.status.as_str())?;
@@ -108,8 +127,17 @@ struct TicketUpdate {
     /// Description; `null` clears.
     description: MaybeUndefined<String>,
     /// Move to this status: open → processing → resolved → closed, open → closed
-    /// (with a reason), resolved → processing.
+    /// (with a reason), resolved → processing, closed → processing (with a
+    /// reason). Reopening clears the confirmed root cause and resolution (the
+    /// history keeps them) unless this request sets new ones.
     status: Option<TicketStatus>,
+    /// The component (service, pod or host) confirmed as the root cause, e.g. when
+    /// resolving: one name, no spaces, at most 253 characters; `null` or `""`
+    /// clears it. Compared with the analysis' suspects by `/api/stats/accuracy`.
+    confirmed_root_cause: MaybeUndefined<String>,
+    /// What fixed it ("raised the pool size", "rolled back v2.3"), at most 2000
+    /// characters; `null` or `""` clears it.
+    resolution: MaybeUndefined<String>,
     /// Why; required to close an open ticket.
     reason: Option<String>,
     /// The version you read (or send `If-Match`); a stale one is 409.
@@ -191,6 +219,29 @@ impl TicketsApi {
         Ok(Json(state.oncall.ticket(&auth.0, &no.0).await?))
     }
 
+    /// The analyzer's accuracy on real incidents: of the resolved and closed
+    /// tickets opened in `[since, until)`, the share whose confirmed root cause was
+    /// the analysis' #1 suspect / in its top 3, in all, by month and by alert name,
+    /// with the misses. Tickets without a confirmed root cause are counted as
+    /// `unconfirmed`, never as misses.
+    #[oai(path = "/api/stats/accuracy", method = "get")]
+    async fn accuracy(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: BearerAuth,
+        /// Tickets opened at or after this time (RFC 3339).
+        since: Query<Option<DateTime<Utc>>>,
+        /// Tickets opened before this time (RFC 3339).
+        until: Query<Option<DateTime<Utc>>>,
+    ) -> ApiResult<Json<AccuracyReport>> {
+        Ok(Json(
+            state
+                .oncall
+                .accuracy_stats(&auth.0, since.0, until.0)
+                .await?,
+        ))
+    }
+
     /// Change status and/or fields (engineer). Every change is kept in the history.
     #[oai(path = "/api/tickets/:no", method = "patch")]
     async fn update(
@@ -224,6 +275,8 @@ impl TicketsApi {
             severity: b.severity,
             assignee: maybe(b.assignee),
             description: maybe(b.description),
+            confirmed_root_cause: maybe(b.confirmed_root_cause),
+            resolution: maybe(b.resolution),
             status: b.status,
             reason: b.reason,
             version: b.version.or(header_version),
@@ -259,6 +312,10 @@ mod tests {
             assignee: (i % 2 == 0).then(|| "eng@oncall.example.com".to_owned()),
             analysis_id: (i % 3 == 0).then(uuid::Uuid::now_v7),
             description: (i % 5 == 0).then(|| "line one\nline two </script>".to_owned()),
+            confirmed_root_cause: (i % 4 == 2).then(|| "ts-order-service".to_owned()),
+            resolution: (i % 4 == 2).then(|| "rolled back v2.3 \"quoted\"".to_owned()),
+            confirmed_by: (i % 4 == 2).then(|| "eng@oncall.example.com".to_owned()),
+            confirmed_at: (i % 4 == 2).then(|| at + chrono::Duration::nanoseconds(123_456_000)),
             version: i64::from(i) * 7 - 3,
             created_by: "admin@oncall.example.com".into(),
             // Whole seconds, milliseconds, microseconds and nanoseconds.
