@@ -698,6 +698,38 @@ async function run(page, deadPort) {
     await page.unroute(`**/api/analysis/${short.id}`);
   });
 
+  await step("a refreshed analysis (run 2) says what changed since run 1: headline, top suspects, evidence (interception)", async () => {
+    // Run 2 is the graph fixture; run 1 is the same analysis as it might have stood
+    // before its window filled: another headline, cart first, one evidence item fewer
+    // and one that is gone now.
+    const now = { ...loadFixture("analysis-graph"), revision: 2 };
+    const r = now.result;
+    const earlier = {
+      ...now,
+      revision: 1,
+      completed_at: "2026-03-02T10:01:30Z",
+      result: {
+        ...r,
+        root_cause: "cart got slower",
+        suspects: [r.suspects[2], r.suspects[0], r.suspects[1]].map((s, i) => ({ ...s, score: 0.9 - i / 10 })),
+        evidence: [...r.evidence.slice(1), { kind: "log", source: "logs", detail: "a template seen only before the window filled" }],
+      },
+    };
+    await page.route(`**/api/analysis/${now.id}/revisions`, (q) => q.fulfill({ json: [earlier] }));
+    await showFixture(page, now);
+    const card = page.getByTestId("revisions");
+    await card.waitFor();
+    const headline = await card.getByTestId("revision-headline").innerText();
+    expect(headline.includes("cart got slower") && headline.includes(r.root_cause), `headline change: ${headline}`);
+    const moves = (await card.getByTestId("revision-suspect").allInnerTexts()).map((x) => x.replace(/\s+/g, " "));
+    expect(moves[0] === "catalog #2 → #1" && moves[1] === "frontend #3 → #2" && moves[2] === "cart #1 → #3", `suspects: ${moves.join(" | ")}`);
+    expect((await card.getByTestId("revision-added").innerText()).includes(r.evidence[0].detail.slice(0, 40)), "the evidence found only now is not listed");
+    await card.getByTestId("revision-removed").getByText("a template seen only before the window filled").waitFor();
+    await card.screenshot({ path: join(shots, "06i-revisions-card.png") });
+    await page.unroute(`**/api/analysis/${now.id}/revisions`);
+    await page.unroute(`**/api/analysis/${now.id}`);
+  });
+
   await step("a typed alert with date and service: understood before it runs, the result opens with it", async () => {
     await page.goto(`${base}/analyze`);
     await page.fill("#alert-input", "ts-ui-dashboard SLO degraded since 10:05 UTC on 2023-01-29");

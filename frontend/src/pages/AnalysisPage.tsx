@@ -78,6 +78,7 @@ import { asSeverity } from "../lib/tickets";
 import { alertScope, formatWithZone, minutesFrom, timingParts } from "../lib/understood";
 import { formatMetricValue, seriesLabel } from "../lib/evidence";
 import { CoverageLine, LatencyCard, NoServiceGraph, ServiceGraphCard, SubjectCard } from "../components/EvidenceExtras";
+import { RevisionCompare } from "../components/RevisionCompare";
 
 export default function AnalysisPage() {
   const { id = "" } = useParams();
@@ -127,6 +128,11 @@ export default function AnalysisPage() {
         <Col xs={24}>
           <UnderstoodSummary analysis={a} />
         </Col>
+        {a.revision > 1 && (
+          <Col xs={24}>
+            <RevisionCompare analysis={a} />
+          </Col>
+        )}
         {result && <ResultCards analysis={a} result={result} evidence={evidence} window={win} />}
         <Col xs={24}>
           <ProgressCard analysis={a} events={events} mode={mode} />
