@@ -6,7 +6,7 @@ import { Alert, Card, List, Select, Space, Tag, Typography } from "antd";
 import { useQuery } from "@tanstack/react-query";
 import { api } from "../api/endpoints";
 import type { Analysis, ResultEvidence } from "../api/types";
-import { useT } from "../i18n";
+import { useT, type MessageKey } from "../i18n";
 import { formatDateTime } from "../lib/format";
 import { revisionDiff, type SuspectMove } from "../lib/revisions";
 
@@ -92,7 +92,13 @@ function SuspectMoveTag({ move: s }: { move: SuspectMove }) {
 }
 
 function EvidenceChanges({ title, items, color, testid }: { title: string; items: ResultEvidence[]; color: string; testid: string }) {
+  const t = useT();
   if (!items.length) return null;
+  const kind = (k: string) => {
+    const key = `analysis.kind.${k}` as MessageKey;
+    const s = t(key);
+    return s === key ? k : s;
+  };
   return (
     <List
       size="small"
@@ -102,7 +108,7 @@ function EvidenceChanges({ title, items, color, testid }: { title: string; items
       renderItem={(e) => (
         <List.Item>
           <Space align="start" size={8}>
-            <Tag color={color}>{e.kind}</Tag>
+            <Tag color={color}>{kind(e.kind)}</Tag>
             <span className="evidence-detail">{e.detail}</span>
           </Space>
         </List.Item>
