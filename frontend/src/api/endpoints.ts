@@ -61,6 +61,7 @@ export const api = {
   understand: (s: SubmitAnalysis) => request<UnderstoodAlert>("/api/analysis/understand", { method: "POST", body: s }),
   analysis: (id: string) => request<Analysis>(`/api/analysis/${enc(id)}`),
   similarAnalyses: (id: string) => request<PastIncident[]>(`/api/analysis/${enc(id)}/similar`),
+  analysisRevisions: (id: string) => request<Analysis[]>(`/api/analysis/${enc(id)}/revisions`),
   analyses: (f: AnalysisFilter) => request<AnalysisPage>("/api/analysis", { query: { ...f } }),
 
   webhooks: (page = 1, page_size = 200) => request<WebhookPage>("/api/webhooks", { query: { page, page_size } }),

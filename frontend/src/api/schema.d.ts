@@ -6491,6 +6491,18 @@ export interface components {
              * @description Identical series returned more than once, dropped.
              */
             duplicate_series: number;
+            /**
+             * Format: uint64
+             * @description Log lines that carried a trace id (the request graph is built from them);
+             *     absent in analyses stored before it was recorded.
+             */
+            trace_lines?: number;
+            /**
+             * Format: date-time
+             * @description Where the baseline was planned to start, when the data began later and the
+             *     baseline had to start with it (the evidence window's `baseline_start`).
+             */
+            planned_baseline_start?: string;
         };
         /**
          * DataSourceInput
@@ -6749,7 +6761,7 @@ export interface components {
          * @description The kinds of evidence a suspect's reasons come from.
          * @enum {string}
          */
-        EvidenceKindName: "origins" | "paths" | "missing" | "templates" | "metrics" | "latency" | "resources";
+        EvidenceKindName: "origins" | "paths" | "missing" | "templates" | "metrics" | "latency" | "resources" | "graph";
         /**
          * EvidenceView
          * @description The evidence of an analysis (what the reduce stage found), as readers see it.
@@ -6782,6 +6794,11 @@ export interface components {
             latency: components["schemas"]["LatencySuspectView"][];
             /** @description For an alert about one host, pod or instance: which of its resources moved. */
             subject?: components["schemas"]["SubjectView"] & unknown;
+            /**
+             * @description The call graph that service-graph metrics (Tempo, Istio, Linkerd) described
+             *     and its edges that went wrong; absent when the data had no such metrics.
+             */
+            service_graph?: components["schemas"]["ServiceGraphView"] & unknown;
             /** @description Ranked suspects. */
             suspects: components["schemas"]["SuspectView"][];
             /**
@@ -6830,6 +6847,56 @@ export interface components {
              * @description End of the incident window.
              */
             incident_end: string;
+        };
+        /**
+         * GraphEdgeView
+         * @description An edge of the service graph (client → server) that went wrong.
+         */
+        GraphEdgeView: {
+            /** @description The calling service. */
+            client: string;
+            /** @description The called service. */
+            server: string;
+            /** @description What moved: latency or errors at the server, or time on the wire. */
+            what: components["schemas"]["GraphEdgeWhat"] & unknown;
+            /**
+             * Format: double
+             * @description Baseline median: seconds (latency, network) or failed share 0..1 (errors).
+             */
+            baseline: number;
+            /**
+             * Format: double
+             * @description Incident median, in the same unit.
+             */
+            incident: number;
+            /**
+             * Format: double
+             * @description Robust deviations of the move.
+             */
+            z: number;
+        };
+        /**
+         * @description What moved on an edge of the service graph.
+         * @enum {string}
+         */
+        GraphEdgeWhat: "latency" | "errors" | "network" | "other";
+        /**
+         * GraphSuspectView
+         * @description A service the service graph's anomalous edges lead to.
+         */
+        GraphSuspectView: {
+            /** @description The service. */
+            service: string;
+            /**
+             * Format: double
+             * @description 0..1: calls into it went wrong while its own calls did not (or its edges
+             *     got slower on the wire).
+             */
+            score: number;
+            /** @description Its edges that went wrong, most deviations first. */
+            incoming: components["schemas"]["GraphEdgeView"][];
+            /** @description Reached from the alert's service down edges that went wrong. */
+            reached_from_alert: boolean;
         };
         /**
          * LatencySuspectView
@@ -7313,6 +7380,23 @@ export interface components {
             llm_enabled: boolean;
             /** @description The LLM model analyses ask, when one is configured. */
             llm_model?: string;
+        };
+        /**
+         * ServiceGraphView
+         * @description The call graph that service-graph metrics described, and what went wrong on it.
+         */
+        ServiceGraphView: {
+            /** @description Which exporter's metrics described it (`tempo`, `istio`, `linkerd`). */
+            source?: string;
+            /**
+             * Format: uint64
+             * @description Edges with enough data to judge.
+             */
+            edges: number;
+            /** @description Edges that went wrong, most deviations first. */
+            anomalous: components["schemas"]["GraphEdgeView"][];
+            /** @description Services the edges lead to, best first. */
+            suspects: components["schemas"]["GraphSuspectView"][];
         };
         /**
          * @description How urgent a ticket is; P0 is the most urgent.

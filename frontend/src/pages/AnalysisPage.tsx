@@ -78,7 +78,8 @@ import SeenBefore from "../components/SeenBefore";
 import { asSeverity } from "../lib/tickets";
 import { alertScope, formatWithZone, minutesFrom, timingParts } from "../lib/understood";
 import { formatMetricValue, seriesLabel } from "../lib/evidence";
-import { CoverageLine, LatencyCard, SubjectCard } from "../components/EvidenceExtras";
+import { CoverageLine, LatencyCard, NoServiceGraph, ServiceGraphCard, SubjectCard } from "../components/EvidenceExtras";
+import { RevisionCompare } from "../components/RevisionCompare";
 
 export default function AnalysisPage() {
   const { id = "" } = useParams();
@@ -128,6 +129,11 @@ export default function AnalysisPage() {
         <Col xs={24}>
           <UnderstoodSummary analysis={a} />
         </Col>
+        {a.revision > 1 && (
+          <Col xs={24}>
+            <RevisionCompare analysis={a} />
+          </Col>
+        )}
         {result && <ResultCards analysis={a} result={result} evidence={evidence} window={win} />}
         <Col xs={24}>
           <SeenBefore analysisId={a.id} completed={a.status === "completed"} />
@@ -238,11 +244,12 @@ function ProgressCard({ analysis: a, events, mode }: { analysis: Analysis; event
 
 /** One progress event: time, stage, message (wrapped however long), and the tool call it reports. */
 function EventLine({ event: e }: { event: ProgressEvent }) {
+  const t = useT();
   const tool = e.tool;
   return (
     <div className="event">
       {e.at && <Typography.Text type="secondary">{formatTime(e.at)}</Typography.Text>}
-      <Tag>{e.stage}</Tag>
+      <Tag>{named(t, "analysis.stage", e.stage)}</Tag>
       <span className="event-message">{e.message}</span>
       {tool && (tool.arguments.trim() || tool.error) && (
         <div className="event-detail">
@@ -575,6 +582,19 @@ function EvidenceCards({
         <Col xs={24}>
           <LatencyCard latency={e.latency ?? []} />
         </Col>
+      )}
+      {e.service_graph ? (
+        <Col xs={24}>
+          <ServiceGraphCard graph={e.service_graph} />
+        </Col>
+      ) : (
+        // Said only by analyzers that look for one, and not for a host's own alert.
+        e.coverage?.trace_lines != null &&
+        !e.subject && (
+          <Col xs={24}>
+            <NoServiceGraph traceLines={e.coverage.trace_lines} />
+          </Col>
+        )
       )}
       {(e.path_divergences ?? []).length > 0 && (
         <Col xs={24}>
@@ -1021,7 +1041,7 @@ function SourcesCard({ sources, final, evidence }: { sources: SourceReport[]; fi
           },
         ]}
       />
-      <CoverageLine coverage={evidence?.coverage} window={evidence?.window} />
+      <CoverageLine coverage={evidence?.coverage} window={evidence?.window} logLines={evidence?.log_lines} />
     </Card>
   );
 }
@@ -1035,7 +1055,7 @@ function AlertCard({ analysis: a }: { analysis: Analysis }) {
       {facts.length > 0 && (
         <Descriptions size="small" column={{ xs: 1, sm: 2, lg: 3 }} style={{ marginBottom: 8 }}>
           {facts.map(([k, v]) => (
-            <Descriptions.Item key={k} label={k}>
+            <Descriptions.Item key={k} label={named(t, "analysis.alertFact", k)}>
               {k === "starts_at" ? formatDateTime(v) : v}
             </Descriptions.Item>
           ))}

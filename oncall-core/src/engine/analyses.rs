@@ -631,6 +631,10 @@ pub struct EvidenceView {
     /// For an alert about one host, pod or instance: which of its resources moved.
     #[serde(default, deserialize_with = "lenient_opt")]
     pub subject: Option<SubjectView>,
+    /// The call graph that service-graph metrics (Tempo, Istio, Linkerd) described
+    /// and its edges that went wrong; absent when the data had no such metrics.
+    #[serde(default, deserialize_with = "lenient_opt")]
+    pub service_graph: Option<ServiceGraphView>,
     /// Ranked suspects.
     #[serde(default, deserialize_with = "lenient_vec")]
     pub suspects: Vec<SuspectView>,
@@ -1033,6 +1037,8 @@ pub enum EvidenceKindName {
     Latency,
     /// The alert's subject's resources that moved.
     Resources,
+    /// Where the service graph's anomalous edges lead (service-graph metrics).
+    Graph,
 }
 
 /// One step of requests (an edge of the request graph) whose time changed.
@@ -1170,6 +1176,95 @@ pub struct CoverageView {
     /// Identical series returned more than once, dropped.
     #[serde(default)]
     pub duplicate_series: u64,
+    /// Log lines that carried a trace id (the request graph is built from them);
+    /// absent in analyses stored before it was recorded.
+    #[serde(default)]
+    pub trace_lines: Option<u64>,
+    /// Where the baseline was planned to start, when the data began later and the
+    /// baseline had to start with it (the evidence window's `baseline_start`).
+    #[serde(default)]
+    pub planned_baseline_start: Option<DateTime<Utc>>,
+}
+
+/// What moved on an edge of the service graph.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Enum),
+    oai(rename_all = "snake_case")
+)]
+pub enum GraphEdgeWhat {
+    /// The server's mean latency (seconds).
+    Latency,
+    /// The server's failed share of requests (0..1).
+    Errors,
+    /// The client's latency minus the server's: time on the wire (seconds).
+    Network,
+    /// A kind this reader does not know.
+    #[default]
+    #[serde(other)]
+    Other,
+}
+
+/// An edge of the service graph (client → server) that went wrong.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+pub struct GraphEdgeView {
+    /// The calling service.
+    pub client: String,
+    /// The called service.
+    pub server: String,
+    /// What moved: latency or errors at the server, or time on the wire.
+    #[serde(default)]
+    pub what: GraphEdgeWhat,
+    /// Baseline median: seconds (latency, network) or failed share 0..1 (errors).
+    pub baseline: f64,
+    /// Incident median, in the same unit.
+    pub incident: f64,
+    /// Robust deviations of the move.
+    #[serde(default)]
+    pub z: f64,
+}
+
+/// A service the service graph's anomalous edges lead to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+pub struct GraphSuspectView {
+    /// The service.
+    pub service: String,
+    /// 0..1: calls into it went wrong while its own calls did not (or its edges
+    /// got slower on the wire).
+    #[serde(default)]
+    pub score: f64,
+    /// Its edges that went wrong, most deviations first.
+    #[serde(default, deserialize_with = "lenient_vec")]
+    pub incoming: Vec<GraphEdgeView>,
+    /// Reached from the alert's service down edges that went wrong.
+    #[serde(default)]
+    pub reached_from_alert: bool,
+}
+
+/// The call graph that service-graph metrics described, and what went wrong on it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(poem_openapi::Object),
+    oai(skip_serializing_if_is_none)
+)]
+pub struct ServiceGraphView {
+    /// Which exporter's metrics described it (`tempo`, `istio`, `linkerd`).
+    #[serde(default)]
+    pub source: Option<String>,
+    /// Edges with enough data to judge.
+    #[serde(default)]
+    pub edges: u64,
+    /// Edges that went wrong, most deviations first.
+    #[serde(default, deserialize_with = "lenient_vec")]
+    pub anomalous: Vec<GraphEdgeView>,
+    /// Services the edges lead to, best first.
+    #[serde(default, deserialize_with = "lenient_vec")]
+    pub suspects: Vec<GraphSuspectView>,
 }
 
 #[cfg(test)]
@@ -1205,6 +1300,7 @@ mod view_tests {
     use crate::evidence::latency::{EdgeShift, LatencySuspect};
     use crate::evidence::metrics::{Direction, MetricShift, TimeWindow};
     use crate::evidence::resources::{Resource, ResourceFinding, SubjectFindings};
+    use crate::evidence::service_graph::{GraphEdgeShift, GraphSuspect, ServiceGraph};
     use crate::evidence::suspects::{ComponentKind, EvidenceKind, Suspect};
     use crate::evidence::templates::{LogLevel, LogTemplate, ServiceCount, TemplateId};
     use crate::evidence::traces::ErrorOrigin;
@@ -1322,7 +1418,24 @@ mod view_tests {
                     series: 3,
                 }],
             }),
-            service_graph: None,
+            service_graph: Some(ServiceGraph {
+                source: Some("tempo".into()),
+                edges: 6,
+                anomalous: vec![GraphEdgeShift {
+                    client: "ts-travel-service".into(),
+                    server: "ts-route-service".into(),
+                    what: "latency".into(),
+                    baseline: 0.012,
+                    incident: 0.84,
+                    z: 31.0,
+                }],
+                suspects: vec![GraphSuspect {
+                    service: "ts-route-service".into(),
+                    score: 1.0,
+                    incoming: vec![],
+                    reached_from_alert: true,
+                }],
+            }),
             suspects: vec![Suspect {
                 component: "ts-contacts-service".into(),
                 kind: ComponentKind::Service,
@@ -1342,8 +1455,8 @@ mod view_tests {
                 series_without_baseline: 29,
                 counters_as_rates: 120,
                 duplicate_series: 4,
-                trace_lines: 0,
-                planned_baseline_start: None,
+                trace_lines: 2400,
+                planned_baseline_start: Some(at("2023-01-29T08:00:00Z")),
             },
             memory: None,
         };
@@ -1442,7 +1555,27 @@ mod view_tests {
                 series_without_baseline: 29,
                 counters_as_rates: 120,
                 duplicate_series: 4,
+                trace_lines: Some(2400),
+                planned_baseline_start: Some(at("2023-01-29T08:00:00Z")),
             })
+        );
+        let g = e.service_graph.as_ref().expect("service graph");
+        assert_eq!((g.source.as_deref(), g.edges), (Some("tempo"), 6));
+        let edge = &g.anomalous[0];
+        assert_eq!(
+            (edge.client.as_str(), edge.server.as_str(), edge.what),
+            (
+                "ts-travel-service",
+                "ts-route-service",
+                GraphEdgeWhat::Latency
+            )
+        );
+        assert_eq!((edge.baseline, edge.incident, edge.z), (0.012, 0.84, 31.0));
+        assert_eq!(g.suspects[0].service, "ts-route-service");
+        assert!(g.suspects[0].reached_from_alert);
+        assert_eq!(
+            out["evidence"]["service_graph"]["anomalous"][0]["what"],
+            json!("latency")
         );
         assert_eq!(
             out["evidence"]["subject"]["findings"][0]["resource"],
@@ -1481,6 +1614,12 @@ mod view_tests {
             .push(json!({"resource": "cpu"}));
         a.evidence["latency"][0]["slowed"][0]["requests"] = json!("many");
         a.evidence["coverage"] = json!("full");
+        a.evidence["service_graph"]["anomalous"][0]["what"] = json!("jitter");
+        a.evidence["service_graph"]["anomalous"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"client": "a", "server": "b", "what": "errors"}));
+        a.evidence["service_graph"]["suspects"] = json!("none");
         let v = AnalysisView::from(a);
         assert!(v.window.is_none());
         assert!(v.result.is_none());
@@ -1496,18 +1635,38 @@ mod view_tests {
         assert_eq!(s.findings[0].resource, ResourceName::Other);
         assert!(e.latency[0].slowed.is_empty());
         assert_eq!(e.coverage, None);
+        // An unknown edge kind reads as "other"; an edge without its figures is left out.
+        let g = e.service_graph.unwrap();
+        assert_eq!(g.anomalous.len(), 1);
+        assert_eq!(g.anomalous[0].what, GraphEdgeWhat::Other);
+        assert!(g.suspects.is_empty());
 
         // Analyses stored before these kinds existed: none of them, and an unknown
         // lead leaves the suspect in place without one.
         let mut old = stored();
-        for k in ["latency", "subject", "coverage"] {
+        for k in ["latency", "subject", "coverage", "service_graph"] {
             old.evidence.as_object_mut().unwrap().remove(k);
         }
         old.evidence["suspects"][0]["lead"] = json!("astrology");
         let e = AnalysisView::from(old).evidence.unwrap();
         assert!(e.latency.is_empty() && e.subject.is_none() && e.coverage.is_none());
+        assert!(e.service_graph.is_none());
         assert_eq!(e.suspects.len(), 1);
         assert_eq!(e.suspects[0].lead, None);
+        // A coverage stored before trace lines were counted says nothing about them.
+        let mut older = stored();
+        for k in ["trace_lines", "planned_baseline_start"] {
+            older.evidence["coverage"]
+                .as_object_mut()
+                .unwrap()
+                .remove(k);
+        }
+        older.evidence["suspects"][0]["lead"] = json!("graph");
+        let e = AnalysisView::from(older).evidence.unwrap();
+        let c = e.coverage.unwrap();
+        assert_eq!((c.trace_lines, c.planned_baseline_start), (None, None));
+        assert_eq!(c.series_judged, 850);
+        assert_eq!(e.suspects[0].lead, Some(EvidenceKindName::Graph));
 
         let mut empty = stored();
         empty.evidence = Value::Null;

@@ -26,11 +26,11 @@ mod webhooks;
 
 pub use analyses::{
     AlertQueryView, AlertSeriesView, AnalysisOptions, AnalysisTiming, AnalysisView, CoverageView,
-    EdgeShiftView, ErrorOriginView, EvidenceKindName, EvidenceView, EvidenceWindow,
-    LatencySuspectView, LogLevelName, LogTemplateView, MAX_ALERT_BYTES, MAX_SCOPE_NAMES,
-    MetricPoint, MetricShiftView, PathDivergenceView, PathExampleView, ResourceFindingView,
-    ResourceName, ShiftDirection, SubjectView, SuspectKind, SuspectView, TemplateServiceCount,
-    alert_title,
+    EdgeShiftView, ErrorOriginView, EvidenceKindName, EvidenceView, EvidenceWindow, GraphEdgeView,
+    GraphEdgeWhat, GraphSuspectView, LatencySuspectView, LogLevelName, LogTemplateView,
+    MAX_ALERT_BYTES, MAX_SCOPE_NAMES, MetricPoint, MetricShiftView, PathDivergenceView,
+    PathExampleView, ResourceFindingView, ResourceName, ServiceGraphView, ShiftDirection,
+    SubjectView, SuspectKind, SuspectView, TemplateServiceCount, alert_title,
 };
 pub use claims::Background;
 pub use datasources::{
