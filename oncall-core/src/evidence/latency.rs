@@ -150,7 +150,7 @@ pub fn mann_whitney_greater(baseline: &[f64], incident: &[f64]) -> f64 {
 }
 
 /// P(Z > z) for a standard normal Z (Abramowitz & Stegun 7.1.26, error < 1.5e-7).
-pub(crate) fn normal_sf(z: f64) -> f64 {
+fn normal_sf(z: f64) -> f64 {
     let x = z.abs() / std::f64::consts::SQRT_2;
     let t = 1.0 / (1.0 + 0.327_591_1 * x);
     let poly = t

@@ -280,18 +280,7 @@ fn shift_of(
     }
     let (z, value) = peak?;
     let started_at = started_at?;
-    let mut score = if samples == 1 { z.abs() } else { sustained }.min(MAX_SCORE);
-    let appeared = med == 0.0 && mad == 0.0;
-    if appeared {
-        // A baseline of exact zeros has no spread to measure a move by: how far the
-        // value went says nothing about how unusual it is (see [`appearance_z`]).
-        let nonzero = s
-            .points
-            .iter()
-            .filter(|(t, v)| window.in_incident(*t) && v.is_finite() && *v != 0.0)
-            .count();
-        score = score.min(appearance_z(baseline.len(), samples, nonzero));
-    }
+    let score = if samples == 1 { z.abs() } else { sustained }.min(MAX_SCORE);
     let mut labels = s.labels.clone();
     let metric = labels.remove("__name__").unwrap_or_default();
     Some(MetricShift {
@@ -314,58 +303,9 @@ fn shift_of(
         started_at,
         anomalous_points: anomalous,
         points: Vec::new(),
-        appeared,
+        appeared: med == 0.0 && mad == 0.0,
         rate: false,
     })
-}
-
-/// How unusual it is that a series that was exactly zero in all `baseline`
-/// samples is non-zero in `nonzero` of `incident` samples, as a z-score.
-///
-/// Zero non-zero samples out of n bound the chance of a non-zero sample, at 95 %,
-/// by 3/n (the "rule of three", Hanley & Lippman-Hand 1983). The score is the
-/// standard normal quantile of the binomial tail P(X ≥ nonzero), X ~ Bin(incident,
-/// 3/n): a counter of errors that fires in every incident sample after a
-/// 30-sample silent baseline scores about 7; a sparse series that ticks in a third
-/// of the samples after a short silent baseline scores about 1, however large its
-/// ticks are.
-pub fn appearance_z(baseline: usize, incident: usize, nonzero: usize) -> f64 {
-    if baseline == 0 || nonzero == 0 {
-        return 0.0;
-    }
-    let p = (3.0 / baseline as f64).min(1.0);
-    if p >= 1.0 {
-        return 0.0;
-    }
-    // P(X ≥ k) summed in log space (incident ≤ a few hundred samples).
-    let (m, k) = (incident.max(nonzero), nonzero);
-    let (lp, lq) = (p.ln(), (1.0 - p).ln());
-    let mut ln_choose = 0.0; // ln C(m, 0)
-    let mut terms = Vec::with_capacity(m + 1);
-    for i in 0..=m {
-        if i > 0 {
-            ln_choose += ((m - i + 1) as f64).ln() - (i as f64).ln();
-        }
-        if i >= k {
-            terms.push(ln_choose + i as f64 * lp + (m - i) as f64 * lq);
-        }
-    }
-    let top = terms.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let ln_tail = top + terms.iter().map(|t| (t - top).exp()).sum::<f64>().ln();
-    // The z whose upper tail is that probability, by bisection on the normal tail.
-    let (mut lo, mut hi) = (0.0_f64, 38.0_f64);
-    if ln_tail >= (0.5_f64).ln() {
-        return 0.0;
-    }
-    for _ in 0..80 {
-        let mid = (lo + hi) / 2.0;
-        if crate::evidence::latency::normal_sf(mid).ln() > ln_tail {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    (lo + hi) / 2.0
 }
 
 /// Median absolute deviation of `values` from `centre` (0 for no values).
@@ -429,25 +369,6 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
-    }
-
-    #[test]
-    fn an_appearance_counts_by_how_persistent_it_is_not_by_its_size() {
-        // Every incident sample after a long silent baseline: strong.
-        let strong = appearance_z(30, 12, 12);
-        assert!(strong > 6.0, "{strong}");
-        // A third of the samples after a short silent baseline: weak.
-        let weak = appearance_z(9, 12, 4);
-        assert!(weak < 1.5, "{weak}");
-        // More baseline, same incident: stronger; more non-zero samples: stronger.
-        assert!(appearance_z(30, 12, 4) > weak);
-        assert!(appearance_z(9, 12, 10) > weak);
-        assert_eq!(
-            appearance_z(2, 12, 12),
-            0.0,
-            "three or fewer baseline samples bound nothing"
-        );
-        assert_eq!(appearance_z(30, 12, 0), 0.0);
     }
 
     #[test]
