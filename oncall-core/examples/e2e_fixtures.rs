@@ -18,10 +18,10 @@
 //!   stay as they were. Metrics only.
 //! - `analysis-graph.json`: a **synthetic** incident (`oncall_core::synthetic`:
 //!   one service's outgoing packets delayed) seen through metrics only, with the
-//!   service-graph metrics Grafana Tempo derives from traces. Tempo's
-//!   `traces_service_graph_*` series carry no namespace; they are written here with
-//!   the application's `namespace` label (as Tempo's external labels would add it),
-//!   because the pipeline selects the alert's scope by namespace.
+//!   service-graph metrics Grafana Tempo derives from traces. The services' own
+//!   series get the application's `namespace` label; Tempo's
+//!   `traces_service_graph_*` series carry none, as Tempo writes them (the
+//!   pipeline asks for them apart from the scope).
 //!
 //! Needs `prometheus`, `promtool` and `osmem-server` as the connector tests do
 //! (`scripts/test` installs them; see `tests/support/services.rs`).
@@ -325,7 +325,11 @@ fn graph_incident() -> (Vec<Series>, Value, String) {
                 .filter(|(k, _)| k.as_str() != "__name__")
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
-            if !labels.iter().any(|(k, _)| k == "namespace") {
+            // Tempo's graph series carry no namespace (the pipeline asks for them
+            // apart); the services' own series do.
+            if !s.labels["__name__"].starts_with("traces_service_graph")
+                && !labels.iter().any(|(k, _)| k == "namespace")
+            {
                 labels.push(("namespace".into(), "synthetic".into()));
                 labels.sort();
             }

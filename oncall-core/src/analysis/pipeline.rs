@@ -784,6 +784,10 @@ async fn collect_one(
     (report, data)
 }
 
+/// Grafana Tempo's service-graph families the evidence reads (see
+/// [`crate::evidence::service_graph`]); histogram buckets are left out.
+const TEMPO_GRAPH_SELECTOR: &str = r#"{__name__=~"traces_service_graph_request_(total|failed_total|server_seconds_sum|server_seconds_count|client_seconds_sum|client_seconds_count)"}"#;
+
 /// Series of the alert's expression read (a fleet-wide rule returns one per
 /// instance); [`crate::analysis::alert_query::MAX_ALERT_SERIES`] of them are kept.
 const ALERT_SERIES_READ: usize = 200;
@@ -809,6 +813,13 @@ async fn collect_metrics(
     let range = TimeRange::new(window.baseline_start, window.incident_end)?;
     let probe_at = window.incident_end.min(Utc::now());
     let step = query_step(conn, &selectors[0], &range, probe_at, &mut report.notes).await;
+    // Grafana Tempo's service-graph series name services in `client` / `server`
+    // and carry no namespace, pod or instance label: no scope selector reaches
+    // them, so the call graph is asked for as well (nothing when there is none).
+    // Istio's and Linkerd's carry the workload's namespace and come with the scope.
+    let selectors = selectors
+        .into_iter()
+        .chain(std::iter::once(TEMPO_GRAPH_SELECTOR.to_owned()));
     for selector in selectors {
         if data.series.len() >= MAX_SERIES {
             report.truncated = true;
