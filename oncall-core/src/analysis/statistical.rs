@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::reduce::Evidence;
 use crate::alert::{Alert, Language};
 use crate::evidence::metrics::Direction;
+use crate::evidence::resources::Resource;
 use crate::evidence::suspects::{EvidenceKind, Suspect};
 use chrono::{DateTime, Utc};
 
@@ -655,6 +656,13 @@ fn suggestions(top: Option<&Suspect>, evidence: &Evidence, zh: bool) -> Vec<Stri
     };
     let c = &top.component;
     let mut out = Vec::new();
+    // An alert about one host or pod, answered by what on it moved: where to look
+    // on that machine, not in request traces.
+    if top.lead == Some(EvidenceKind::Resources) {
+        if let Some(f) = evidence.subject.as_ref().and_then(|s| s.findings.first()) {
+            out.push(resource_suggestion(f.resource, c, zh));
+        }
+    }
     let has_new_errors = evidence
         .log_templates
         .iter()
@@ -704,7 +712,10 @@ fn suggestions(top: Option<&Suspect>, evidence: &Evidence, zh: bool) -> Vec<Stri
     if has("success") || has("error") {
         out.push(if zh { format!("{c} 成功率下降：按错误码查看失败请求，定位首个失败的调用。") } else { format!("{c} is failing requests: break failures down by error code and find the first failing call.") });
     }
-    out.push(if zh { format!("在 {c} 的日志中按 trace_id 追踪失败请求，确认错误首次出现的位置。") } else { format!("Follow failing requests by trace id through {c}'s logs to confirm where the first error appears.") });
+    // Only where the logs carry trace ids to follow.
+    if evidence.coverage.trace_lines > 0 {
+        out.push(if zh { format!("在 {c} 的日志中按 trace_id 追踪失败请求，确认错误首次出现的位置。") } else { format!("Follow failing requests by trace id through {c}'s logs to confirm where the first error appears.") });
+    }
     out.push(if zh {
         "修复后观察告警指标恢复，并把结论记录到工单。".into()
     } else {
@@ -714,11 +725,107 @@ fn suggestions(top: Option<&Suspect>, evidence: &Evidence, zh: bool) -> Vec<Stri
     out
 }
 
+/// What to look at on a host or pod whose `resource` moved.
+fn resource_suggestion(resource: Resource, c: &str, zh: bool) -> String {
+    match (resource, zh) {
+        (Resource::Cpu, false) => format!(
+            "On {c}, find what burns the CPU (`top -o %CPU`, `pidstat 5`): a new deploy, a cron job, a runaway loop; then cap it, scale out or move it."
+        ),
+        (Resource::Cpu, true) => format!(
+            "在 {c} 上找出占用 CPU 的进程（`top -o %CPU`、`pidstat 5`）：新发布、定时任务或死循环；然后限制、扩容或迁移。"
+        ),
+        (Resource::Memory, false) => format!(
+            "On {c}, find the processes holding memory (`ps aux --sort=-rss | head`) and any OOM kills (`journalctl -k | grep -i oom`); a steady climb is a leak."
+        ),
+        (Resource::Memory, true) => format!(
+            "在 {c} 上找出占用内存的进程（`ps aux --sort=-rss | head`）并查看 OOM 记录（`journalctl -k | grep -i oom`）；持续上涨多为内存泄漏。"
+        ),
+        (Resource::Disk, false) => format!(
+            "On {c}, see who reads and writes (`iotop -o`, `pidstat -d 5`) and what fills the filesystems (`df -h`, `du -xh / | sort -h | tail`): logs without rotation, dumps, backups."
+        ),
+        (Resource::Disk, true) => format!(
+            "在 {c} 上查看读写来源（`iotop -o`、`pidstat -d 5`）与占满磁盘的内容（`df -h`、`du -xh / | sort -h | tail`）：未轮转的日志、转储、备份。"
+        ),
+        (Resource::Network, false) => format!(
+            "On {c}, look at connections and traffic (`ss -s`, `ss -tnp`, `iftop`): a traffic surge, retransmits, a full conntrack table."
+        ),
+        (Resource::Network, true) => format!(
+            "在 {c} 上查看连接与流量（`ss -s`、`ss -tnp`、`iftop`）：流量突增、重传、conntrack 表满。"
+        ),
+        (Resource::Processes, false) => format!(
+            "On {c}, look for a fork storm or leaking threads and file descriptors (`ps -eLf | wc -l`, `ls /proc/<pid>/fd | wc -l`)."
+        ),
+        (Resource::Processes, true) => format!(
+            "在 {c} 上检查进程/线程暴增或文件句柄泄漏（`ps -eLf | wc -l`、`ls /proc/<pid>/fd | wc -l`）。"
+        ),
+        (Resource::Restarts, false) => format!(
+            "{c} restarted: read why in the previous boot's or container's log (`journalctl -b -1`, `kubectl logs --previous`, `kubectl describe pod`)."
+        ),
+        (Resource::Restarts, true) => format!(
+            "{c} 发生了重启：查看上次启动或上个容器的日志（`journalctl -b -1`、`kubectl logs --previous`、`kubectl describe pod`）。"
+        ),
+        (_, false) => {
+            format!("On {c}, compare what changed around the alert's start: deploys, config, jobs.")
+        }
+        (_, true) => format!("在 {c} 上对照告警开始前后的变更：发布、配置、任务。"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::evidence::paths::{MissingStep, PathDivergence};
     use crate::evidence::suspects::ComponentKind;
+
+    #[test]
+    fn a_host_alert_suggests_where_to_look_on_the_host_not_in_traces() {
+        use crate::evidence::resources::{ResourceFinding, SubjectFindings};
+        let top = Suspect {
+            component: "node-3:9100".into(),
+            kind: ComponentKind::Host,
+            score: 0.9,
+            reasons: vec![],
+            first_anomaly_at: None,
+            pods: vec![],
+            lead: Some(EvidenceKind::Resources),
+        };
+        let mut evidence = Evidence {
+            subject: Some(SubjectFindings {
+                component: "node-3:9100".into(),
+                findings: vec![ResourceFinding {
+                    resource: Resource::Cpu,
+                    metric: "node_cpu_seconds_total".into(),
+                    labels: Default::default(),
+                    rate: true,
+                    baseline: 0.1,
+                    peak: 0.97,
+                    direction: Direction::Up,
+                    effect: 40.0,
+                    started_at: chrono::Utc::now(),
+                    series: 4,
+                }],
+            }),
+            ..Evidence::default()
+        };
+        let en = suggestions(Some(&top), &evidence, false);
+        assert!(
+            en[0].contains("top -o %CPU") && en[0].contains("node-3:9100"),
+            "{en:?}"
+        );
+        assert!(
+            !en.iter().any(|s| s.contains("trace id")),
+            "no trace ids to follow: {en:?}"
+        );
+        let zh = suggestions(Some(&top), &evidence, true);
+        assert!(zh[0].contains("CPU") && zh[0].contains("进程"), "{zh:?}");
+        // With trace-bearing logs the trace suggestion is back.
+        evidence.coverage.trace_lines = 10;
+        assert!(
+            suggestions(Some(&top), &evidence, false)
+                .iter()
+                .any(|s| s.contains("trace id"))
+        );
+    }
 
     #[test]
     fn requests_leaving_their_path_suggest_checking_what_the_service_returns() {
