@@ -792,6 +792,19 @@ const TEMPO_GRAPH_SELECTOR: &str = r#"{__name__=~"traces_service_graph_request_(
 /// instance); [`crate::analysis::alert_query::MAX_ALERT_SERIES`] of them are kept.
 const ALERT_SERIES_READ: usize = 200;
 
+/// A series as the metric source returned it, as the reduce stage reads it.
+fn collected_series(source: &str, s: crate::connectors::MetricSeries) -> CollectedSeries {
+    CollectedSeries {
+        source: source.to_owned(),
+        labels: s.labels,
+        points: s
+            .samples
+            .into_iter()
+            .map(|p| (p.timestamp, p.value))
+            .collect(),
+    }
+}
+
 async fn collect_metrics(
     ds: &DataSource,
     conn: &dyn Connector,
@@ -833,15 +846,7 @@ async fn collect_metrics(
                 report.truncated = true;
                 break;
             }
-            data.series.push(CollectedSeries {
-                source: ds.name.clone(),
-                labels: s.labels,
-                points: s
-                    .samples
-                    .into_iter()
-                    .map(|p| (p.timestamp, p.value))
-                    .collect(),
-            });
+            data.series.push(collected_series(&ds.name, s));
         }
     }
     // The source's own word on which series are counters (Prometheus `TYPE`),
@@ -868,18 +873,13 @@ async fn collect_metrics(
         match conn.metric_range(&query, &range, Some(step)).await {
             Ok(result) => {
                 report.queries.push(result.query.clone());
-                data.alert
-                    .extend(result.series.into_iter().take(ALERT_SERIES_READ).map(|s| {
-                        CollectedSeries {
-                            source: ds.name.clone(),
-                            labels: s.labels,
-                            points: s
-                                .samples
-                                .into_iter()
-                                .map(|p| (p.timestamp, p.value))
-                                .collect(),
-                        }
-                    }));
+                data.alert.extend(
+                    result
+                        .series
+                        .into_iter()
+                        .take(ALERT_SERIES_READ)
+                        .map(|s| collected_series(&ds.name, s)),
+                );
             }
             Err(e) => report.notes.push(format!(
                 "the alert's expression could not be evaluated: {e}"
