@@ -108,16 +108,43 @@ pub fn scope_selectors(alert: &Alert) -> Vec<String> {
             out.push(format!("{{pod=~\"{}\"}}", quote(&any_of(&s.pods))));
         }
         if !s.instances.is_empty() {
+            // The host with any port: its other exporters (processes, containers)
+            // are scraped as other instances of the same machine.
+            let mut hosts: Vec<String> = s
+                .instances
+                .iter()
+                .map(|i| host_of_instance(i).to_owned())
+                .collect();
+            hosts.dedup();
             out.push(format!(
                 "{{instance=~\"{}\"}}",
-                quote(&any_of(&s.instances))
+                quote(&format!("({})(:[0-9]+)?", any_of(&hosts)))
             ));
         }
-        if let Some(job) = &s.job {
+        // A job is every instance it scrapes: only the scope when nothing narrower
+        // is named (with an instance it would pull in the neighbouring hosts).
+        if let Some(job) = &s.job
+            && out.is_empty()
+        {
             out.push(format!("{{job=\"{}\"}}", quote(job)));
         }
     }
     out
+}
+
+/// `node-1` of `node-1:9100`; `[::1]` of `[::1]:9100`; an instance without a port
+/// as it is.
+fn host_of_instance(instance: &str) -> &str {
+    match instance.rsplit_once(':') {
+        Some((host, port))
+            if !port.is_empty()
+                && port.chars().all(|c| c.is_ascii_digit())
+                && (!host.contains(':') || host.ends_with(']')) =>
+        {
+            host
+        }
+        _ => instance,
+    }
 }
 
 /// The one host, pod or instance an alert is about, when it names exactly one
@@ -967,4 +994,38 @@ async fn collect_logs(
     data.logs[first..].sort_by_key(|l| l.time);
     report.rows = data.logs.len() as u64;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scope(instances: &[&str], job: Option<&str>) -> Alert {
+        let mut a = crate::alert::parse(
+            &serde_json::json!("HostHighCpu"),
+            &Default::default(),
+            chrono::Utc::now(),
+        )
+        .unwrap();
+        a.scope.instances = instances.iter().map(|s| s.to_string()).collect();
+        a.scope.job = job.map(str::to_owned);
+        a
+    }
+
+    #[test]
+    fn an_instance_is_asked_for_as_its_host_on_any_port_and_without_its_job() {
+        let a = scope(&["10.0.0.5:9100"], Some("node"));
+        assert_eq!(
+            scope_selectors(&a),
+            vec![r#"{instance=~"(10\\.0\\.0\\.5)(:[0-9]+)?"}"#.to_owned()]
+        );
+        // A job alone is the scope.
+        assert_eq!(
+            scope_selectors(&scope(&[], Some("node"))),
+            vec![r#"{job="node"}"#]
+        );
+        assert_eq!(host_of_instance("node-1"), "node-1");
+        assert_eq!(host_of_instance("[::1]:9100"), "[::1]");
+        assert_eq!(host_of_instance("fe80::1"), "fe80::1");
+    }
 }
