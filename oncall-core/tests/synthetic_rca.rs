@@ -101,7 +101,7 @@ fn the_root_cause_reads_in_plain_words() {
     use oncall_core::analysis::statistical::{EvidenceSources, analyze};
     for (fault, words) in [
         (FaultKind::Delay, " got slower since "),
-        (FaultKind::Error, " started logging errors since "),
+        (FaultKind::Error, " started logging a new error since "),
         (
             FaultKind::Saturation,
             "'s rate(process_cpu_seconds_total) rose from ",

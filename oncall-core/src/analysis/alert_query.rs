@@ -16,7 +16,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::alert::Alert;
-use crate::analysis::reduce::{CollectedSeries, human_number};
+use crate::analysis::reduce::CollectedSeries;
+use crate::evidence::human_number;
 use crate::evidence::metrics::{TimeWindow, median};
 
 /// Series of the alert's expression kept (a rule `by (instance)` over a fleet

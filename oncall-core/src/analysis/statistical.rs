@@ -9,10 +9,11 @@ use super::reduce::Evidence;
 use crate::alert::{Alert, Language};
 use crate::evidence::metrics::Direction;
 use crate::evidence::resources::Resource;
-use crate::evidence::suspects::{EvidenceKind, Suspect};
+use crate::evidence::suspects::{EvidenceKind, Suspect, errors_against_usual};
+use crate::evidence::templates::{GIST_CHARS, gist};
 use chrono::{DateTime, Utc};
 
-use super::reduce::human_number;
+use crate::evidence::human_number;
 use crate::tickets::Severity;
 
 /// One piece of evidence in a result (SPEC §5).
@@ -453,8 +454,10 @@ pub fn headline(t: &Suspect, evidence: &Evidence, alert: &Alert, zh: bool) -> St
                 )
             } else {
                 format!(
-                    "{c} stopped answering {}'s calls as usual: the line it logs after them appeared {} time(s) where the baseline's rate gives {:.0}",
-                    m.after_service, m.seen, m.expected
+                    "{c} stopped answering {}'s calls as usual: the line it logs after them appeared {} time(s) where {} are usual",
+                    m.after_service,
+                    m.seen,
+                    crate::evidence::suspects::usual_count(m.expected)
                 )
             }
         }
@@ -475,31 +478,43 @@ pub fn headline(t: &Suspect, evidence: &Evidence, alert: &Alert, zh: bool) -> St
             }
         }
         Some(EvidenceKind::Templates) => {
+            // The component's error template that stands out most against its
+            // baseline (the same excess its reason was ranked by).
+            let ratio = evidence.window.map_or(1.0, |w| w.incident_over_baseline());
             let best = evidence
                 .log_templates
                 .iter()
-                .filter(|l| l.is_error_level && (l.is_new || l.is_bursting))
-                .filter_map(|l| l.services.iter().find(|s| &s.service == c).map(|s| (l, s)))
-                .max_by_key(|(_, s)| s.incident);
-            let Some((l, sc)) = best else {
+                .filter(|l| l.is_error_level)
+                .filter_map(|l| {
+                    let sc = l
+                        .services
+                        .iter()
+                        .find(|s| &s.service == c && s.incident > 0)?;
+                    let expected = sc.baseline as f64 * ratio;
+                    Some((
+                        l,
+                        sc,
+                        (sc.incident as f64 - expected) / (expected + 1.0).sqrt(),
+                    ))
+                })
+                .max_by(|a, b| a.2.total_cmp(&b.2));
+            let Some((l, sc, _)) = best else {
                 return fallback();
             };
             let example = l.examples.first().unwrap_or(&l.template);
-            let example: String = example.chars().take(160).collect();
-            if zh {
-                format!(
-                    "{c} 开始报错{}：告警窗口内 {} 次（基线 {} 次），例如 “{example}”",
-                    since(l.first_seen.or(t.first_anomaly_at)),
-                    sc.incident,
-                    sc.baseline
-                )
-            } else {
-                format!(
-                    "{c} started logging errors{}: {} in the incident window (baseline {}), e.g. \"{example}\"",
-                    since(l.first_seen.or(t.first_anomaly_at)),
-                    sc.incident,
-                    sc.baseline
-                )
+            let said = gist(example, GIST_CHARS);
+            let expected = sc.baseline as f64 * ratio;
+            let since = since(l.first_seen.or(t.first_anomaly_at));
+            let counts = errors_against_usual(sc.incident, expected, zh);
+            match (zh, sc.baseline == 0) {
+                (true, true) => format!("{c} 出现新错误{since}：{counts}，“{said}”"),
+                (true, false) => format!("{c} 报错增多{since}：{counts}，“{said}”"),
+                (false, true) => {
+                    format!("{c} started logging a new error{since}: \"{said}\", {counts}")
+                }
+                (false, false) => {
+                    format!("{c} is logging more errors{since}: \"{said}\", {counts}")
+                }
             }
         }
         Some(EvidenceKind::Metrics) => {

@@ -40,6 +40,14 @@ impl TimeWindow {
     pub fn in_incident(&self, t: DateTime<Utc>) -> bool {
         t >= self.incident_start && t <= self.incident_end
     }
+
+    /// The incident window's length over the baseline's: what a baseline count
+    /// is multiplied by to give the incident window's expectation.
+    pub fn incident_over_baseline(&self) -> f64 {
+        let seconds = |d: chrono::TimeDelta| d.num_seconds().max(1) as f64;
+        seconds(self.incident_end - self.incident_start)
+            / seconds(self.incident_start - self.baseline_start)
+    }
 }
 
 /// Which way a series moved.

@@ -36,3 +36,32 @@ pub use templates::{
     BurstTest, LogLevel, LogRecord, LogTemplate, MinerConfig, ServiceCount, TemplateId,
     TemplateMiner, Window, WindowSpans,
 };
+
+/// A number as a person reads it: three significant digits, with k/M/G/T for
+/// large magnitudes (`6291456` → `6.29M`, `0.0512` → `0.0512`).
+pub fn human_number(v: f64) -> String {
+    let a = v.abs();
+    let (scaled, suffix) = if a >= 1e12 {
+        (v / 1e12, "T")
+    } else if a >= 1e9 {
+        (v / 1e9, "G")
+    } else if a >= 1e6 {
+        (v / 1e6, "M")
+    } else if a >= 1e4 {
+        (v / 1e3, "k")
+    } else {
+        (v, "")
+    };
+    let s = scaled.abs();
+    let digits = if s == 0.0 || s >= 100.0 {
+        0
+    } else if s >= 10.0 {
+        1
+    } else if s >= 1.0 {
+        2
+    } else {
+        // Three significant digits below 1.
+        (2 - s.log10().floor() as i32).clamp(2, 8) as usize
+    };
+    format!("{scaled:.digits$}{suffix}")
+}

@@ -11,7 +11,7 @@ use super::latency::LatencySuspect;
 use super::metrics::MetricShift;
 use super::paths::{MissingStep, PathDivergence};
 use super::service_graph::GraphSuspect;
-use super::templates::LogTemplate;
+use super::templates::{GIST_CHARS, LogTemplate, gist};
 use super::traces::ErrorOrigin;
 
 /// What kind of component a suspect is.
@@ -272,7 +272,7 @@ pub fn rank_suspects(evidence: &SuspectEvidence<'_>, weights: &SuspectWeights) -
         t.kind = Some(ComponentKind::Service);
         t.paths += d.weight;
         let step = |text: &Option<String>, none: &str| match text {
-            Some(t) => format!("\"{}\"", truncate(t, 100)),
+            Some(t) => format!("\"{}\"", gist(t, GIST_CHARS)),
             None => none.to_owned(),
         };
         let how = d.example.as_ref().map_or(String::new(), |e| {
@@ -345,12 +345,12 @@ pub fn rank_suspects(evidence: &SuspectEvidence<'_>, weights: &SuspectWeights) -
             saturate(m.surprise, MISSING_SCALE) * weights.missing,
             EvidenceKind::Missing,
             format!(
-                "its step \"{}\" used to follow {}'s \"{}\" and stopped: seen {} time(s) in the incident window where the baseline's rate gives {:.0}",
-                truncate(&m.step, 100),
+                "its step \"{}\" used to follow {}'s \"{}\" and stopped: {} in the incident window where {} are usual",
+                gist(&m.step, GIST_CHARS),
                 m.after_service,
-                truncate(&m.after, 100),
+                gist(&m.after, GIST_CHARS),
                 m.seen,
-                m.expected
+                usual_count(m.expected)
             ),
         ));
     }
@@ -375,19 +375,14 @@ pub fn rank_suspects(evidence: &SuspectEvidence<'_>, weights: &SuspectWeights) -
                 .examples
                 .first()
                 .map_or_else(|| tpl.template.clone(), Clone::clone);
-            let how_often = if sc.baseline == 0 {
-                format!("new error, {} time(s) in the incident window", sc.incident)
-            } else {
-                format!(
-                    "error {} time(s) in the incident window where the baseline's rate gives {:.1}",
-                    sc.incident,
-                    sc.baseline as f64 * ratio
-                )
-            };
             t.reasons.push((
                 excess * weights.templates,
                 EvidenceKind::Templates,
-                format!("{how_often}: \"{}\"", truncate(&example, 160)),
+                format!(
+                    "{}: \"{}\"",
+                    errors_against_usual(sc.incident, sc.baseline as f64 * ratio, false),
+                    gist(&example, GIST_CHARS)
+                ),
             ));
         }
     }
@@ -452,13 +447,14 @@ pub fn rank_suspects(evidence: &SuspectEvidence<'_>, weights: &SuspectWeights) -
                 s * weights.metrics,
                 EvidenceKind::Metrics,
                 format!(
-                    "{} {dir} to {:.3} from a baseline of {:.3} ({:.1} robust deviations, {:.1}× the next component's) at {}",
+                    "{} {dir} from {b}{unit} to {p}{unit} at {} ({:.0} robust deviations, {:.0}× the next component's move)",
                     shift.metric,
-                    shift.peak,
-                    shift.baseline_median,
+                    shift.started_at.format("%H:%M:%S"),
                     shift.score,
                     top / (second + 1.0),
-                    shift.started_at.format("%H:%M:%S")
+                    b = super::human_number(shift.baseline_median),
+                    p = super::human_number(shift.peak),
+                    unit = if shift.rate { "/s" } else { "" },
                 ),
             ));
         }
@@ -569,13 +565,32 @@ fn surprise(incident: u64, baseline: u64, ratio: f64) -> f64 {
     (incident as f64 - expected) / (expected + 1.0).sqrt()
 }
 
-fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_owned()
+/// "6 errors in the incident window where 2.4 are usual" (or "…, none before"):
+/// how many error lines came against how many the baseline's rate gives.
+pub fn errors_against_usual(incident: u64, expected: f64, zh: bool) -> String {
+    let plural = if incident == 1 { "" } else { "s" };
+    match (expected > 0.0, zh) {
+        (false, false) => format!("{incident} error{plural} in the incident window, none before"),
+        (false, true) => format!("告警窗口内 {incident} 次错误，此前没有"),
+        (true, false) => format!(
+            "{incident} error{plural} in the incident window where {} are usual",
+            usual_count(expected)
+        ),
+        (true, true) => format!(
+            "告警窗口内 {incident} 次错误，平时约 {} 次",
+            usual_count(expected)
+        ),
+    }
+}
+
+/// An expected count as people say it: `42`, `4`, `2.4`, `0.4` (one decimal
+/// below ten, none from ten on).
+pub fn usual_count(expected: f64) -> String {
+    if expected >= 10.0 {
+        format!("{expected:.0}")
     } else {
-        let mut t: String = s.chars().take(max).collect();
-        t.push('…');
-        t
+        let s = format!("{expected:.1}");
+        s.strip_suffix(".0").map_or(s.clone(), str::to_owned)
     }
 }
 
@@ -645,6 +660,25 @@ mod tests {
         assert_eq!(ranked[0].component, "hog", "{ranked:?}");
         assert_eq!(ranked[1].component, "noisy", "{ranked:?}");
         assert!(ranked[0].score > ranked[1].score * 1.5, "{ranked:?}");
+    }
+
+    #[test]
+    fn counts_read_as_people_say_them() {
+        assert_eq!(usual_count(42.4), "42");
+        assert_eq!(usual_count(4.0), "4");
+        assert_eq!(usual_count(2.44), "2.4");
+        assert_eq!(
+            errors_against_usual(6, 2.4, false),
+            "6 errors in the incident window where 2.4 are usual"
+        );
+        assert_eq!(
+            errors_against_usual(1, 0.0, false),
+            "1 error in the incident window, none before"
+        );
+        assert_eq!(
+            errors_against_usual(6, 2.4, true),
+            "告警窗口内 6 次错误，平时约 2.4 次"
+        );
     }
 
     #[test]

@@ -33,6 +33,8 @@
 //!    while two-valued pairs such as `Accepted`/`Failed password` stay apart.
 //! 6. **Scoring** (`scoring.rs`) — counts per window and service, and the `new`,
 //!    `bursting` ([`BurstTest`]) and `error-level` flags.
+//! 7. **Gist** (`gist.rs`) — how a sentence quotes a line: its content without
+//!    header, ids and wrapping exceptions ([`gist`]).
 //!
 //! One configuration serves every kind of log; `BENCHMARKS.md` has its grouping
 //! accuracy and speed on the sixteen LogHub systems against Drain3.
@@ -52,6 +54,7 @@
 //! of templates at [`MinerConfig::max_templates`].
 
 mod families;
+mod gist;
 mod hashing;
 mod masking;
 mod mining;
@@ -60,6 +63,7 @@ mod scoring;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+pub use gist::{GIST_CHARS, gist};
 pub use masking::WILDCARD;
 pub use mining::{MinerConfig, TemplateMiner};
 pub use scoring::{BurstTest, LogTemplate, ServiceCount, WindowSpans};
