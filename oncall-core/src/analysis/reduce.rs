@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::evidence::latency::{LatencySuspect, latency_suspects};
 use crate::evidence::metrics::{
-    MetricShift, SeriesInput, ShiftConfig, TimeWindow, counter_rates, is_counter, metric_shifts,
+    MetricShift, SeriesInput, ShiftConfig, TimeWindow, counter_rates, counts_events, is_counter,
+    metric_shifts,
 };
 use crate::evidence::paths::{
     MissingStep, PathDivergence, PathEvent, missing_steps, path_divergences,
@@ -257,6 +258,8 @@ pub fn findings(collected: &Collected, window: &TimeWindow) -> Findings {
         .map(|s| SeriesInput {
             labels: &s.labels,
             points: &s.points,
+            events: s.labels.contains_key(RATE_LABEL)
+                && s.labels.get("__name__").is_some_and(|n| counts_events(n)),
         })
         .collect();
     let shift_config = ShiftConfig::default();

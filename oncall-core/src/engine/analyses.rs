@@ -1355,6 +1355,7 @@ mod view_tests {
                 direction: Direction::Up,
                 relative_change: 3.5,
                 started_at: at("2023-01-29T08:43:00Z"),
+                held: 0.9,
                 anomalous_points: 7,
                 points: vec![
                     (at("2023-01-29T08:40:00Z"), 0.2),

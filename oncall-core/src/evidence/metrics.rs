@@ -17,6 +17,10 @@ pub struct SeriesInput<'a> {
     pub labels: &'a BTreeMap<String, String>,
     /// Samples in time order.
     pub points: &'a [(DateTime<Utc>, f64)],
+    /// The samples are per-second rates of *events* counted between consecutive
+    /// samples (requests, errors, packets; not seconds or bytes): their spread is
+    /// then at least the Poisson one (see [`poisson_spread`]).
+    pub events: bool,
 }
 
 /// The two windows an analysis compares.
@@ -83,6 +87,11 @@ pub struct MetricShift {
     pub relative_change: f64,
     /// First incident sample past the threshold.
     pub started_at: DateTime<Utc>,
+    /// Median of the incident samples from `started_at` on: the level the series
+    /// held once it moved (a peak says how far one sample strayed; this, where the
+    /// series stayed).
+    #[serde(default)]
+    pub held: f64,
     /// How many incident samples were past the threshold.
     pub anomalous_points: usize,
     /// The series' samples over both windows (`[time, value]`), kept for the
@@ -255,8 +264,14 @@ fn shift_of(
         return None;
     }
     let mad = median_absolute_deviation(baseline, med);
+    let counted = if s.events {
+        poisson_spread(s, med, window)
+    } else {
+        0.0
+    };
     let spread = (MAD_TO_SD * mad)
         .max(cfg.min_relative_spread * med.abs().max(typical_level))
+        .max(counted)
         .max(cfg.min_spread);
 
     let mut peak: Option<(f64, f64)> = None; // (z, value)
@@ -288,6 +303,13 @@ fn shift_of(
     }
     let (z, value) = peak?;
     let started_at = started_at?;
+    let mut after: Vec<f64> = s
+        .points
+        .iter()
+        .filter(|(t, v)| *t >= started_at && window.in_incident(*t) && v.is_finite())
+        .map(|(_, v)| *v)
+        .collect();
+    let held = median(&mut after).unwrap_or(value);
     let score = if samples == 1 { z.abs() } else { sustained }.min(MAX_SCORE);
     let mut labels = s.labels.clone();
     let metric = labels.remove("__name__").unwrap_or_default();
@@ -309,11 +331,54 @@ fn shift_of(
             0.0
         },
         started_at,
+        held,
         anomalous_points: anomalous,
         points: Vec::new(),
         appeared: med == 0.0 && mad == 0.0,
         rate: false,
     })
+}
+
+/// The spread that counting alone gives a rate of events: `n` events counted in
+/// an interval of `dt` seconds vary by `√n` (Poisson), so a rate `r` read over
+/// `dt` varies by `√(r·dt)/dt`; at least one event's worth is assumed, as the log
+/// evidence's surprise does (`√(expected + 1)`), so a series that idles at zero
+/// needs more than a stray event or two to count as moved. `dt` is the series'
+/// usual spacing in the baseline. Without it, 0.
+///
+/// This is what keeps a quiet series (a few requests a minute) from scoring as
+/// if its silence were precise: four requests per 15 s, then two intervals with
+/// none, is two Poisson deviations, not twenty.
+pub fn poisson_spread(s: &SeriesInput<'_>, rate: f64, window: &TimeWindow) -> f64 {
+    let mut gaps: Vec<f64> = s
+        .points
+        .windows(2)
+        .filter(|p| window.in_baseline(p[1].0))
+        .map(|p| (p[1].0 - p[0].0).num_milliseconds() as f64 / 1000.0)
+        .filter(|g| *g > 0.0)
+        .collect();
+    match median(&mut gaps) {
+        Some(dt) => (rate.abs() * dt).max(1.0).sqrt() / dt,
+        None => 0.0,
+    }
+}
+
+/// Prometheus metric names of counters of events, by the naming conventions'
+/// unit suffixes: `http_requests_total`, `…_errors_total`, a histogram's
+/// `_count`; not `…_seconds_total`, `…_bytes_total` or a `_sum` (amounts in a
+/// unit, whose variation counting does not bound).
+pub fn counts_events(name: &str) -> bool {
+    if name.ends_with("_count") {
+        return true;
+    }
+    let Some(stem) = name.strip_suffix("_total") else {
+        return false;
+    };
+    const UNITS: [&str; 12] = [
+        "_seconds", "_bytes", "_joules", "_grams", "_meters", "_metres", "_volts", "_amperes",
+        "_celsius", "_ratio", "_percent", "_sum",
+    ];
+    !UNITS.iter().any(|u| stem.ends_with(u))
 }
 
 /// Median absolute deviation of `values` from `centre` (0 for no values).
@@ -380,6 +445,47 @@ mod tests {
     }
 
     #[test]
+    fn a_quiet_count_going_silent_is_counting_noise_not_a_shift() {
+        // Four requests a minute (one sample a minute), then two silent minutes:
+        // two Poisson deviations, while a flat baseline's floor would make it 20.
+        let pts = series(|m| {
+            if (31..33).contains(&m) {
+                0.0
+            } else {
+                4.0 / 60.0
+            }
+        });
+        let l = labels("http_requests_total");
+        let input = |events| SeriesInput {
+            labels: &l,
+            points: &pts,
+            events,
+        };
+        let w = window();
+        let cfg = ShiftConfig::default();
+        assert!(metric_shifts(&[input(true)], &w, &cfg).is_empty());
+        assert!(!metric_shifts(&[input(false)], &w, &cfg).is_empty());
+        // A real move of the same series still counts: 4 → 60 a minute.
+        let busy = series(|m| if m >= 31 { 1.0 } else { 4.0 / 60.0 });
+        let moved = metric_shifts(
+            &[SeriesInput {
+                labels: &l,
+                points: &busy,
+                events: true,
+            }],
+            &w,
+            &cfg,
+        );
+        assert_eq!(moved.len(), 1, "{moved:?}");
+        assert!((moved[0].held - 1.0).abs() < 1e-9, "{moved:?}");
+        assert!(
+            counts_events("http_requests_total") && counts_events("rpc_duration_seconds_count")
+        );
+        assert!(!counts_events("node_cpu_seconds_total") && !counts_events("rx_bytes_total"));
+        assert!(!counts_events("http_request_duration_seconds_sum"));
+    }
+
+    #[test]
     fn the_strongest_shifts_keep_their_samples_to_be_drawn() {
         let w = window();
         let all: Vec<_> = (0..CHARTED_SHIFTS + 2)
@@ -397,6 +503,7 @@ mod tests {
         let inputs: Vec<SeriesInput<'_>> = all
             .iter()
             .map(|(l, p)| SeriesInput {
+                events: false,
                 labels: l,
                 points: p,
             })
@@ -423,6 +530,7 @@ mod tests {
         let pts = series(|m| if m >= 33 { 90.0 } else { 20.0 + (m % 3) as f64 });
         let shifts = metric_shifts(
             &[SeriesInput {
+                events: false,
                 labels: &l,
                 points: &pts,
             }],
@@ -451,6 +559,7 @@ mod tests {
         });
         let shifts = metric_shifts(
             &[SeriesInput {
+                events: false,
                 labels: &l,
                 points: &pts,
             }],
@@ -466,6 +575,7 @@ mod tests {
         let pts = series(|m| if m >= 31 { 60.0 } else { 100.0 });
         let s = metric_shifts(
             &[SeriesInput {
+                events: false,
                 labels: &l,
                 points: &pts,
             }],
@@ -478,6 +588,7 @@ mod tests {
         assert!(
             metric_shifts(
                 &[SeriesInput {
+                    events: false,
                     labels: &l,
                     points: &pts
                 }],
@@ -515,10 +626,12 @@ mod tests {
         let s = metric_shifts(
             &[
                 SeriesInput {
+                    events: false,
                     labels: &held,
                     points: &held_pts,
                 },
                 SeriesInput {
+                    events: false,
                     labels: &blip,
                     points: &blip_pts,
                 },
@@ -548,11 +661,13 @@ mod tests {
         let mut input: Vec<SeriesInput<'_>> = busy
             .iter()
             .map(|l| SeriesInput {
+                events: false,
                 labels: l,
                 points: &busy_pts,
             })
             .collect();
         input.push(SeriesInput {
+            events: false,
             labels: &idle,
             points: &idle_pts,
         });
@@ -570,6 +685,7 @@ mod tests {
         assert!(
             metric_shifts(
                 &[SeriesInput {
+                    events: false,
                     labels: &l,
                     points: &pts
                 }],
@@ -588,6 +704,7 @@ mod tests {
         let pts = series(|m| if m >= 32 { 6_291_456.0 } else { 0.0 });
         let s = metric_shifts(
             &[SeriesInput {
+                events: false,
                 labels: &l,
                 points: &pts,
             }],
@@ -605,6 +722,7 @@ mod tests {
         let pts = series(|m| if m >= 32 { 1e9 } else { 1.0 });
         let s = metric_shifts(
             &[SeriesInput {
+                events: false,
                 labels: &l,
                 points: &pts,
             }],

@@ -293,6 +293,7 @@ mod tests {
             started_at: DateTime::parse_from_rfc3339("2026-11-24T10:30:00Z")
                 .unwrap()
                 .with_timezone(&Utc),
+            held: peak,
             anomalous_points: 4,
             points: vec![],
             appeared: false,

@@ -427,13 +427,29 @@ pub fn rank_suspects(evidence: &SuspectEvidence<'_>, weights: &SuspectWeights) -
                 true
             }
         });
+        let per_request = is_per_request(metric);
+        if per_request {
+            // By how much each component's requests changed, not by how sure
+            // the change is (see `per_request_effect`).
+            list.sort_by(|a, b| per_request_effect(b.2).total_cmp(&per_request_effect(a.2)));
+        }
         let Some((top, name, shift)) = list.first() else {
             continue;
         };
         let second = list.get(1).map_or(0.0, |x| x.0);
         // A one-sample blip is weaker evidence than a shift that persists.
         let persistence = (shift.anomalous_points as f64 / 3.0).min(1.0);
-        let standout = (top / (second + 1.0)).min(STANDOUT_CAP) / STANDOUT_CAP * persistence;
+        let by_score = (top / (second + 1.0)).min(STANDOUT_CAP) / STANDOUT_CAP * persistence;
+        let standout = if per_request {
+            let lead = per_request_effect(shift);
+            let next = list.get(1).map_or(0.0, |x| per_request_effect(x.2));
+            // A tie (the caller sends every request to the failing service) is no
+            // margin; the leader keeps what its score alone gives.
+            let margin = if lead > 0.0 { 1.0 - next / lead } else { 0.0 };
+            by_score.max(margin * persistence)
+        } else {
+            by_score
+        };
         let late_min = earliest.map_or(0.0, |e| (shift.started_at - e).num_seconds() as f64 / 60.0);
         let onset = 0.5f64.powf(late_min.max(0.0) / weights.onset_half_life_minutes.max(0.1));
         let s = standout * onset;
@@ -528,6 +544,37 @@ pub fn rank_suspects(evidence: &SuspectEvidence<'_>, weights: &SuspectWeights) -
         s.score = (s.score / top).clamp(0.0, 1.0) * top.min(1.0);
     }
     out
+}
+
+/// Per-request figures derived from a component's counters whose leader is
+/// found by effect (see [`per_request_effect`]): the error ratio `…:ratio`.
+///
+/// Not mean latency (`…:mean`): a service measures its own requests, and a delay
+/// in its network shows in its callers' latency, not its own (a leaf's time to
+/// answer does not hold the wait of its answer on the wire), so by effect the
+/// caller would lead; its z-score comparison and the graph evidence stay.
+fn is_per_request(metric: &str) -> bool {
+    metric.ends_with(":ratio")
+}
+
+/// How much a component's requests got worse, per request: the share of its
+/// requests that newly fail (the error ratio it held, minus its baseline). A
+/// fall counts for nothing (fewer errors is no fault).
+///
+/// Per request is where the origin of failures stands out from its callers: a
+/// caller fails only the requests that reached the failing service, so its
+/// failing share is the origin's times the share of its requests that call it,
+/// diluted further by its other work. The leader's margin is therefore
+/// `1 − next/lead`: 0 when the next component fails as large a share (a symptom
+/// they share), towards 1 when only the leader fails. This is the comparison the
+/// RED method's errors allow without a call graph; with one, the graph evidence
+/// walks it (`service_graph`). Peaks would not do: with a few requests per
+/// sample, every component's ratio touches 1 now and then.
+fn per_request_effect(shift: &MetricShift) -> f64 {
+    if shift.direction != super::metrics::Direction::Up {
+        return 0.0;
+    }
+    (shift.held - shift.baseline_median).max(0.0)
 }
 
 /// Kinds of evidence weighed.
@@ -630,6 +677,7 @@ mod tests {
             started_at: DateTime::parse_from_rfc3339("2026-11-24T10:30:00Z")
                 .unwrap()
                 .with_timezone(&Utc),
+            held: 90.0,
             anomalous_points: 4,
             points: vec![],
             appeared: false,
@@ -660,6 +708,43 @@ mod tests {
         assert_eq!(ranked[0].component, "hog", "{ranked:?}");
         assert_eq!(ranked[1].component, "noisy", "{ranked:?}");
         assert!(ranked[0].score > ranked[1].score * 1.5, "{ranked:?}");
+    }
+
+    #[test]
+    fn the_failing_share_of_requests_names_the_origin_not_the_surest_caller() {
+        // `inventory` fails half its requests; `frontend` calls it with half of
+        // its own and fails those: a quarter of its requests, but on more traffic
+        // its ratio is the surer move (higher score).
+        let ratio = |svc: &str, held: f64, score: f64| MetricShift {
+            baseline_median: 0.0,
+            held,
+            peak: 1.0,
+            ..cpu_like_shift("http_request_errors_total:ratio", svc, score)
+        };
+        let shifts = vec![ratio("frontend", 0.25, 60.0), ratio("inventory", 0.5, 40.0)];
+        let per_metric: HashMap<String, usize> =
+            [("http_request_errors_total:ratio".to_string(), 5)]
+                .into_iter()
+                .collect();
+        let ranked = rank_suspects(
+            &SuspectEvidence {
+                shifts: &shifts,
+                ..evidence(&per_metric)
+            },
+            &SuspectWeights::default(),
+        );
+        assert_eq!(ranked[0].component, "inventory", "{ranked:?}");
+        // A caller that sends it every request fails as large a share: a tie
+        // gives no margin, and both stay suspects.
+        let shifts = vec![ratio("frontend", 0.5, 60.0), ratio("inventory", 0.5, 40.0)];
+        let ranked = rank_suspects(
+            &SuspectEvidence {
+                shifts: &shifts,
+                ..evidence(&per_metric)
+            },
+            &SuspectWeights::default(),
+        );
+        assert!(ranked[0].score < 0.1, "{ranked:?}");
     }
 
     #[test]
@@ -789,6 +874,7 @@ mod tests {
             direction: super::super::metrics::Direction::Up,
             relative_change: 2.0,
             started_at: t0 + chrono::Duration::minutes(min),
+            held: 3.0,
             anomalous_points: 3,
             points: vec![],
             appeared: false,
