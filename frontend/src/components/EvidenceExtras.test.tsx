@@ -74,7 +74,7 @@ describe("SubjectCard", () => {
     expect(rows).toHaveLength(3); // the rest behind "show all"
     const first = rows[0]!;
     expect(first.querySelector("[data-testid=finding-resource]")!.textContent).toBe("Disk");
-    expect(first.querySelector("[data-testid=finding-change]")!.textContent).toBe("1.5M/s → 98M/s");
+    expect(first.querySelector("[data-testid=finding-change]")!.textContent).toBe("1.50M/s → 98.0M/s");
     expect(first.querySelector("[data-testid=finding-since]")!.textContent).toBe("since 3 min before the alert");
     // The subject's own label is said once, in the title; the rows tell their series apart.
     expect(h.querySelector("[data-testid=subject-labels]")!.textContent).toBe('instance="node-3:9100"');
@@ -82,7 +82,7 @@ describe("SubjectCard", () => {
     expect(h.querySelectorAll("[data-testid=subject-finding]")[1]!.querySelector("[data-testid=finding-series]")!.textContent).toBe("node_load1");
     expect(h.querySelector("[data-testid=subject-findings]")!.textContent!.match(/instance=/g)).toHaveLength(1);
     expect(first.textContent).toContain("3 series");
-    expect(rows[2]!.querySelector("[data-testid=finding-change]")!.textContent).toBe("8G → 200M");
+    expect(rows[2]!.querySelector("[data-testid=finding-change]")!.textContent).toBe("8.00G → 200M");
     act(() => (h.querySelector("[data-testid=show-all]") as HTMLButtonElement).click());
     expect(h.querySelectorAll("[data-testid=subject-finding]")).toHaveLength(4);
   });
