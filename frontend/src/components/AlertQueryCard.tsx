@@ -26,16 +26,17 @@ export default function AlertQueryCard({
   const f = pagedFacts(query);
   return (
     <Card size="small" style={{ height: "100%" }} title={t("analysis.paged")} data-testid="paged-chart">
-      <Typography.Text
+      <Typography.Paragraph
         className="mono selector"
-        ellipsis={{ tooltip: <span className="mono wrap-anywhere">{query.expr}</span> }}
+        ellipsis={{ rows: 2, tooltip: <span className="mono wrap-anywhere">{query.expr}</span> }}
         copyable={{ text: query.expr }}
-        style={{ display: "block" }}
+        style={{ display: "block", marginBottom: 0 }}
         data-testid="paged-expr"
+        data-expr={query.expr}
       >
         {query.query}
         {th && <strong>{` ${th.op} ${th.value}`}</strong>}
-      </Typography.Text>
+      </Typography.Paragraph>
       <div className="shift-facts" data-testid="paged-facts">
         {f.who && <strong data-testid="paged-who">{f.who}</strong>}
         {f.peak !== null && (

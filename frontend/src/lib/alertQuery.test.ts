@@ -23,13 +23,13 @@ describe("what paged", () => {
     ],
   };
   it("numbers as the headline writes them", () => {
-    expect(pagedFacts(q)).toEqual({ who: "node-3", peak: "105M", threshold: "> 50.0M", baseline: "1.50M", breachedAt: "2026-01-01T08:44:00Z" });
+    expect(pagedFacts(q)).toEqual({ who: "node-3:9100", peak: "105M", threshold: "> 50.0M", baseline: "1.50M", breachedAt: "2026-01-01T08:44:00Z" });
     const bare = pagedFacts({ ...q, threshold: undefined, series: [{ labels: {}, points: [] }] });
     expect(bare).toEqual({ who: null, peak: null, threshold: null, baseline: null, breachedAt: null });
   });
   it("series named by component, else by labels, else the query; points in time order", () => {
     const s = pagedSeries(q, 5);
-    expect(s.map((x) => x.name)).toEqual(["node-3", q.query]);
+    expect(s.map((x) => x.name)).toEqual(["node-3:9100", q.query]);
     expect(s[0]!.points).toEqual([
       [Date.parse("2026-01-01T08:44:00Z") / 1000, 1],
       [Date.parse("2026-01-01T08:45:00Z") / 1000, 2],

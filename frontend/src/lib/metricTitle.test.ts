@@ -26,8 +26,8 @@ describe("the component a series is about (as oncall-core's component_of)", () =
     // Real words are not hashes: vowels never occur in generated suffixes.
     expect(serviceOfPod("api-cache")).toBe("api-cache");
   });
-  it("else the host, without its port; a service-graph edge as client → server", () => {
-    expect(componentOf({ instance: "node-3:9100", job: "node" })).toEqual({ kind: "host", name: "node-3" });
+  it("else the host (as the analysis names it, port included); a service-graph edge as client → server", () => {
+    expect(componentOf({ instance: "node-3:9100", job: "node" })).toEqual({ kind: "host", name: "node-3:9100" });
     expect(componentOf({ nodename: "h1", instance: "10.0.0.1:9100" })?.name).toBe("h1");
     expect(componentOf({ client: "cart", server: "catalog", namespace: "x" })).toEqual({ kind: "edge", name: "cart → catalog" });
     expect(componentOf({ job: "x", service: "" })).toBeNull();
@@ -44,9 +44,9 @@ describe("a metric chart's title", () => {
   });
   it.each([
     ["pod_client_latency_p90_seconds", { service: "ts-food-service" }, false, "ts-food-service · Latency p90 (pod_client_latency_p90_seconds)"],
-    ["node_cpu_seconds_total", { instance: "node-3:9100", mode: "iowait", cpu: "0" }, true, "node-3 · CPU iowait (node_cpu_seconds_total, per second)"],
-    ["node_disk_written_bytes_total", { instance: "node-3:9100", device: "vda" }, true, "node-3 · Disk writes (node_disk_written_bytes_total, per second)"],
-    ["node_disk_io_time_seconds_total", { instance: "node-3:9100" }, true, "node-3 · Disk busy time (node_disk_io_time_seconds_total, per second)"],
+    ["node_cpu_seconds_total", { instance: "node-3:9100", mode: "iowait", cpu: "0" }, true, "node-3:9100 · CPU iowait (node_cpu_seconds_total, per second)"],
+    ["node_disk_written_bytes_total", { instance: "node-3:9100", device: "vda" }, true, "node-3:9100 · Disk writes (node_disk_written_bytes_total, per second)"],
+    ["node_disk_io_time_seconds_total", { instance: "node-3:9100" }, true, "node-3:9100 · Disk busy time (node_disk_io_time_seconds_total, per second)"],
     ["container_memory_working_set_bytes", { container: "api" }, false, "api · Memory (container_memory_working_set_bytes)"],
     ["container_network_receive_bytes_total", { pod: "api-0" }, true, "api · Network in (container_network_receive_bytes_total, per second)"],
     ["node_load1", { instance: "h" }, false, "h · Load (node_load1)"],

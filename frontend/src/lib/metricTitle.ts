@@ -41,7 +41,7 @@ export interface Component {
 
 /**
  * The component a series' labels describe, as the analyzer names it: a service label,
- * else the service of its pod, else its host (without the port); a service-graph
+ * else the service of its pod, else its host; a service-graph
  * edge (`client`, `server`) as "client → server".
  */
 export function componentOf(labels: Record<string, string>): Component | null {
@@ -51,12 +51,10 @@ export function componentOf(labels: Record<string, string>): Component | null {
   if (service) return { kind: "service", name: service, ...(pod ? { pod } : {}) };
   if (pod) return { kind: "service", name: serviceOfPod(pod), pod };
   if (labels.client && labels.server) return { kind: "edge", name: `${labels.client} → ${labels.server}` };
+  // The host as the labels say it, port included: the analysis names a host alert's
+  // subject (and suspect) `node-3:9100` so, and the title should match.
   const host = get(HOST_LABELS);
-  if (host) {
-    const i = host.lastIndexOf(":");
-    return { kind: "host", name: i > 0 ? host.slice(0, i) : host };
-  }
-  return null;
+  return host ? { kind: "host", name: host } : null;
 }
 
 /** What a metric measures, by its name (first match wins), as a message key. */
