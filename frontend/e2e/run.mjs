@@ -338,7 +338,47 @@ async function run(page, deadPort) {
   const loadFixture = (name) => JSON.parse(readFileSync(join(here, `fixtures/${name}.json`), "utf8"));
   const fixture = loadFixture("analysis-completed");
   const charted = fixture.evidence.metric_shifts.filter((m) => m.points.length > 0);
-  const selectorOf = (m) => `${m.metric}{${Object.keys(m.labels).sort().map((k) => `${k}="${m.labels[k]}"`).join(",")}}`;
+  const selectorOf = (m) => {
+    const sel = `${m.metric}{${Object.keys(m.labels).sort().map((k) => `${k}="${m.labels[k]}"`).join(",")}}`;
+    return m.rate ? `rate(${sel})` : sel;
+  };
+  // The chart beside the root cause: what paged (the alert rule's expression) when the
+  // analysis could evaluate it, else the strongest shift.
+  const firstChartOf = (f) => (f.evidence.alert_query?.series?.some((s) => s.points.length > 0) ? "paged-chart" : "key-chart");
+  // The numbers the headline's sentence on what paged says (oncall-core AlertQuery::sentence).
+  const pagedSentence = (f) => {
+    const item = (f.result.evidence ?? []).find((e) => e.kind === "alert");
+    if (!item) return null;
+    const d = item.detail;
+    return {
+      detail: d,
+      peak: /peaked at (\S+?)(?:[;,]|$)/.exec(d)?.[1] ?? null,
+      threshold: /threshold ([<>=!]+ \S+?)(?:[;,]|$)/.exec(d)?.[1] ?? null,
+      baseline: /baseline (\S+?)(?:[;,]|$)/.exec(d)?.[1] ?? null,
+    };
+  };
+  /** Checks the What paged card against the fixture's alert query and the headline's sentence on it. */
+  const checkPaged = async (page, f) => {
+    const q = f.evidence.alert_query;
+    const card = page.getByTestId("paged-chart");
+    await card.locator("[data-testid=metric-chart] canvas").first().waitFor();
+    // The rule as written (cut after two lines, whole in the tooltip and what is copied).
+    const shown = card.getByTestId("paged-expr");
+    const expr = (await shown.innerText()).trim();
+    const rule = q.threshold ? `${q.query} ${q.threshold.op} ${q.threshold.value}` : q.query;
+    expect(expr === rule || (expr.endsWith("...") && rule.startsWith(expr.slice(0, -3))), `What paged shows “${expr}”, the rule is “${rule}”`);
+    expect((await shown.getAttribute("data-expr")) === q.expr, `What paged keeps “${await shown.getAttribute("data-expr")}”, not the rule's expression`);
+    const said = pagedSentence(f);
+    expect(said && said.peak, `no sentence on what paged in the result: ${JSON.stringify(f.result.evidence?.map((e) => e.kind))}`);
+    const peak = await card.getByTestId("paged-peak").innerText();
+    expect(peak === said.peak, `What paged's peak is ${peak}, the headline says ${said.peak} (${said.detail})`);
+    if (q.threshold) {
+      const th = await card.getByTestId("paged-threshold").innerText();
+      expect(th === said.threshold, `What paged's threshold is ${th}, the headline says ${said.threshold}`);
+    } else expect((await card.getByTestId("paged-threshold").count()) === 0, "a threshold shown for a rule without one");
+    if (said.baseline) expect((await card.getByTestId("paged-baseline").innerText()) === said.baseline, "the baseline differs from the headline's");
+    return `${rule}: peak ${peak}${q.threshold ? `, threshold ${said.threshold}` : ""}`;
+  };
 
   const showFixture = async (page, f = fixture) => {
     await page.route(`**/api/analysis/${f.id}`, (r) => r.fulfill({ json: f }));
@@ -356,13 +396,19 @@ async function run(page, deadPort) {
     // The key chart next to the root cause, and one per shift with samples.
     await poll(() => charts.count(), (n) => n === 1 + charted.length);
     expect((await charts.count()) === 1 + charted.length, `${await charts.count()} charts, expected ${1 + charted.length} (key chart + shifts with samples)`);
-    await page.locator("[data-testid=key-chart] [data-testid=metric-chart] canvas").waitFor();
+    await page.locator(`[data-testid=${firstChartOf(fixture)}] [data-testid=metric-chart] canvas`).waitFor();
+    const paged = firstChartOf(fixture) === "paged-chart" ? await checkPaged(page, fixture) : "no alert query";
     // The incident's ground truth (tests/data/scenarios/ts-2023-01-29-13/truth.json) ranks first.
     const first = await page.getByTestId("suspect").first().innerText();
     expect(first.includes("ts-travel-service"), `top suspect: ${first}`);
-    // Metric shifts: selector, direction, baseline and peak.
+    // Metric shifts: titled by component and what was measured, the full selector
+    // behind the title; direction, baseline and peak.
     const shifts = page.getByTestId("metric-shifts");
-    await shifts.getByText(selectorOf(charted[0])).first().waitFor();
+    const titles = shifts.getByTestId("shift-selector");
+    expect((await titles.first().getAttribute("data-selector")) === selectorOf(charted[0]), `first shift's selector: ${await titles.first().getAttribute("data-selector")}`);
+    const title0 = await titles.first().innerText();
+    const who0 = charted[0].labels.service ?? charted[0].labels.pod;
+    expect(title0.startsWith(`${who0} · `) && title0.includes(charted[0].metric), `first shift's title: ${title0}`);
     await shifts.getByText(/^rose \+[\d,]+%$/).first().waitFor();
     // Error origins: failing requests per service.
     const origins = await page.getByTestId("error-origins").innerText();
@@ -387,6 +433,7 @@ async function run(page, deadPort) {
     expect(/12,471 log lines with trace ids/.test(cov) && /879 series judged/.test(cov), `coverage says ${cov}`);
     await shot(page, "06b-analysis-result");
     await page.unroute(`**/api/analysis/${fixture.id}`);
+    return paged;
   });
 
   await step("live progress from the SSE stream, then the stored result (interception)", async () => {
@@ -640,8 +687,9 @@ async function run(page, deadPort) {
     await page.setViewportSize({ width: 1440, height: 900 });
     await page.route(`**/api/analysis/${fixture.id}`, (r) => r.fulfill({ json: fixture }));
     await page.goto(`${base}/analyses/${fixture.id}`);
-    await page.locator("[data-testid=key-chart] canvas").first().waitFor();
-    for (const id of ["root-cause", "confidence", "key-chart"]) {
+    const chart = firstChartOf(fixture);
+    await page.locator(`[data-testid=${chart}] canvas`).first().waitFor();
+    for (const id of ["root-cause", "confidence", chart]) {
       const box = await page.getByTestId(id).boundingBox();
       expect(box && box.y + Math.min(box.height, 120) <= 900, `${id} is not on the first screen (${JSON.stringify(box)})`);
     }
@@ -669,8 +717,10 @@ async function run(page, deadPort) {
     expect(box && box.y + box.height <= 900, `the subject's first finding is not on the first screen (${JSON.stringify(box)})`);
     const f = host.evidence.subject.findings[0];
     expect((await page.getByTestId("finding-resource").first().innerText()) === "Disk", "first finding is not the disk");
+    // Numbers as the headline writes them ("went from 1.50M/s to 105M/s").
     const change = await page.getByTestId("finding-change").first().innerText();
-    expect(/^1\.5M\/s → 10[0-9.]+M\/s$/.test(change), `first finding says ${change}`);
+    const said = /went from (\S+) to (\S+?) since/.exec(headline);
+    expect(said && change === `${said[1]} → ${said[2]}`, `first finding says ${change}, the headline ${headline}`);
     const since = await page.getByTestId("finding-since").first().innerText();
     expect(since === "since 2 min before the alert", `first finding's start: ${since}`);
     // The subject's labels once in the title, the rows only what tells the series apart.
@@ -681,8 +731,14 @@ async function run(page, deadPort) {
     expect((await card.innerText()).split(subject).length - 1 === 1, "the card names the host more than once");
     await page.screenshot({ path: join(shots, "06e-host-alert-first-screen-1440x900.png") });
     // A counter judged as a rate; metrics only, so no call graph is said about a host.
-    const sel = await page.getByTestId("shift-selector").first().innerText();
+    const shift = page.getByTestId("shift-selector").first();
+    const sel = await shift.getAttribute("data-selector");
     expect(sel.startsWith("rate("), `a rate's selector reads ${sel}`);
+    const title = await shift.innerText();
+    expect(title.startsWith(`${subject} · `) && title.split("\n")[0].endsWith(" per second") && title.includes(host.evidence.metric_shifts[0].metric), `a rate's title reads ${title}`);
+    // What paged: the rule's expression, its threshold and peak as the headline says them.
+    const paged = firstChartOf(host) === "paged-chart" ? await checkPaged(page, host) : null;
+    expect(paged, "the host alert's rule (generatorURL) is not shown as What paged");
     expect((await page.getByTestId("service-graph-none").count()) === 0, "a host alert says something about a call graph");
     const cov = await page.getByTestId("coverage").innerText();
     expect(/18 series judged/.test(cov) && /12 counters as rates/.test(cov), `coverage says ${cov}`);
@@ -718,7 +774,27 @@ async function run(page, deadPort) {
     expect(/96 series judged/.test(cov) && /88 counters as rates/.test(cov), `coverage says ${cov}`);
     await card.screenshot({ path: join(shots, "06g-service-graph-card.png") });
     await shot(page, "06g-service-graph");
+    // No rule expression with this alert: the chart beside the root cause is the
+    // strongest shift, titled by what it is about, whole at 1440 px, the selector behind it.
+    expect(firstChartOf(graph) === "key-chart", "the graph fixture has an alert expression now: pick another for the key chart");
+    await page.setViewportSize({ width: 1440, height: 900 });
+    const key = graph.evidence.metric_shifts.find((m) => m.points.length > 0);
+    const keyTitle = page.getByTestId("key-chart-title");
+    await page.locator("[data-testid=key-chart] canvas").first().waitFor();
+    const keyText = await keyTitle.innerText();
+    const who = key.labels.service ?? `${key.labels.client} → ${key.labels.server}`;
+    expect(keyText.startsWith(`${who} · `) && keyText.includes(key.metric), `the key chart's title reads ${keyText}`);
+    expect((await keyTitle.getAttribute("data-selector")) === selectorOf(key), `the key chart keeps ${await keyTitle.getAttribute("data-selector")}`);
+    // Its first line (component · what) whole; the metric's name below may be cut.
+    const head = keyTitle.locator(".metric-title-head");
+    const cut = await head.evaluate((el) => el.scrollWidth > el.clientWidth + 1);
+    expect(!cut, `the key chart's title is cut at 1440 px: ${await head.innerText()}`);
+    await head.hover();
+    await page.locator(".ant-tooltip").getByText(selectorOf(key), { exact: true }).waitFor();
+    await page.screenshot({ path: join(shots, "06g-key-chart-first-screen-1440x900.png") });
+    await page.setViewportSize({ width: 1280, height: 860 });
     await page.unroute(`**/api/analysis/${graph.id}`);
+    return keyText;
   });
 
   await step("coverage notes: a baseline shorter than asked, trace lines, series without a baseline (fixture)", async () => {

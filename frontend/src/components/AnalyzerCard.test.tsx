@@ -1,44 +1,12 @@
-import { act } from "react";
-import { createRoot, type Root } from "react-dom/client";
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { renderer } from "../test/render";
 import { parseUsage } from "../lib/analysis";
 import { AnalyzerCard } from "./AnalyzerCard";
 
-let root: Root | null = null;
-let host: HTMLElement | null = null;
-
-beforeAll(() => {
-  (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
-  // antd's responsive Descriptions asks for media queries.
-  window.matchMedia ??= (query: string) =>
-    ({
-      matches: false,
-      media: query,
-      onchange: null,
-      addListener: () => {},
-      removeListener: () => {},
-      addEventListener: () => {},
-      removeEventListener: () => {},
-      dispatchEvent: () => false,
-    }) as MediaQueryList;
-  // jsdom has no pseudo-element styles (antd's table measures the scrollbar with one).
-  const getStyle = window.getComputedStyle.bind(window);
-  window.getComputedStyle = (elt: Element) => getStyle(elt);
-});
-
-afterEach(() => {
-  act(() => root?.unmount());
-  host?.remove();
-  root = null;
-  host = null;
-});
+const view = renderer();
 
 function render(analyzer: string | null, usage: unknown): HTMLElement {
-  host = document.createElement("div");
-  document.body.appendChild(host);
-  root = createRoot(host);
-  act(() => root!.render(<AnalyzerCard analyzer={analyzer} usage={parseUsage(usage)} />));
-  return host;
+  return view.render(<AnalyzerCard analyzer={analyzer} usage={parseUsage(usage)} />);
 }
 
 describe("AnalyzerCard", () => {

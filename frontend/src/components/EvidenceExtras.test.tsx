@@ -1,46 +1,10 @@
 import { act } from "react";
-import { createRoot, type Root } from "react-dom/client";
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { useLang } from "../store/lang";
+import { describe, expect, it } from "vitest";
+import { renderer } from "../test/render";
 import { CoverageLine, LatencyCard, NoServiceGraph, ServiceGraphCard, SubjectCard } from "./EvidenceExtras";
 import type { ResourceFindingView, ServiceGraphView } from "../api/types";
 
-let root: Root | null = null;
-let host: HTMLElement | null = null;
-
-beforeAll(() => {
-  (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
-  window.matchMedia ??= (query: string) =>
-    ({
-      matches: false,
-      media: query,
-      onchange: null,
-      addListener: () => {},
-      removeListener: () => {},
-      addEventListener: () => {},
-      removeEventListener: () => {},
-      dispatchEvent: () => false,
-    }) as MediaQueryList;
-  const getStyle = window.getComputedStyle.bind(window);
-  window.getComputedStyle = (elt: Element) => getStyle(elt);
-});
-
-beforeEach(() => useLang.setState({ lang: "en" }));
-
-afterEach(() => {
-  act(() => root?.unmount());
-  host?.remove();
-  root = null;
-  host = null;
-});
-
-function render(node: React.ReactNode): HTMLElement {
-  host = document.createElement("div");
-  document.body.appendChild(host);
-  root = createRoot(host);
-  act(() => root!.render(node));
-  return host;
-}
+const { render, rerender, setLang } = renderer();
 
 const finding = (resource: ResourceFindingView["resource"], metric: string, over: Partial<ResourceFindingView> = {}): ResourceFindingView => ({
   resource,
@@ -74,7 +38,7 @@ describe("SubjectCard", () => {
     expect(rows).toHaveLength(3); // the rest behind "show all"
     const first = rows[0]!;
     expect(first.querySelector("[data-testid=finding-resource]")!.textContent).toBe("Disk");
-    expect(first.querySelector("[data-testid=finding-change]")!.textContent).toBe("1.5M/s → 98M/s");
+    expect(first.querySelector("[data-testid=finding-change]")!.textContent).toBe("1.50M/s → 98.0M/s");
     expect(first.querySelector("[data-testid=finding-since]")!.textContent).toBe("since 3 min before the alert");
     // The subject's own label is said once, in the title; the rows tell their series apart.
     expect(h.querySelector("[data-testid=subject-labels]")!.textContent).toBe('instance="node-3:9100"');
@@ -82,13 +46,13 @@ describe("SubjectCard", () => {
     expect(h.querySelectorAll("[data-testid=subject-finding]")[1]!.querySelector("[data-testid=finding-series]")!.textContent).toBe("node_load1");
     expect(h.querySelector("[data-testid=subject-findings]")!.textContent!.match(/instance=/g)).toHaveLength(1);
     expect(first.textContent).toContain("3 series");
-    expect(rows[2]!.querySelector("[data-testid=finding-change]")!.textContent).toBe("8G → 200M");
+    expect(rows[2]!.querySelector("[data-testid=finding-change]")!.textContent).toBe("8.00G → 200M");
     act(() => (h.querySelector("[data-testid=show-all]") as HTMLButtonElement).click());
     expect(h.querySelectorAll("[data-testid=subject-finding]")).toHaveLength(4);
   });
 
   it("follows the language", () => {
-    useLang.setState({ lang: "zh-CN" });
+    setLang("zh-CN");
     const h = render(<SubjectCard subject={{ component: "node-3", findings: [finding("memory", "node_memory_MemAvailable_bytes")] }} alertAt="2026-01-29T08:44:00Z" />);
     expect(h.textContent).toContain("node-3 上发生了什么变化");
     expect(h.querySelector("[data-testid=finding-resource]")!.textContent).toBe("内存");
@@ -153,7 +117,7 @@ describe("ServiceGraphCard", () => {
   });
 
   it("says when no edge went wrong, and follows the language", () => {
-    useLang.setState({ lang: "zh-CN" });
+    setLang("zh-CN");
     const h = render(<ServiceGraphCard graph={{ source: "istio", edges: 5, anomalous: [], suspects: [] }} />);
     expect(h.textContent).toContain("服务之间的调用");
     expect(h.textContent).toContain("所有调用边都在平常范围内。");
@@ -165,7 +129,7 @@ describe("NoServiceGraph", () => {
   it("says where calls came from instead, or that there were none", () => {
     const h = render(<NoServiceGraph traceLines={2400} />);
     expect(h.textContent).toContain("calls between services were read from the trace ids");
-    act(() => root!.render(<NoServiceGraph traceLines={0} />));
+    rerender(<NoServiceGraph traceLines={0} />);
     expect(h.textContent).toContain("No call graph");
     expect(h.textContent).toContain("ranked by their own changes");
   });
@@ -206,9 +170,9 @@ describe("CoverageLine", () => {
       />,
     );
     expect(h.querySelector("[data-testid=coverage]")!.textContent).toBe("Data coverage: 850 series judged · 120 counters as rates");
-    act(() => root!.render(<CoverageLine coverage={{ series_judged: 3, series_without_baseline: 0, counters_as_rates: 0, duplicate_series: 0, trace_lines: 0 }} window={null} logLines={500} />));
+    rerender(<CoverageLine coverage={{ series_judged: 3, series_without_baseline: 0, counters_as_rates: 0, duplicate_series: 0, trace_lines: 0 }} window={null} logLines={500} />);
     expect(h.querySelector("[data-testid=coverage]")!.textContent).toBe("Data coverage: no trace ids in the logs · 3 series judged");
-    act(() => root!.render(<CoverageLine coverage={undefined} window={null} />));
+    rerender(<CoverageLine coverage={undefined} window={null} />);
     expect(h.querySelector("[data-testid=coverage]")).toBeNull();
   });
 });

@@ -2,7 +2,7 @@ import { useEffect, useRef } from "react";
 import uPlot from "uplot";
 import dayjs from "dayjs";
 import "uplot/dist/uPlot.min.css";
-import { formatCompact } from "../lib/format";
+import { formatCompact, humanNumber } from "../lib/format";
 import { alignSeries } from "../lib/chart";
 import type { MetricChartProps } from "./MetricChart";
 
@@ -100,6 +100,8 @@ export default function MetricChartImpl({ series, alertStart, alertLabel, incide
           width: 1.5,
           points: { show: false },
           spanGaps: true,
+          // The legend's value under the cursor, written as the headline writes numbers.
+          value: (_u: uPlot, v: number | null) => (v === null || !Number.isFinite(v) ? "—" : humanNumber(v)),
         })),
       ],
       plugins: [marker],

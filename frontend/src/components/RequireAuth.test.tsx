@@ -5,6 +5,7 @@ import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { App as AntdApp } from "antd";
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { useAuth } from "../store/auth";
+import { prepareDom } from "../test/render";
 
 const me = vi.fn();
 const changePassword = vi.fn();
@@ -26,20 +27,7 @@ const user = (isDefault: boolean) => ({
 let root: Root | null = null;
 let host: HTMLElement | null = null;
 
-beforeAll(() => {
-  (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
-  window.matchMedia ??= (query: string) =>
-    ({
-      matches: false,
-      media: query,
-      onchange: null,
-      addListener: () => {},
-      removeListener: () => {},
-      addEventListener: () => {},
-      removeEventListener: () => {},
-      dispatchEvent: () => false,
-    }) as MediaQueryList;
-});
+beforeAll(prepareDom);
 
 beforeEach(() => {
   me.mockReset();

@@ -1,47 +1,9 @@
-import { act } from "react";
-import { createRoot, type Root } from "react-dom/client";
-import { MemoryRouter } from "react-router-dom";
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { useLang } from "../store/lang";
+import { describe, expect, it } from "vitest";
+import { renderer } from "../test/render";
 import { SeenBeforeCard } from "./SeenBefore";
 import type { PastIncident } from "../api/types";
 
-let root: Root | null = null;
-let host: HTMLElement | null = null;
-
-beforeAll(() => {
-  (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
-  window.matchMedia ??= (query: string) =>
-    ({
-      matches: false,
-      media: query,
-      onchange: null,
-      addListener: () => {},
-      removeListener: () => {},
-      addEventListener: () => {},
-      removeEventListener: () => {},
-      dispatchEvent: () => false,
-    }) as MediaQueryList;
-  const getStyle = window.getComputedStyle.bind(window);
-  window.getComputedStyle = (elt: Element) => getStyle(elt);
-});
-
-beforeEach(() => useLang.setState({ lang: "en" }));
-
-afterEach(() => {
-  act(() => root?.unmount());
-  host?.remove();
-  root = null;
-  host = null;
-});
-
-function render(node: React.ReactNode): HTMLElement {
-  host = document.createElement("div");
-  document.body.appendChild(host);
-  root = createRoot(host);
-  act(() => root!.render(<MemoryRouter>{node}</MemoryRouter>));
-  return host;
-}
+const { render, setLang } = renderer({ router: true });
 
 const past = (over: Partial<PastIncident> = {}): PastIncident => ({
   analysis_id: "0193a1b2-0000-7000-8000-000000000001",
@@ -76,7 +38,7 @@ describe("SeenBeforeCard", () => {
   });
 
   it("says when nothing similar was seen, in Chinese too", () => {
-    useLang.setState({ lang: "zh-CN" });
+    setLang("zh-CN");
     const h = render(<SeenBeforeCard items={[]} />);
     expect(h.textContent).toContain("曾经见过");
     expect(h.textContent).toContain("没有相似的历史事件");

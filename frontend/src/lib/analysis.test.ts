@@ -108,8 +108,10 @@ describe("metric shifts", () => {
     expect(formatChange(-0.4)).toBe("−40%");
     expect(formatValue(0.295607)).toBe("0.296");
     expect(formatValue(0.001814)).toBe("0.00181");
-    expect(formatValue(41)).toBe("41");
-    expect(formatValue(15234)).toBe("15.23k");
+    expect(formatValue(41)).toBe("41.0");
+    expect(formatValue(15234)).toBe("15.2k");
+    expect(formatValue(105_230_000)).toBe("105M");
+    expect(formatValue(Number.NaN)).toBe("—");
   });
 });
 

@@ -11,7 +11,7 @@ import type {
   ResultSuspect,
   SuspectView,
 } from "../api/types";
-import { formatCompact } from "./format";
+import { humanNumber } from "./format";
 
 /** One metric series for a chart: x in epoch seconds, y as numbers. */
 export interface Series {
@@ -152,11 +152,13 @@ export function formatRatio(r: number | null | undefined): string {
   return `×${Number(r.toPrecision(2))}`;
 }
 
-/** A metric value to three significant digits: 0.2956 → "0.296", 41 → "41", 15200 → "15.2k". */
+/**
+ * A metric value as the analyzer's sentences write it (`humanNumber`): 0.2956 → "0.296",
+ * 41 → "41.0", 15234 → "15.2k", 105230000 → "105M".
+ */
 export function formatValue(x: number | null | undefined): string {
   if (x === null || x === undefined || !Number.isFinite(x)) return "—";
-  if (Math.abs(x) >= 1000) return formatCompact(x);
-  return String(Number(x.toPrecision(3)));
+  return humanNumber(x);
 }
 
 /** A relative change as "+350%" / "−40%". */

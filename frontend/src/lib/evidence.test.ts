@@ -25,11 +25,12 @@ describe("rates and appeared series", () => {
       'rate(node_disk_written_bytes_total{device="vda",instance="h:9100"})',
     );
     expect(seriesLabel("node_load1", {}, false)).toBe("node_load1{}");
-    expect(formatMetricValue(9.8e7, true)).toBe("98M/s");
-    expect(formatMetricValue(0.25, false)).toBe("0.25");
+    expect(formatMetricValue(9.8e7, true)).toBe("98.0M/s");
+    expect(formatMetricValue(105_230_000, true)).toBe("105M/s");
+    expect(formatMetricValue(0.25, false)).toBe("0.250");
     expect(formatMetricValue(null, true)).toBe("—");
-    expect(findingChange({ baseline: 1.5e6, peak: 9.8e7, rate: true })).toBe("1.5M/s → 98M/s");
-    expect(findingChange({ baseline: 0.2, peak: 0.97, rate: false })).toBe("0.2 → 0.97");
+    expect(findingChange({ baseline: 1.5e6, peak: 9.8e7, rate: true })).toBe("1.50M/s → 98.0M/s");
+    expect(findingChange({ baseline: 0.2, peak: 0.97, rate: false })).toBe("0.200 → 0.970");
   });
 });
 
@@ -171,7 +172,8 @@ describe("service graph", () => {
     expect(graphValue("errors", 0.35)).toBe("35%");
     expect(graphValue("errors", 0.0021)).toBe("0.21%");
     expect(graphValue("errors", 0)).toBe("0%");
-    expect(graphValue("other", 1234)).toBe("1.23k");
+    expect(graphValue("other", 1234)).toBe("1234");
+    expect(graphValue("other", 12345)).toBe("12.3k");
     expect(graphValue("latency", null)).toBe("—");
   });
   it("puts the edges into the service the graph leads to first; on the wire either end counts", () => {

@@ -53,6 +53,36 @@ export function formatCount(n: number | null | undefined): string {
   return Math.round(n).toLocaleString("en-US");
 }
 
+/**
+ * A number as the analyzer writes it in its sentences (oncall-core's `human_number`),
+ * so the page and the headline read the same: k from 10 000, then M, G, T; no decimals
+ * from 100 (and for 0), one from 10, two from 1, three significant digits below 1;
+ * ties rounded to even as Rust does. 105230000 → "105M", 16.342 → "16.3",
+ * 2.5 → "2.50", 0.0512 → "0.0512", 1234 → "1234", 15234 → "15.2k".
+ */
+export function humanNumber(v: number): string {
+  if (Number.isNaN(v)) return "NaN";
+  if (!Number.isFinite(v)) return v > 0 ? "inf" : "-inf";
+  const a = Math.abs(v);
+  const [scaled, suffix] = a >= 1e12 ? [a / 1e12, "T"] : a >= 1e9 ? [a / 1e9, "G"] : a >= 1e6 ? [a / 1e6, "M"] : a >= 1e4 ? [a / 1e3, "k"] : [a, ""];
+  const digits =
+    scaled === 0 || scaled >= 100 ? 0 : scaled >= 10 ? 1 : scaled >= 1 ? 2 : Math.min(8, Math.max(2, 2 - Math.floor(Math.log10(scaled))));
+  const negative = v < 0 || Object.is(v, -0);
+  return `${negative ? "-" : ""}${toFixedHalfEven(scaled, digits)}${suffix}`;
+}
+
+/** `x.toFixed(digits)` for x ≥ 0, but an exact tie goes to the even digit (JavaScript rounds it up). */
+function toFixedHalfEven(x: number, digits: number): string {
+  const up = x.toFixed(digits);
+  // The exact decimal expansion: a tie is a 5 and nothing after it.
+  const exact = x.toFixed(Math.min(100, digits + 30));
+  const cut = exact.length - 30;
+  if (exact[cut] !== "5" || !/^50*$/.test(exact.slice(cut))) return up;
+  const kept = exact.slice(0, cut);
+  const last = kept.replace(".", "").slice(-1);
+  return Number(last) % 2 === 0 ? kept.replace(/\.$/, "") : up;
+}
+
 /** A compact number for chart axes: 1520 → "1.52k", 0.00042 → "0.00042". */
 export function formatCompact(n: number): string {
   if (!Number.isFinite(n)) return String(n);

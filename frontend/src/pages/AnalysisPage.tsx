@@ -71,6 +71,8 @@ import type { ProgressEvent } from "../lib/sse";
 import { AnalysisStatusTag, CodeBlock, ErrorBox, PageHead, SeverityTag } from "../components/common";
 import { PageSpinner } from "../components/shell";
 import MetricChart from "../components/MetricChart";
+import MetricTitle from "../components/MetricTitle";
+import { metricTitle, metricTitleText } from "../lib/metricTitle";
 import AlertQueryCard from "../components/AlertQueryCard";
 import TicketFormModal from "../components/TicketFormModal";
 import { AnalyzerCard, AnalyzerTag } from "../components/AnalyzerCard";
@@ -352,6 +354,7 @@ function ResultCards({
   // What paged comes first; without the rule's expression, the strongest shift.
   const paged = e?.alert_query && e.alert_query.series.some((s) => s.points.length > 0) ? e.alert_query : null;
   const key = paged ? undefined : (e?.metric_shifts ?? []).find((m) => m.points.length > 0);
+  const keyTitle = key ? metricTitle(key.metric, key.labels, key.rate) : null;
   const incident: [number, number] | null = win.incidentStart !== null && win.incidentEnd !== null ? [win.incidentStart, win.incidentEnd] : null;
   const alertAt = w?.alert_start ?? alertScope(a.alert).startsAt;
   return (
@@ -388,16 +391,14 @@ function ResultCards({
       ) : key ? (
         <Col xs={24} lg={10}>
           <Card size="small" style={{ height: "100%" }} title={t("analysis.keyChart")} data-testid="key-chart">
-            <Typography.Text className="mono selector" ellipsis>
-              {seriesLabel(key.metric, key.labels, key.rate)}
-            </Typography.Text>
+            <MetricTitle title={keyTitle!} testId="key-chart-title" />
             <MetricChart
               series={[shiftSeries(key)]}
               alertStart={win.alertStart}
               alertLabel={t("analysis.chartAlertStart")}
               incident={incident}
               band={[key.baseline_median - key.baseline_spread, key.baseline_median + key.baseline_spread]}
-              title={shiftSeries(key).name}
+              title={`${metricTitleText(t, keyTitle!)} — ${keyTitle!.selector}`}
               height={170}
             />
             <Typography.Text type="secondary" style={{ fontSize: 12 }}>
@@ -805,18 +806,12 @@ function MetricShiftsCard({ shifts, window: w }: { shifts: MetricShiftView[]; wi
         <Row gutter={[16, 16]}>
           {charted.map((m, i) => {
             const series = shiftSeries(m);
-            const label = seriesLabel(m.metric, m.labels, m.rate);
+            const title = metricTitle(m.metric, m.labels, m.rate);
             return (
               <Col xs={24} xl={12} key={`${series.name}-${i}`}>
                 <div className="shift">
-                  <Space wrap size={[8, 4]}>
-                    <DirectionTag shift={m} />
-                    <Tooltip title={m.rate ? t("analysis.rateHint") : undefined}>
-                      <Typography.Text className="mono selector" copyable={{ text: label }} data-testid="shift-selector">
-                        {label}
-                      </Typography.Text>
-                    </Tooltip>
-                  </Space>
+                  <MetricTitle title={title} testId="shift-selector" />
+                  <DirectionTag shift={m} />
                   <ShiftFacts shift={m} />
                   <MetricChart
                     series={[series]}
@@ -824,7 +819,7 @@ function MetricShiftsCard({ shifts, window: w }: { shifts: MetricShiftView[]; wi
                     alertLabel={t("analysis.chartAlertStart")}
                     incident={incident}
                     band={[m.baseline_median - m.baseline_spread, m.baseline_median + m.baseline_spread]}
-                    title={series.name}
+                    title={`${metricTitleText(t, title)} — ${title.selector}`}
                     height={150}
                   />
                 </div>
