@@ -33,16 +33,17 @@
 #[path = "../tests/support/services.rs"]
 #[allow(dead_code)]
 mod services;
+#[path = "../tests/support/synthetic_metrics.rs"]
+mod synthetic_metrics;
 
-use std::fmt::Write as _;
-use std::io::Write as _;
+use synthetic_metrics::{Series, graph_incident, openmetrics, prometheus_with};
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::{DateTime, Duration as Minutes, Utc};
 use oncall_core::connectors::DataSourceKind;
 use oncall_core::secrets::SecretBox;
-use oncall_core::synthetic::{FaultKind, SyntheticConfig, generate};
 use oncall_core::{AnalysisOptions, AuthInput, DataSourceInput, OnCall, Settings};
 use serde_json::{Value, json};
 
@@ -95,12 +96,6 @@ async fn analyse(id: &str, alert: Value, sources: Vec<Source>) -> Value {
     out
 }
 
-fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    enc.write_all(bytes).unwrap();
-    enc.finish().unwrap()
-}
-
 fn gunzip(path: &Path) -> Vec<u8> {
     use std::io::Read;
     let mut out = Vec::new();
@@ -108,39 +103,6 @@ fn gunzip(path: &Path) -> Vec<u8> {
         .read_to_end(&mut out)
         .unwrap();
     out
-}
-
-/// OpenMetrics text for `promtool tsdb create-blocks-from openmetrics`: every
-/// family typed `gauge` (the analyzer tells counters by their `_total` name).
-fn openmetrics(series: &[Series]) -> String {
-    let mut families: Vec<&str> = series.iter().map(|(n, _, _)| n.as_str()).collect();
-    families.sort_unstable();
-    families.dedup();
-    let mut out = String::new();
-    for family in families {
-        writeln!(out, "# TYPE {family} gauge").unwrap();
-        for (_, labels, points) in series.iter().filter(|(n, _, _)| n == family) {
-            let labels: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
-            for (t, v) in points {
-                writeln!(
-                    out,
-                    "{family}{{{}}} {v} {}",
-                    labels.join(","),
-                    t.timestamp()
-                )
-                .unwrap();
-            }
-        }
-    }
-    out.push_str("# EOF\n");
-    out
-}
-
-/// Writes `text` gzipped to a temporary file and serves it from a fresh Prometheus.
-async fn prometheus_with(text: &str, dir: &Path) -> services::Prometheus {
-    let file = dir.join(format!("m-{}.om.gz", uuid::Uuid::new_v4().simple()));
-    std::fs::write(&file, gzip(text.as_bytes())).unwrap();
-    services::start_prometheus(&file).await
 }
 
 /// A small deterministic noise source (xorshift), so the generated host data is
@@ -159,9 +121,6 @@ impl Noise {
         x * (1.0 + spread * (2.0 * self.next() - 1.0))
     }
 }
-
-/// A series to write: metric name, labels (sorted), samples.
-type Series = (String, Vec<(String, String)>, Vec<(DateTime<Utc>, f64)>);
 
 /// How a host series moves: name, labels, level (per second for a counter) before
 /// and during the fault, and whether it is a counter.
@@ -300,66 +259,6 @@ fn host_alert(alert: DateTime<Utc>) -> Value {
             "fingerprint": "5d1c0a7e3b9f2c41",
         }],
     })
-}
-
-/// The synthetic incident with service-graph metrics, its series as OpenMetrics
-/// series (with the namespace label added to the graph's), and its alert.
-fn graph_incident() -> (Vec<Series>, Value, String) {
-    let incident = generate(&SyntheticConfig {
-        seed: 7,
-        services: 8,
-        fault: FaultKind::Delay,
-        faulty: Some(3),
-        logs: false,
-        service_graph: true,
-        ..SyntheticConfig::default()
-    });
-    let series: Vec<Series> = incident
-        .collected
-        .series
-        .iter()
-        .map(|s| {
-            let mut labels: Vec<(String, String)> = s
-                .labels
-                .iter()
-                .filter(|(k, _)| k.as_str() != "__name__")
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
-            // Tempo's graph series carry no namespace (the pipeline asks for them
-            // apart); the services' own series do.
-            if !s.labels["__name__"].starts_with("traces_service_graph")
-                && !labels.iter().any(|(k, _)| k == "namespace")
-            {
-                labels.push(("namespace".into(), "synthetic".into()));
-                labels.sort();
-            }
-            (s.labels["__name__"].clone(), labels, s.points.clone())
-        })
-        .collect();
-    let labels = json!({
-        "alertname": "EntryLatencyHigh",
-        "namespace": "synthetic",
-        "service": incident.entry,
-        "severity": "critical",
-    });
-    let annotations = json!({
-        "summary": format!("Requests to {} are slow", incident.entry),
-    });
-    let alert = json!({
-        "version": "4",
-        "status": "firing",
-        "receiver": "oncall-assistant",
-        "commonLabels": labels,
-        "commonAnnotations": annotations,
-        "alerts": [{
-            "status": "firing",
-            "labels": labels,
-            "annotations": annotations,
-            "startsAt": incident.alert_start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            "endsAt": "0001-01-01T00:00:00Z",
-        }],
-    });
-    (series, alert, incident.truth)
 }
 
 fn write(dir: &Path, name: &str, v: &Value) {

@@ -193,3 +193,75 @@ async fn incident_01_return_fault() {
 async fn incident_13_exception_fault() {
     analyse("ts-2023-01-29-13", true).await;
 }
+
+/// Grafana Tempo's service-graph series carry `client`/`server` and no namespace
+/// label, so no scope selector reaches them: the pipeline asks for them apart, or
+/// the graph traversal never runs on a real Tempo setup. The incident is
+/// **synthetic** (`oncall_core::synthetic`, generated): one service's outgoing
+/// packets delayed, seen through metrics only, the services' own series with the
+/// application's namespace and Tempo's without, served by a real Prometheus.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tempo_service_graph_series_without_a_namespace_lead_to_the_slowed_service() {
+    use support::synthetic_metrics::{graph_incident, openmetrics, prometheus_with};
+    if services::services_skipped("tempo_service_graph") {
+        return;
+    }
+    let (series, alert, truth) = graph_incident();
+    assert!(
+        series
+            .iter()
+            .filter(|(name, _, _)| name.starts_with("traces_service_graph"))
+            .all(|(_, labels, _)| labels.iter().all(|(k, _)| k != "namespace")),
+        "Tempo's series carry no namespace"
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let prometheus = prometheus_with(&openmetrics(&series), tmp.path()).await;
+
+    let mut settings =
+        Settings::with_database(format!("sqlite://{}", tmp.path().join("t.db").display()));
+    settings.encryption_key = Some(SecretBox::generate_key());
+    let oncall = OnCall::open(settings).await.unwrap();
+    let me = oncall.local_admin();
+    oncall
+        .create_datasource(
+            &me,
+            source(
+                "tempo-metrics",
+                DataSourceKind::Prometheus,
+                &prometheus.url,
+                json!({}),
+            ),
+        )
+        .await
+        .unwrap();
+    let submitted = oncall
+        .submit_analysis(&me, alert, AnalysisOptions::default())
+        .await
+        .unwrap();
+    let done = oncall
+        .run_until_done(submitted.id, Duration::from_secs(120))
+        .await
+        .unwrap();
+    assert_eq!(done.status, AnalysisStatus::Completed, "{:?}", done.error);
+
+    let graph = &done.evidence["service_graph"];
+    assert!(
+        graph["edges"].as_u64().unwrap_or(0) >= 5,
+        "the call graph was read: {graph:#}"
+    );
+    assert!(
+        !graph["anomalous"].as_array().unwrap().is_empty(),
+        "{graph:#}"
+    );
+    let result = done.result.as_ref().unwrap();
+    assert_eq!(
+        result["suspects"][0]["component"], truth,
+        "{:#}",
+        result["suspects"]
+    );
+    let root = result["root_cause"].as_str().unwrap();
+    assert!(
+        root.starts_with(&format!("{truth} got slower")),
+        "in plain words: {root}"
+    );
+}

@@ -126,6 +126,7 @@ pub async fn fresh_mysql() -> Option<TestDb> {
 
 pub mod replay;
 pub mod services;
+pub mod synthetic_metrics;
 
 /// A data source record for connector tests (no auth, 2 s timeout).
 pub fn data_source(
