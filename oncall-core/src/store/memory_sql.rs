@@ -54,6 +54,20 @@ macro_rules! memory_sql_store {
         /// Most signatures one prune call forgets.
         const PRUNE_BATCH: i64 = 500;
 
+        /// The rows `sql` (with one `IN (…)` list of [`IN_LIST`] placeholders)
+        /// returns for `chunk` of at most [`IN_LIST`] analysis ids.
+        async fn rows_for_ids(
+            pool: &sqlx::Pool<$db>,
+            sql: &'static str,
+            chunk: &[Uuid],
+        ) -> Result<Vec<<$db as sqlx::Database>::Row>> {
+            let mut q = sqlx::query(sql);
+            for id in padded(chunk) {
+                q = q.bind(id.to_string());
+            }
+            Ok(q.fetch_all(pool).await?)
+        }
+
         async fn count_up(tx: &mut Tx<'_>, term: &str) -> Result<()> {
             sqlx::query($count_up).bind(term).execute(&mut **tx).await?;
             Ok(())
@@ -276,11 +290,7 @@ macro_rules! memory_sql_store {
                         $crate::store::memory_sql::in_list!(),
                         ")"
                     );
-                    let mut q = sqlx::query(sql);
-                    for id in padded(chunk) {
-                        q = q.bind(id.to_string());
-                    }
-                    for r in q.fetch_all(&self.pool).await? {
+                    for r in rows_for_ids(&self.pool, sql, chunk).await? {
                         let id: String = r.try_get("analysis_id")?;
                         let docs: i64 = r.try_get("documents")?;
                         out.push((
@@ -304,11 +314,7 @@ macro_rules! memory_sql_store {
                         $crate::store::memory_sql::in_list!(),
                         ")"
                     );
-                    let mut q = sqlx::query(sql);
-                    for id in padded(chunk) {
-                        q = q.bind(id.to_string());
-                    }
-                    for r in q.fetch_all(&self.pool).await? {
+                    for r in rows_for_ids(&self.pool, sql, chunk).await? {
                         let id: String = r.try_get("analysis_id")?;
                         let s: String = r.try_get("signature")?;
                         out.push(RecalledSignature {
@@ -327,11 +333,7 @@ macro_rules! memory_sql_store {
                         $crate::store::memory_sql::in_list!(),
                         ") ORDER BY created_at, no"
                     );
-                    let mut q = sqlx::query(sql);
-                    for id in padded(chunk) {
-                        q = q.bind(id.to_string());
-                    }
-                    for r in q.fetch_all(&self.pool).await? {
+                    for r in rows_for_ids(&self.pool, sql, chunk).await? {
                         let id: String = r.try_get("analysis_id")?;
                         let id = parse_uuid("tickets.analysis_id", &id)?;
                         let t = RecalledTicket {
