@@ -317,10 +317,13 @@ pub fn headline(t: &Suspect, evidence: &Evidence, alert: &Alert, zh: bool) -> St
     };
     let fallback = || {
         let first = t.reasons.first().cloned().unwrap_or_default();
-        if zh {
-            format!("{c} 异常：{first}")
-        } else {
-            format!("{c} is behaving differently: {first}")
+        match (zh, t.lead) {
+            (false, Some(EvidenceKind::Templates)) => {
+                format!("{c} is logging more errors: {first}")
+            }
+            (true, Some(EvidenceKind::Templates)) => format!("{c} 报错增多：{first}"),
+            (true, _) => format!("{c} 异常：{first}"),
+            (false, _) => format!("{c} is behaving differently: {first}"),
         }
     };
     match t.lead {
