@@ -741,7 +741,9 @@ async function run(page, deadPort) {
     expect(paged, "the host alert's rule (generatorURL) is not shown as What paged");
     expect((await page.getByTestId("service-graph-none").count()) === 0, "a host alert says something about a call graph");
     const cov = await page.getByTestId("coverage").innerText();
-    expect(/18 series judged/.test(cov) && /12 counters as rates/.test(cov), `coverage says ${cov}`);
+    // Only the alert's host: its neighbour's series are not asked for.
+    const c = host.evidence.coverage;
+    expect(c.series_judged === 9 && cov.includes(`${c.series_judged} series judged`) && cov.includes(`${c.counters_as_rates} counters as rates`), `coverage says ${cov}`);
     await shot(page, "06f-host-alert-result");
     await page.unroute(`**/api/analysis/${host.id}`);
     await page.setViewportSize({ width: 1280, height: 860 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { AnalysisResult, EvidenceView, LogTemplateView, MetricShiftView } from "../api/types";
 import {
+  summaryAfterRootCause,
   highlightVariables,
   chartWindow,
   chartedShifts,
@@ -263,5 +264,18 @@ describe("highlightVariables", () => {
   it("keeps a line that does not follow its template whole", () => {
     expect(highlightVariables("a <*> b", "x y z")).toEqual([{ text: "x y z", variable: false }]);
     expect(highlightVariables("no variables", "no variables")).toEqual([{ text: "no variables", variable: false }]);
+  });
+});
+
+describe("summaryAfterRootCause", () => {
+  const root = 'cart is logging more errors: 6 errors where 2.4 are usual: "Timeout"';
+  it("drops the root cause the summary starts with", () => {
+    expect(summaryAfterRootCause({ root_cause: root, summary: `${root}. Next suspects: db, api.` })).toBe("Next suspects: db, api.");
+    expect(summaryAfterRootCause({ root_cause: "支付服务变慢", summary: "支付服务变慢。其次：db。" })).toBe("其次：db。");
+  });
+  it("keeps a summary that says something else, and is empty when it adds nothing", () => {
+    expect(summaryAfterRootCause({ root_cause: root, summary: "Nothing else." })).toBe("Nothing else.");
+    expect(summaryAfterRootCause({ root_cause: root, summary: root })).toBe("");
+    expect(summaryAfterRootCause({ root_cause: "", summary: "Only a summary." })).toBe("Only a summary.");
   });
 });

@@ -308,6 +308,19 @@ export function alertFacts(alert: unknown): [string, string][] {
   return keys.map((k): [string, string] => [k, str(a[k])]).filter(([, v]) => v !== "");
 }
 
+/**
+ * What the summary adds to the root cause shown above it: the summary without
+ * the root cause it starts with (the analyzer writes "root cause. more…"), so
+ * the headline is read once; the whole summary when it does not start with it;
+ * "" when it says nothing more.
+ */
+export function summaryAfterRootCause(r: Pick<AnalysisResult, "summary" | "root_cause">): string {
+  const summary = (r.summary ?? "").trim();
+  const root = (r.root_cause ?? "").trim();
+  if (!root || !summary.startsWith(root)) return summary;
+  return summary.slice(root.length).replace(/^[\s.。;；,，:：]+/, "").trim();
+}
+
 /** Builds the ticket description from a result: summary and suggestions. */
 export function ticketDescription(r: AnalysisResult | null | undefined): string {
   if (!r) return "";

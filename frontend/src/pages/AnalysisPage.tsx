@@ -53,6 +53,7 @@ import {
   prettyArgs,
   promSelector,
   shiftSeries,
+  summaryAfterRootCause,
   suspectRows,
   templateFlags,
   ticketDescription,
@@ -365,9 +366,9 @@ function ResultCards({
           <Typography.Title level={4} style={{ marginTop: 4 }} data-testid="root-cause">
             {r.root_cause || "—"}
           </Typography.Title>
-          {r.summary && r.summary !== r.root_cause && (
+          {summaryAfterRootCause(r) && (
             <Typography.Paragraph type="secondary" ellipsis={{ rows: 3, expandable: true }} style={{ whiteSpace: "pre-wrap" }}>
-              {r.summary}
+              {summaryAfterRootCause(r)}
             </Typography.Paragraph>
           )}
           <Space wrap size={[16, 4]}>
