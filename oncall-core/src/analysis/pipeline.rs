@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::reduce::{Collected, CollectedLog, CollectedSeries, Evidence, findings};
+use super::reduce::{Collected, CollectedLog, CollectedSeries, Evidence, findings_in};
 use super::statistical::{AnalysisResult, EvidenceSources, analyze};
 pub use super::window::{
     DEFAULT_BASELINE_MINUTES, DEFAULT_INCIDENT_MINUTES, LEAD_MINUTES, WindowPlan, plan_window,
@@ -221,21 +221,29 @@ pub fn alert_resource(alert: &Alert) -> Option<crate::evidence::resources::Resou
 /// Most samples per series a metric query asks for over both windows.
 pub const MAX_POINTS_PER_SERIES: i64 = 300;
 
-/// The query step for `range`: the source's sample interval, but no finer than
-/// the range over [`MAX_POINTS_PER_SERIES`]. A fixed minute step gives a host
-/// scraped every 5 s with a few minutes of history too few samples to judge, and
-/// a finer step than the samples only repeats them. The interval is read from the
-/// samples themselves in the two minutes up to `at`: the scrape targets' `up`
-/// series when the source scrapes (one sample per scrape), else the raw samples
-/// of the scope's own series (backfilled or federated data). Without either: one
-/// minute, and a note saying so.
+/// How to read `range`: the query step, and whether to read the raw samples
+/// instead of a grid (`true` when the source's own sample interval gives no more
+/// than [`MAX_POINTS_PER_SERIES`] samples per series; the step is then that
+/// interval, else the interval widened to that many points).
+///
+/// Raw samples are the series as they are. A grid re-reads them: each step takes
+/// the newest sample up to five minutes old (Prometheus' lookback), so a series
+/// whose samples drift against the grid has one repeated and the next skipped, and
+/// a gap is filled with the last value — a sparse series then reads as busier than
+/// it was. A fixed minute step gives a host scraped every 5 s with a few minutes
+/// of history too few samples to judge, and a finer step than the samples only
+/// repeats them. The interval is read from the samples themselves in the two
+/// minutes up to `at`: the scrape targets' `up` series when the source scrapes
+/// (one sample per scrape), else the raw samples of the scope's own series
+/// (backfilled or federated data). Without either: a one-minute grid, and a note
+/// saying so.
 async fn query_step(
     conn: &dyn Connector,
     selector: &str,
     range: &TimeRange,
     at: DateTime<Utc>,
     notes: &mut Vec<String>,
-) -> Duration {
+) -> (Duration, bool) {
     let floor = (range.duration().as_secs() / MAX_POINTS_PER_SERIES.unsigned_abs()).max(1);
     let mut interval = None;
     for probe in ["up[2m]".to_owned(), format!("{selector}[2m]")] {
@@ -247,12 +255,15 @@ async fn query_step(
         }
     }
     match interval {
-        Some(seconds) => Duration::from_secs((seconds.round() as u64).max(floor).max(1)),
+        Some(seconds) => {
+            let own = (seconds.round() as u64).max(1);
+            (Duration::from_secs(own.max(floor)), own > floor)
+        }
         None => {
             notes.push(
                 "could not tell the sample interval (no samples in the 2 minutes before the window's end): queried at a 60 s step".into(),
             );
-            Duration::from_secs(60.max(floor))
+            (Duration::from_secs(60.max(floor)), false)
         }
     }
 }
@@ -524,7 +535,7 @@ pub(crate) async fn run(engine: &OnCall, mut analysis: Analysis, owner: &str) ->
     let subject = single_subject(&alert.scope);
     let about = alert_resource(&alert);
     let mut evidence: Evidence = tokio::task::spawn_blocking(move || {
-        findings(&collected, &window)
+        findings_in(&collected, &planned, &window)
             .with_subject(subject.as_deref(), about)
             .into_evidence(&SuspectWeights::default())
     })
@@ -852,7 +863,7 @@ async fn collect_metrics(
     }
     let range = TimeRange::new(window.baseline_start, window.incident_end)?;
     let probe_at = window.incident_end.min(Utc::now());
-    let step = query_step(conn, &selectors[0], &range, probe_at, &mut report.notes).await;
+    let (step, raw) = query_step(conn, &selectors[0], &range, probe_at, &mut report.notes).await;
     // Grafana Tempo's service-graph series name services in `client` / `server`
     // and carry no namespace, pod or instance label: no scope selector reaches
     // them, so the call graph is asked for as well (nothing when there is none).
@@ -865,7 +876,15 @@ async fn collect_metrics(
             report.truncated = true;
             break;
         }
-        let result = conn.metric_range(&selector, &range, Some(step)).await?;
+        let result = if raw {
+            // `selector[d]` at `at`: every sample in (at − d, at].
+            let at = range.end.min(Utc::now());
+            let seconds = (at - range.start).num_seconds().max(1);
+            conn.metric_query(&format!("{selector}[{seconds}s]"), at)
+                .await?
+        } else {
+            conn.metric_range(&selector, &range, Some(step)).await?
+        };
         report.queries.push(result.query.clone());
         report.notes.extend(result.warnings.iter().cloned());
         for s in result.series {

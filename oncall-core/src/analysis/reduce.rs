@@ -76,6 +76,10 @@ pub struct Collected {
 pub struct Evidence {
     /// The windows compared.
     pub window: Option<TimeWindow>,
+    /// The windows the logs were judged over, when not `window`: the metrics'
+    /// history was shorter than planned, the logs kept the planned baseline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_window: Option<TimeWindow>,
     /// The alert's own expression evaluated over the windows, when the alert
     /// carries one (Prometheus' `generatorURL`) and a metric source answered it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -173,6 +177,20 @@ pub fn reduce_with(
 /// Mines `collected` for every kind of evidence over `window` (the expensive part
 /// of [`reduce`]); rank them with [`Findings::rank`] / [`Findings::into_evidence`].
 pub fn findings(collected: &Collected, window: &TimeWindow) -> Findings {
+    findings_in(collected, window, window)
+}
+
+/// [`findings`] with the logs judged over `window` and the metrics over
+/// `metrics_window` (the windows the evidence shows). They differ when the
+/// metrics' history is shorter than planned (a new host, a restarted
+/// Prometheus: see [`super::pipeline::short_baseline`]): that says nothing of
+/// how far back the logs reach, so their baseline stays the planned one instead
+/// of shrinking to the metrics' few minutes.
+pub fn findings_in(
+    collected: &Collected,
+    window: &TimeWindow,
+    metrics_window: &TimeWindow,
+) -> Findings {
     let mut miner = TemplateMiner::new(MinerConfig::default());
     let mut services: Vec<String> = Vec::with_capacity(collected.logs.len());
     let mut trace_events: Vec<(usize, bool, TemplateId)> = Vec::new();
@@ -263,21 +281,22 @@ pub fn findings(collected: &Collected, window: &TimeWindow) -> Findings {
         })
         .collect();
     let shift_config = ShiftConfig::default();
-    let mut shifts = metric_shifts(&inputs, window, &shift_config);
+    let mut shifts = metric_shifts(&inputs, metrics_window, &shift_config);
     for shift in &mut shifts {
         shift.rate = shift.labels.remove(RATE_LABEL).is_some();
     }
-    let mut coverage = coverage_of(collected, &prepared, window, &shift_config);
+    let mut coverage = coverage_of(collected, &prepared, metrics_window, &shift_config);
     coverage.trace_lines = trace_events.len();
     let graph_input: Vec<GraphSeries<'_>> = collected
         .series
         .iter()
         .map(|s| (&s.labels, s.points.as_slice()))
         .collect();
-    let graph = service_graph(&graph_input, window, &[]);
+    let graph = service_graph(&graph_input, metrics_window, &[]);
 
     Findings {
-        window: *window,
+        window: *metrics_window,
+        log_window: *window,
         origins,
         divergences,
         missing,
@@ -301,6 +320,7 @@ pub fn findings(collected: &Collected, window: &TimeWindow) -> Findings {
 #[derive(Debug, Clone)]
 pub struct Findings {
     window: TimeWindow,
+    log_window: TimeWindow,
     origins: Vec<ErrorOrigin>,
     divergences: Vec<PathDivergence>,
     missing: Vec<MissingStep>,
@@ -380,6 +400,7 @@ impl Findings {
 
         Evidence {
             window: Some(self.window),
+            log_window: (self.log_window != self.window).then_some(self.log_window),
             alert_query: None,
             log_templates: interesting,
             metric_shifts: self.shifts.into_iter().take(KEEP_SHIFTS).collect(),

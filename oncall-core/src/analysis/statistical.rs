@@ -483,7 +483,10 @@ pub fn headline(t: &Suspect, evidence: &Evidence, alert: &Alert, zh: bool) -> St
         Some(EvidenceKind::Templates) => {
             // The component's error template that stands out most against its
             // baseline (the same excess its reason was ranked by).
-            let ratio = evidence.window.map_or(1.0, |w| w.incident_over_baseline());
+            let ratio = evidence
+                .log_window
+                .or(evidence.window)
+                .map_or(1.0, |w| w.incident_over_baseline());
             let best = evidence
                 .log_templates
                 .iter()

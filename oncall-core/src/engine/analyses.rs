@@ -1324,6 +1324,7 @@ mod view_tests {
         };
         let evidence = Evidence {
             window: Some(window),
+            log_window: None,
             alert_query: None,
             log_templates: vec![LogTemplate {
                 id: TemplateId(139),
