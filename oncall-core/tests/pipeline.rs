@@ -36,6 +36,31 @@ fn source(name: &str, kind: DataSourceKind, url: &str, config: Value) -> DataSou
     }
 }
 
+/// A fresh embedded engine in `dir` (SQLite) with `sources` configured.
+async fn engine(dir: &std::path::Path, sources: Vec<DataSourceInput>) -> OnCall {
+    let mut settings = Settings::with_database(format!("sqlite://{}", dir.join("t.db").display()));
+    settings.encryption_key = Some(SecretBox::generate_key());
+    let oncall = OnCall::open(settings).await.unwrap();
+    let me = oncall.local_admin();
+    for s in sources {
+        oncall.create_datasource(&me, s).await.unwrap();
+    }
+    oncall
+}
+
+/// Submits `alert` as Alertmanager sent it and runs it to the end.
+async fn analyse_alert(oncall: &OnCall, alert: Value) -> oncall_core::analysis::Analysis {
+    let me = oncall.local_admin();
+    let submitted = oncall
+        .submit_analysis(&me, alert, AnalysisOptions::default())
+        .await
+        .unwrap();
+    oncall
+        .run_until_done(submitted.id, Duration::from_secs(120))
+        .await
+        .unwrap()
+}
+
 /// `metric_baseline`: whether the incident's metrics start early enough to have a
 /// baseline (the day's first incident, 01, has only two minutes of metrics before it).
 async fn analyse(name: &str, metric_baseline: bool) {
@@ -55,64 +80,39 @@ async fn analyse(name: &str, metric_baseline: bool) {
     };
     services::bulk_load(&opensearch.url, "logs-incident", &logs).await;
 
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let db = tempfile::tempdir().unwrap();
-    let mut settings =
-        Settings::with_database(format!("sqlite://{}", db.path().join("t.db").display()));
-    settings.encryption_key = Some(SecretBox::generate_key());
-    let oncall = OnCall::open(settings).await.unwrap();
-    let me = oncall.local_admin();
-    oncall
-        .create_datasource(
-            &me,
+    let oncall = engine(
+        db.path(),
+        vec![
             source(
                 "metrics",
                 DataSourceKind::Prometheus,
                 &prometheus.url,
                 json!({}),
             ),
-        )
-        .await
-        .unwrap();
-    oncall
-        .create_datasource(
-            &me,
             source(
                 "logs",
                 DataSourceKind::Elk,
                 &opensearch.url,
                 json!({"index": "logs-*"}),
             ),
-        )
-        .await
-        .unwrap();
-    let dead = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    oncall
-        .create_datasource(
-            &me,
             source(
                 "dead",
                 DataSourceKind::Loki,
                 &format!("http://127.0.0.1:{dead}"),
                 json!({}),
             ),
-        )
-        .await
-        .unwrap();
-
+        ],
+    )
+    .await;
     let alert: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("alert.json")).unwrap()).unwrap();
-    let submitted = oncall
-        .submit_analysis(&me, alert, AnalysisOptions::default())
-        .await
-        .unwrap();
-    let done = oncall
-        .run_until_done(submitted.id, Duration::from_secs(120))
-        .await
-        .unwrap();
+    let done = analyse_alert(&oncall, alert).await;
 
     assert_eq!(done.status, AnalysisStatus::Completed, "{:?}", done.error);
     assert!(
@@ -217,31 +217,17 @@ async fn tempo_service_graph_series_without_a_namespace_lead_to_the_slowed_servi
     let tmp = tempfile::tempdir().unwrap();
     let prometheus = prometheus_with(&openmetrics(&series), tmp.path()).await;
 
-    let mut settings =
-        Settings::with_database(format!("sqlite://{}", tmp.path().join("t.db").display()));
-    settings.encryption_key = Some(SecretBox::generate_key());
-    let oncall = OnCall::open(settings).await.unwrap();
-    let me = oncall.local_admin();
-    oncall
-        .create_datasource(
-            &me,
-            source(
-                "tempo-metrics",
-                DataSourceKind::Prometheus,
-                &prometheus.url,
-                json!({}),
-            ),
-        )
-        .await
-        .unwrap();
-    let submitted = oncall
-        .submit_analysis(&me, alert, AnalysisOptions::default())
-        .await
-        .unwrap();
-    let done = oncall
-        .run_until_done(submitted.id, Duration::from_secs(120))
-        .await
-        .unwrap();
+    let oncall = engine(
+        tmp.path(),
+        vec![source(
+            "tempo-metrics",
+            DataSourceKind::Prometheus,
+            &prometheus.url,
+            json!({}),
+        )],
+    )
+    .await;
+    let done = analyse_alert(&oncall, alert).await;
     assert_eq!(done.status, AnalysisStatus::Completed, "{:?}", done.error);
 
     let graph = &done.evidence["service_graph"];
