@@ -660,6 +660,17 @@ mod tests {
         }
     }
 
+    /// Suspects from metric shifts alone, with default weights.
+    fn rank_shifts(shifts: &[MetricShift], per_metric: &HashMap<String, usize>) -> Vec<Suspect> {
+        rank_suspects(
+            &SuspectEvidence {
+                shifts,
+                ..evidence(per_metric)
+            },
+            &SuspectWeights::default(),
+        )
+    }
+
     /// A held rise of `metric` at service `svc` (1 → 90, four samples) scoring
     /// `score` robust deviations.
     fn cpu_like_shift(metric: &str, svc: &str, score: f64) -> MetricShift {
@@ -698,13 +709,7 @@ mod tests {
         let per_metric: HashMap<String, usize> = [("cpu".to_string(), 6), ("net".to_string(), 6)]
             .into_iter()
             .collect();
-        let ranked = rank_suspects(
-            &SuspectEvidence {
-                shifts: &shifts,
-                ..evidence(&per_metric)
-            },
-            &SuspectWeights::default(),
-        );
+        let ranked = rank_shifts(&shifts, &per_metric);
         assert_eq!(ranked[0].component, "hog", "{ranked:?}");
         assert_eq!(ranked[1].component, "noisy", "{ranked:?}");
         assert!(ranked[0].score > ranked[1].score * 1.5, "{ranked:?}");
@@ -726,24 +731,12 @@ mod tests {
             [("http_request_errors_total:ratio".to_string(), 5)]
                 .into_iter()
                 .collect();
-        let ranked = rank_suspects(
-            &SuspectEvidence {
-                shifts: &shifts,
-                ..evidence(&per_metric)
-            },
-            &SuspectWeights::default(),
-        );
+        let ranked = rank_shifts(&shifts, &per_metric);
         assert_eq!(ranked[0].component, "inventory", "{ranked:?}");
         // A caller that sends it every request fails as large a share: a tie
         // gives no margin, and both stay suspects.
         let shifts = vec![ratio("frontend", 0.5, 60.0), ratio("inventory", 0.5, 40.0)];
-        let ranked = rank_suspects(
-            &SuspectEvidence {
-                shifts: &shifts,
-                ..evidence(&per_metric)
-            },
-            &SuspectWeights::default(),
-        );
+        let ranked = rank_shifts(&shifts, &per_metric);
         assert!(ranked[0].score < 0.1, "{ranked:?}");
     }
 
