@@ -14,7 +14,8 @@ fn main() {
     let n: u64 = std::env::args()
         .nth(1)
         .map_or(20, |s| s.parse().expect("a count"));
-    // RCA_DATA=metrics: no logs; RCA_DATA=graph: no logs, with service-graph metrics.
+    // RCA_DATA=metrics: no logs; RCA_DATA=graph: no logs, with service-graph metrics;
+    // RCA_DATA=gauges: no logs, per-period gauges instead of counters.
     let data = std::env::var("RCA_DATA").unwrap_or_else(|_| "logs".into());
     println!("data: {data}");
     println!(
@@ -32,6 +33,7 @@ fn main() {
                     faulty: entry.then_some(0),
                     logs: data == "logs",
                     service_graph: data == "graph",
+                    gauges: data == "gauges",
                     ..SyntheticConfig::default()
                 };
                 let incident = generate(&cfg);

@@ -27,7 +27,9 @@
 //! `traces_service_graph_request_total`, `…_failed_total`,
 //! `…_server_seconds_{sum,count}`, `…_client_seconds_{sum,count}` with
 //! `{client, server}`. Without [`SyntheticConfig::logs`], no log lines (a system
-//! seen through metrics only).
+//! seen through metrics only). With [`SyntheticConfig::gauges`], the services'
+//! figures are per-period gauges as a cloud monitor reports them (requests per
+//! second, mean latency, availability %, CPU %, memory) instead of counters.
 //!
 //! Deterministic for a seed. Pure code, no I/O.
 
@@ -103,6 +105,11 @@ pub struct SyntheticConfig {
     pub logs: bool,
     /// Emit Tempo-style service-graph metrics.
     pub service_graph: bool,
+    /// Emit each service's figures as gauges a cloud monitor reports per period
+    /// (`requests_per_second`, `latency_seconds` as the period's mean,
+    /// `availability_percent`, `cpu_usage_percent`, `memory_bytes`) instead of
+    /// Prometheus counters: the shape of a serverless application's metrics.
+    pub gauges: bool,
 }
 
 impl Default for SyntheticConfig {
@@ -115,6 +122,7 @@ impl Default for SyntheticConfig {
             requests_per_minute: 20,
             logs: true,
             service_graph: false,
+            gauges: false,
         }
     }
 }
@@ -260,6 +268,40 @@ impl Walk<'_> {
     }
 }
 
+/// One series' samples.
+type Samples = Vec<(DateTime<Utc>, f64)>;
+
+/// The gauges of [`SyntheticConfig::gauges`], in the order [`as_gauges`] gives.
+const GAUGES: [&str; 5] = [
+    "cpu_usage_percent",
+    "requests_per_second",
+    "availability_percent",
+    "latency_seconds",
+    "memory_bytes",
+];
+
+/// A service's counters (CPU seconds, requests, errors, busy seconds, memory,
+/// requests again) as per-period gauges: CPU %, requests per second,
+/// availability % and mean latency (periods without requests have none), memory.
+fn as_gauges(
+    counters: &[Vec<(DateTime<Utc>, f64)>; 6],
+    period_s: f64,
+) -> Vec<Vec<(DateTime<Utc>, f64)>> {
+    let mut out = vec![Vec::new(); GAUGES.len()];
+    for b in 1..counters[0].len() {
+        let d = |k: usize| counters[k][b].1 - counters[k][b - 1].1;
+        let at = counters[0][b].0;
+        out[0].push((at, 100.0 * d(0) / period_s));
+        out[1].push((at, d(1) / period_s));
+        if d(1) > 0.0 {
+            out[2].push((at, 100.0 * (1.0 - d(2) / d(1))));
+            out[3].push((at, d(3) / d(1)));
+        }
+        out[4].push((at, counters[4][b].1));
+    }
+    out
+}
+
 /// Generates one incident (see the module documentation).
 pub fn generate(cfg: &SyntheticConfig) -> SyntheticIncident {
     let mut rng = fastrand::Rng::with_seed(cfg.seed);
@@ -388,6 +430,11 @@ pub fn generate(cfg: &SyntheticConfig) -> SyntheticIncident {
             "process_resident_memory_bytes",
             "http_request_duration_seconds_count",
         ];
+        let (metrics, points): (&[&str], Vec<Samples>) = if cfg.gauges {
+            (&GAUGES, as_gauges(&points, bucket_ms / 1000.0))
+        } else {
+            (&metrics, points.into())
+        };
         for (metric, points) in metrics.iter().zip(points) {
             series.push(CollectedSeries {
                 source: "synthetic".into(),

@@ -187,3 +187,31 @@ fn without_logs_the_service_graph_metrics_localize_faults_entry_included() {
         assert!(share >= 0.8, "{fault:?} entry={entry}: {share} {misses:?}");
     }
 }
+
+/// Metrics only, no call graph: failing requests are placed by the share of
+/// requests each service fails — from counters (errors over requests) and from a
+/// cloud monitor's availability gauge alike — not by whose move is surest.
+#[test]
+fn without_a_call_graph_errors_are_placed_by_the_failing_share() {
+    for gauges in [false, true] {
+        let seeds = 16u64;
+        let mut misses = Vec::new();
+        for seed in 0..seeds {
+            let incident = generate(&SyntheticConfig {
+                seed: 900 + seed * 17,
+                services: 6 + (seed % 8) as usize,
+                fault: FaultKind::Error,
+                logs: false,
+                gauges,
+                ..SyntheticConfig::default()
+            });
+            let evidence = reduce(&incident.collected, &incident.window);
+            let top = evidence.suspects.first().map(|s| s.component.clone());
+            if top.as_deref() != Some(incident.truth.as_str()) {
+                misses.push((seed, incident.truth.clone(), top));
+            }
+        }
+        let share = 1.0 - misses.len() as f64 / seeds as f64;
+        assert!(share >= 0.75, "gauges={gauges}: {share} {misses:?}");
+    }
+}

@@ -546,20 +546,28 @@ pub fn rank_suspects(evidence: &SuspectEvidence<'_>, weights: &SuspectWeights) -
     out
 }
 
-/// Per-request figures derived from a component's counters whose leader is
-/// found by effect (see [`per_request_effect`]): the error ratio `…:ratio`.
+/// Per-request figures whose leader is found by effect (see
+/// [`per_request_effect`]): the error ratio derived from a component's counters
+/// (`…:ratio`), and an availability or success rate a monitor reports.
 ///
 /// Not mean latency (`…:mean`): a service measures its own requests, and a delay
 /// in its network shows in its callers' latency, not its own (a leaf's time to
 /// answer does not hold the wait of its answer on the wire), so by effect the
 /// caller would lead; its z-score comparison and the graph evidence stay.
 fn is_per_request(metric: &str) -> bool {
-    metric.ends_with(":ratio")
+    metric.ends_with(":ratio") || succeeding_share(metric)
+}
+
+/// A metric that reports the share of requests that *succeed* (availability,
+/// success rate), whose fall is the failing share's rise.
+fn succeeding_share(metric: &str) -> bool {
+    let m = metric.to_ascii_lowercase();
+    m.contains("availability") || m.contains("success_rate") || m.contains("success_ratio")
 }
 
 /// How much a component's requests got worse, per request: the share of its
-/// requests that newly fail (the error ratio it held, minus its baseline). A
-/// fall counts for nothing (fewer errors is no fault).
+/// requests that newly fail (the error ratio it held, minus its baseline; or
+/// the availability / success rate it lost). Fewer failures count for nothing.
 ///
 /// Per request is where the origin of failures stands out from its callers: a
 /// caller fails only the requests that reached the failing service, so its
@@ -571,10 +579,24 @@ fn is_per_request(metric: &str) -> bool {
 /// walks it (`service_graph`). Peaks would not do: with a few requests per
 /// sample, every component's ratio touches 1 now and then.
 fn per_request_effect(shift: &MetricShift) -> f64 {
-    if shift.direction != super::metrics::Direction::Up {
-        return 0.0;
+    use super::metrics::Direction;
+    if !succeeding_share(&shift.metric) {
+        return match shift.direction {
+            Direction::Up => (shift.held - shift.baseline_median).max(0.0),
+            Direction::Down => 0.0,
+        };
     }
-    (shift.held - shift.baseline_median).max(0.0)
+    // A success share falls; in percent when its name or its level says so.
+    let scale =
+        if shift.metric.to_ascii_lowercase().contains("percent") || shift.baseline_median > 1.0 {
+            100.0
+        } else {
+            1.0
+        };
+    match shift.direction {
+        Direction::Down => (shift.baseline_median - shift.held).max(0.0) / scale,
+        Direction::Up => 0.0,
+    }
 }
 
 /// Kinds of evidence weighed.
@@ -738,6 +760,35 @@ mod tests {
         let shifts = vec![ratio("frontend", 0.5, 60.0), ratio("inventory", 0.5, 40.0)];
         let ranked = rank_shifts(&shifts, &per_metric);
         assert!(ranked[0].score < 0.1, "{ranked:?}");
+    }
+
+    #[test]
+    fn lost_availability_is_the_failing_share_mirrored() {
+        // A monitor's availability in percent: `inventory` holds 50 %, its caller
+        // `frontend` 75 %, the caller's fall the surer one.
+        let availability = |svc: &str, held: f64, score: f64| MetricShift {
+            baseline_median: 100.0,
+            held,
+            peak: 0.0,
+            direction: super::super::metrics::Direction::Down,
+            ..cpu_like_shift("availability_percent", svc, score)
+        };
+        let shifts = vec![
+            availability("frontend", 75.0, 60.0),
+            availability("inventory", 50.0, 40.0),
+        ];
+        let per_metric: HashMap<String, usize> = [("availability_percent".to_string(), 5)]
+            .into_iter()
+            .collect();
+        let ranked = rank_shifts(&shifts, &per_metric);
+        assert_eq!(ranked[0].component, "inventory", "{ranked:?}");
+        assert!((per_request_effect(&shifts[1]) - 0.5).abs() < 1e-9);
+        // Availability that rose is no fault.
+        let up = MetricShift {
+            direction: super::super::metrics::Direction::Up,
+            ..availability("frontend", 100.0, 5.0)
+        };
+        assert_eq!(per_request_effect(&up), 0.0);
     }
 
     #[test]
