@@ -53,6 +53,7 @@ mod time;
 
 pub use fingerprint::labels_fingerprint;
 pub use input::parse;
+pub(crate) use scope::instance_host;
 
 use std::collections::BTreeMap;
 

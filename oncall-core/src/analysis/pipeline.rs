@@ -110,11 +110,7 @@ pub fn scope_selectors(alert: &Alert) -> Vec<String> {
         if !s.instances.is_empty() {
             // The host with any port: its other exporters (processes, containers)
             // are scraped as other instances of the same machine.
-            let mut hosts: Vec<String> = s
-                .instances
-                .iter()
-                .map(|i| host_of_instance(i).to_owned())
-                .collect();
+            let mut hosts: Vec<String> = s.instances.iter().map(|i| host_of_instance(i)).collect();
             hosts.dedup();
             out.push(format!(
                 "{{instance=~\"{}\"}}",
@@ -132,18 +128,14 @@ pub fn scope_selectors(alert: &Alert) -> Vec<String> {
     out
 }
 
-/// `node-1` of `node-1:9100`; `[::1]` of `[::1]:9100`; an instance without a port
-/// as it is.
-fn host_of_instance(instance: &str) -> &str {
-    match instance.rsplit_once(':') {
-        Some((host, port))
-            if !port.is_empty()
-                && port.chars().all(|c| c.is_ascii_digit())
-                && (!host.contains(':') || host.ends_with(']')) =>
-        {
-            host
-        }
-        _ => instance,
+/// The host of an instance as its `instance` label writes it: `node-1` of
+/// `node-1:9100`, `[::1]` of `[::1]:9100` (an IPv6 host keeps its brackets).
+fn host_of_instance(instance: &str) -> String {
+    let host = crate::alert::instance_host(instance);
+    if instance.trim_start().starts_with('[') {
+        format!("[{host}]")
+    } else {
+        host.to_owned()
     }
 }
 
