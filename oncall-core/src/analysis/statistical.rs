@@ -9,7 +9,7 @@ use super::reduce::Evidence;
 use crate::alert::{Alert, Language};
 use crate::evidence::metrics::Direction;
 use crate::evidence::resources::Resource;
-use crate::evidence::suspects::{EvidenceKind, Suspect, errors_against_usual};
+use crate::evidence::suspects::{EvidenceKind, Suspect, errors_against_usual, surprise};
 use crate::evidence::templates::{GIST_CHARS, gist};
 use chrono::{DateTime, Utc};
 
@@ -496,12 +496,7 @@ pub fn headline(t: &Suspect, evidence: &Evidence, alert: &Alert, zh: bool) -> St
                         .services
                         .iter()
                         .find(|s| &s.service == c && s.incident > 0)?;
-                    let expected = sc.baseline as f64 * ratio;
-                    Some((
-                        l,
-                        sc,
-                        (sc.incident as f64 - expected) / (expected + 1.0).sqrt(),
-                    ))
+                    Some((l, sc, surprise(sc.incident, sc.baseline, ratio)))
                 })
                 .max_by(|a, b| a.2.total_cmp(&b.2));
             let Some((l, sc, _)) = best else {

@@ -629,7 +629,7 @@ fn saturate(x: f64, scale: f64) -> f64 {
 /// window `1 / ratio` times as long: the excess over the expectation in units of
 /// its Poisson spread, so a component that always errs does not outrank one that
 /// just started.
-fn surprise(incident: u64, baseline: u64, ratio: f64) -> f64 {
+pub fn surprise(incident: u64, baseline: u64, ratio: f64) -> f64 {
     let expected = baseline as f64 * ratio;
     (incident as f64 - expected) / (expected + 1.0).sqrt()
 }
